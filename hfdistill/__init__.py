@@ -1,0 +1,21 @@
+"""hfdistill: knowledge distillation for Hugging Face encoders."""
+
+from .config import DataArguments, DistillationArguments
+from .losses import distillation_loss, soft_target_kl, task_loss
+from .student import build_distilbert_student, build_student, build_truncated_student, evenly_spread_layers
+from .trainer import DistillationTrainer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataArguments",
+    "DistillationArguments",
+    "DistillationTrainer",
+    "build_distilbert_student",
+    "build_student",
+    "build_truncated_student",
+    "distillation_loss",
+    "evenly_spread_layers",
+    "soft_target_kl",
+    "task_loss",
+]

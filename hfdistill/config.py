@@ -1,0 +1,151 @@
+"""Typed configuration: the KD fields on top of `TrainingArguments`, and the data arguments beside them."""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from transformers import TrainingArguments
+
+BUNDLED_PREFIX = "bundled:"
+DEFAULT_DATASET = BUNDLED_PREFIX + "rotten_tomatoes"
+
+
+@dataclass
+class DistillationArguments(TrainingArguments):
+    """`TrainingArguments` plus what knowledge distillation needs: the teacher, the student, T and the loss weight.
+
+    The training loss is `kd_loss_weight · T² · KL(teacher_T || student_T) + (1 − kd_loss_weight) · task_loss`.
+    """
+
+    teacher_name_or_path: str | None = field(
+        default=None, metadata={"help": "Fine-tuned teacher: a local model folder or a Hub id."}
+    )
+    student_name_or_path: str | None = field(
+        default=None,
+        metadata={
+            "help": "An existing student (folder or Hub id). Leave unset to build the student from the teacher."
+        },
+    )
+    student_architecture: Literal["distilbert", "same"] = field(
+        default="distilbert",
+        metadata={
+            "help": "How a student is built from the teacher: 'distilbert' (DistilBERT classes, BERT-family teachers) "
+            "or 'same' (the teacher's own architecture with fewer layers, any encoder)."
+        },
+    )
+    student_num_layers: int | None = field(
+        default=None, metadata={"help": "Layers of a built student. Default: half of the teacher's, rounded up."}
+    )
+    student_layers: list[int] | None = field(
+        default=None,
+        metadata={
+            "help": "Teacher layer indices (0-based) copied into a built student, one per student layer. "
+            "Default: spread evenly from the first to the last, as DistilBERT did (12 -> [0, 2, 4, 7, 9, 11])."
+        },
+    )
+    temperature: float = field(
+        default=2.0, metadata={"help": "Softmax temperature T > 0 of the soft targets; the KL term is scaled by T²."}
+    )
+    kd_loss_weight: float = field(
+        default=0.5,
+        metadata={
+            "help": "Weight in [0, 1] of the soft-target KL loss; the task (cross-entropy) loss gets 1 − kd_loss_weight."
+        },
+    )
+    remove_unused_columns: bool = field(
+        default=False,
+        metadata={
+            "help": "Drop dataset columns the student's forward does not name. Off by default: the teacher may need "
+            "inputs the student does not take (a BERT teacher's token_type_ids under a DistilBERT student)."
+        },
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if not 0.0 <= self.kd_loss_weight <= 1.0:
+            raise ValueError(f"kd_loss_weight must be in [0, 1], got {self.kd_loss_weight}")
+        if self.student_num_layers is not None and self.student_num_layers < 1:
+            raise ValueError(f"student_num_layers must be >= 1, got {self.student_num_layers}")
+        if self.student_layers is not None:
+            validate_layer_choice(self.student_layers, self.student_num_layers)
+
+
+def validate_layer_choice(layers: list[int], num_layers: int | None = None, teacher_num_layers: int | None = None):
+    """Raise `ValueError` naming the fix when `layers` cannot select a student's layers from a teacher."""
+    if not layers:
+        raise ValueError("student_layers is empty: give at least one teacher layer index, e.g. [0, 2, 5]")
+    if len(set(layers)) != len(layers):
+        raise ValueError(f"student_layers has repeated indices {layers}: each teacher layer can be copied once")
+    if num_layers is not None and len(layers) != num_layers:
+        raise ValueError(
+            f"student_layers has {len(layers)} entries but student_num_layers is {num_layers}: set one or make them agree"
+        )
+    if teacher_num_layers is None:
+        bad = [i for i in layers if i < 0]
+        if bad:
+            raise ValueError(f"student_layers {bad} out of range: layer indices are 0-based and >= 0")
+        return
+    bad = [i for i in layers if not 0 <= i < teacher_num_layers]
+    if bad:
+        raise ValueError(
+            f"student_layers {bad} out of range: the teacher has {teacher_num_layers} layers, "
+            f"valid indices are 0..{teacher_num_layers - 1}"
+        )
+
+
+@dataclass
+class DataArguments:
+    """Where the labelled data comes from and how it is split and tokenised."""
+
+    dataset_name: str = field(
+        default=DEFAULT_DATASET,
+        metadata={
+            "help": f"A Hub dataset id, a local .csv/.json/.jsonl/.parquet file, or '{DEFAULT_DATASET}' (the bundled "
+            "Rotten Tomatoes movie reviews, offline)."
+        },
+    )
+    dataset_config_name: str | None = field(default=None, metadata={"help": "Hub dataset configuration, e.g. 'sst2'."})
+    text_column: str = field(default="text", metadata={"help": "Column holding the input text."})
+    text_pair_column: str | None = field(
+        default=None, metadata={"help": "Second text column for sentence-pair tasks (e.g. 'hypothesis')."}
+    )
+    label_column: str = field(default="label", metadata={"help": "Column holding the class label."})
+    train_split: str = field(default="train", metadata={"help": "Split to train on."})
+    validation_split: str = field(
+        default="validation", metadata={"help": "Split to evaluate on; carved from train (seeded) when absent."}
+    )
+    test_split: str = field(
+        default="test",
+        metadata={
+            "help": "Held-out split for the final report; carved from train (seeded) when absent or unlabelled."
+        },
+    )
+    validation_size: float = field(
+        default=0.1, metadata={"help": "Fraction of train held out as validation when the source has none."}
+    )
+    test_size: float = field(
+        default=0.1, metadata={"help": "Fraction of train held out as test when the source has none."}
+    )
+    split_seed: int = field(default=42, metadata={"help": "Seed of the validation/test carving."})
+    max_seq_length: int = field(default=128, metadata={"help": "Longer inputs are truncated to this many tokens."})
+    max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N training examples."})
+    max_eval_samples: int | None = field(
+        default=None, metadata={"help": "Use only the first N validation and test examples."}
+    )
+
+    def __post_init__(self):
+        for name in ("validation_size", "test_size"):
+            value = getattr(self, name)
+            if not 0.0 < value < 1.0:
+                raise ValueError(f"{name} must be in (0, 1), got {value}")
+        if self.validation_size + self.test_size >= 1.0:
+            raise ValueError(
+                f"validation_size + test_size must leave data to train on, got {self.validation_size + self.test_size}"
+            )
+        if self.max_seq_length < 2:
+            raise ValueError(f"max_seq_length must be >= 2, got {self.max_seq_length}")
+        for name in ("max_train_samples", "max_eval_samples"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")

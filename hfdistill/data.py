@@ -1,0 +1,141 @@
+"""Load labelled text, give it train/validation/test splits and label names, and tokenise it."""
+
+import logging
+from importlib import resources
+from pathlib import Path
+
+import datasets
+from datasets import ClassLabel, DatasetDict
+
+from .config import BUNDLED_PREFIX, DataArguments
+
+logger = logging.getLogger(__name__)
+
+LOCAL_BUILDERS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+BUNDLED = {"rotten_tomatoes": "rotten_tomatoes.csv.gz"}
+MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def bundled_path(name: str) -> Path:
+    """Path of a dataset file shipped inside the package."""
+    if name not in BUNDLED:
+        raise ValueError(f"unknown bundled dataset {BUNDLED_PREFIX}{name}; choose from {sorted(BUNDLED)}")
+    return Path(str(resources.files("hfdistill") / "data" / BUNDLED[name]))
+
+
+def load_source(data_args: DataArguments) -> DatasetDict:
+    """The raw dataset named by `data_args.dataset_name`: bundled, a local file, or a Hub id."""
+    name = data_args.dataset_name
+    if name.startswith(BUNDLED_PREFIX):
+        path = bundled_path(name[len(BUNDLED_PREFIX) :])
+        return datasets.load_dataset("csv", data_files={"train": str(path)})
+    path = Path(name)
+    suffix = "".join(s for s in path.suffixes if s not in {".gz", ".bz2", ".xz", ".zst"})[-8:]
+    builder = next((b for ext, b in LOCAL_BUILDERS.items() if suffix.endswith(ext)), None)
+    if path.is_file() and builder is not None:
+        kwargs = {"delimiter": "\t"} if suffix.endswith(".tsv") else {}
+        return datasets.load_dataset(builder, data_files={"train": str(path)}, **kwargs)
+    if path.suffix and not path.exists() and builder is not None:
+        raise FileNotFoundError(f"dataset file {name} does not exist")
+    return datasets.load_dataset(name, data_args.dataset_config_name)
+
+
+def check_columns(dataset: datasets.Dataset, data_args: DataArguments, split: str) -> None:
+    """Raise `ValueError` naming the missing column and the columns there are."""
+    wanted = [data_args.text_column, data_args.label_column, data_args.text_pair_column]
+    for column in filter(None, wanted):
+        if column not in dataset.column_names:
+            raise ValueError(
+                f"column {column!r} not found in split {split!r} of {data_args.dataset_name}; "
+                f"available columns: {dataset.column_names} (set text_column / label_column)"
+            )
+
+
+def _has_labels(dataset: datasets.Dataset, label_column: str) -> bool:
+    """False for the unlabelled test splits of GLUE-style datasets (all labels -1)."""
+    if label_column not in dataset.column_names or len(dataset) == 0:
+        return False
+    feature = dataset.features[label_column]
+    return not (isinstance(feature, ClassLabel) or feature.dtype.startswith("int")) or min(dataset[label_column]) >= 0
+
+
+def load_splits(data_args: DataArguments) -> tuple[DatasetDict, list[str]]:
+    """Train, validation and test splits with integer labels, and the label names (index = label id).
+
+    A missing validation or test split (or a test split without labels) is carved from train with
+    `data_args.split_seed`, stratified by label.
+    """
+    raw = load_source(data_args)
+    if data_args.train_split not in raw:
+        raise ValueError(f"split {data_args.train_split!r} not found in {data_args.dataset_name}; found {list(raw)}")
+    train = raw[data_args.train_split]
+    check_columns(train, data_args, data_args.train_split)
+    if len(train) == 0:
+        raise ValueError(f"split {data_args.train_split!r} of {data_args.dataset_name} is empty: nothing to train on")
+    train = train.filter(
+        lambda row: row[data_args.text_column] is not None and row[data_args.label_column] is not None
+    )
+    if not isinstance(train.features[data_args.label_column], ClassLabel):
+        train = train.class_encode_column(data_args.label_column)
+    label_names = list(train.features[data_args.label_column].names)
+
+    splits = {"train": train}
+    for role, split_name, size in (
+        ("test", data_args.test_split, data_args.test_size),
+        ("validation", data_args.validation_split, data_args.validation_size),
+    ):
+        if split_name in raw and _has_labels(raw[split_name], data_args.label_column):
+            check_columns(raw[split_name], data_args, split_name)
+            splits[role] = _align_labels(raw[split_name], data_args.label_column, label_names)
+        else:
+            fraction = size / (len(splits["train"]) / len(train))  # a fraction of the original train size
+            carved = splits["train"].train_test_split(
+                test_size=fraction, seed=data_args.split_seed, stratify_by_column=data_args.label_column
+            )
+            logger.info("no labelled %r split: carved %d examples from train", split_name, len(carved["test"]))
+            splits["train"], splits[role] = carved["train"], carved["test"]
+
+    if data_args.max_train_samples is not None:
+        splits["train"] = splits["train"].select(range(min(data_args.max_train_samples, len(splits["train"]))))
+    if data_args.max_eval_samples is not None:
+        for role in ("validation", "test"):
+            splits[role] = splits[role].select(range(min(data_args.max_eval_samples, len(splits[role]))))
+    for role, split in splits.items():
+        if len(split) == 0:
+            raise ValueError(f"the {role} split of {data_args.dataset_name} is empty after filtering and splitting")
+    return DatasetDict(splits), label_names
+
+
+def _align_labels(dataset: datasets.Dataset, label_column: str, label_names: list[str]) -> datasets.Dataset:
+    """Encode an evaluation split's labels with the training split's label ids."""
+    feature = dataset.features[label_column]
+    if isinstance(feature, ClassLabel):
+        if list(feature.names) != label_names:
+            raise ValueError(f"label names differ between splits: {feature.names} vs train {label_names}")
+        return dataset
+    if feature.dtype.startswith("int"):
+        return dataset.cast_column(label_column, ClassLabel(names=label_names))
+    unknown = sorted(set(dataset[label_column]) - set(label_names))
+    if unknown:
+        raise ValueError(f"labels {unknown} appear in an evaluation split but not in train ({label_names})")
+    return dataset.cast_column(label_column, ClassLabel(names=label_names))
+
+
+def tokenize_splits(splits: DatasetDict, tokenizer, data_args: DataArguments) -> DatasetDict:
+    """Token ids, attention masks (and token types where the tokenizer makes them) plus `labels`; nothing else.
+
+    Padding is left to the collator (`DataCollatorWithPadding`), so each batch pads only to its own longest input.
+    """
+
+    def encode(batch):
+        pair = batch[data_args.text_pair_column] if data_args.text_pair_column else None
+        encoded = tokenizer(batch[data_args.text_column], pair, truncation=True, max_length=data_args.max_seq_length)
+        encoded["labels"] = batch[data_args.label_column]
+        return encoded
+
+    def tokenize(split: datasets.Dataset) -> datasets.Dataset:
+        encoded = split.map(encode, batched=True, desc="Tokenizing")
+        keep = [c for c in encoded.column_names if c in MODEL_INPUTS or c == "labels"]
+        return encoded.select_columns(keep)
+
+    return DatasetDict({role: tokenize(split) for role, split in splits.items()})

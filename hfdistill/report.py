@@ -1,0 +1,129 @@
+"""Measure trained models side by side (quality, size, CPU speed) and write the comparison table and `report.json`."""
+
+import json
+import platform
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+from transformers import PreTrainedModel
+
+from .student import count_parameters
+
+
+@dataclass
+class ModelReport:
+    """One row of the comparison: what a model scores and costs."""
+
+    name: str
+    path: str
+    metrics: dict[str, float]
+    parameters: int
+    size_mb: float
+    latency_ms_batch1: float
+    throughput_batch32: float
+
+
+def size_on_disk_mb(folder: str | Path) -> float:
+    """Megabytes of the model's weight files (`*.safetensors`, else `*.bin`) in a saved model folder."""
+    files = list(Path(folder).glob("*.safetensors")) or list(Path(folder).glob("*.bin"))
+    if not files:
+        raise FileNotFoundError(f"no weight files in {folder}")
+    return sum(f.stat().st_size for f in files) / 1e6
+
+
+@torch.inference_mode()
+def cpu_latency_ms(model: PreTrainedModel, tokenizer, texts: list[str], warmup: int = 10) -> float:
+    """Median milliseconds of one forward pass at batch size 1, over `texts` one at a time."""
+    model = model.to("cpu").eval()
+    encoded = [tokenizer(text, return_tensors="pt", truncation=True) for text in texts]
+    for inputs in encoded[:warmup]:
+        model(**inputs)
+    timings = []
+    for inputs in encoded:
+        start = time.perf_counter()
+        model(**inputs)
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings) * 1e3
+
+
+@torch.inference_mode()
+def cpu_throughput(model: PreTrainedModel, tokenizer, texts: list[str], batch_size: int = 32) -> float:
+    """Examples per second through the model on the CPU, in batches padded to their longest text."""
+    model = model.to("cpu").eval()
+    batches = [
+        tokenizer(texts[i : i + batch_size], return_tensors="pt", padding=True, truncation=True)
+        for i in range(0, len(texts), batch_size)
+    ]
+    model(**batches[0])  # warm-up
+    start = time.perf_counter()
+    for inputs in batches:
+        model(**inputs)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def measure(
+    name: str, model: PreTrainedModel, folder: str | Path, tokenizer, metrics: dict[str, float], texts: list[str]
+) -> ModelReport:
+    """Size and CPU speed of a saved model, with the quality metrics measured elsewhere."""
+    return ModelReport(
+        name=name,
+        path=str(folder),
+        metrics=metrics,
+        parameters=count_parameters(model),
+        size_mb=round(size_on_disk_mb(folder), 2),
+        latency_ms_batch1=round(cpu_latency_ms(model, tokenizer, texts[:200]), 2),
+        throughput_batch32=round(cpu_throughput(model, tokenizer, texts[:1024]), 1),
+    )
+
+
+def retention(value: float, reference: float) -> float:
+    """`value` as a percentage of `reference`."""
+    return 100.0 * value / reference if reference else float("nan")
+
+
+def comparison_table(rows: list[ModelReport], metric: str) -> str:
+    """A Markdown table of `rows`; retention and speed-up are against the first row (the teacher)."""
+    reference = rows[0]
+    header = (
+        f"| model | {metric} | retention | parameters | size (MB) | latency b=1 (ms) | throughput b=32 (ex/s) "
+        "| speed-up |\n|---|---|---|---|---|---|---|---|"
+    )
+    lines = [header]
+    for row in rows:
+        lines.append(
+            f"| {row.name} | {row.metrics[metric]:.4f} "
+            f"| {retention(row.metrics[metric], reference.metrics[metric]):.1f}% "
+            f"| {row.parameters / 1e6:.1f}M | {row.size_mb:.1f} | {row.latency_ms_batch1:.2f} "
+            f"| {row.throughput_batch32:.0f} | {reference.latency_ms_batch1 / row.latency_ms_batch1:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
+def machine_description() -> str:
+    """What the figures were measured on: CPU, core count and torch threads."""
+    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
+
+
+def write_report(path: str | Path, rows: list[ModelReport], metric: str, extra: dict | None = None) -> dict:
+    """Write `report.json` holding every row, retention and speed-up against the first row, and run details."""
+    reference = rows[0]
+    report = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_description(),
+        "metric": metric,
+        "models": [
+            {
+                **asdict(row),
+                "retention_percent": round(retention(row.metrics[metric], reference.metrics[metric]), 2),
+                "speedup_batch1": round(reference.latency_ms_batch1 / row.latency_ms_batch1, 2),
+            }
+            for row in rows
+        ],
+        **(extra or {}),
+    }
+    Path(path).write_text(json.dumps(report, indent=2) + "\n")
+    return report

@@ -1,0 +1,212 @@
+"""Build a student from its teacher: pick layers, copy weights, check every shape.
+
+Two kinds of student:
+- `build_distilbert_student`: the `transformers` DistilBERT classes, initialised from a BERT-family teacher
+  (embeddings plus the chosen layers), as in the DistilBERT paper;
+- `build_truncated_student`: the teacher's own architecture with fewer layers, for any encoder transformers has.
+"""
+
+import copy
+
+import torch
+from torch import nn
+from transformers import AutoModelForSequenceClassification, DistilBertConfig, PreTrainedModel
+
+from .config import validate_layer_choice
+
+# DistilBERT block parameter -> the BERT layer parameter it is copied from (both relative to one layer).
+DISTILBERT_FROM_BERT_LAYER = {
+    "attention.q_lin": "attention.self.query",
+    "attention.k_lin": "attention.self.key",
+    "attention.v_lin": "attention.self.value",
+    "attention.out_lin": "attention.output.dense",
+    "sa_layer_norm": "attention.output.LayerNorm",
+    "ffn.lin1": "intermediate.dense",
+    "ffn.lin2": "output.dense",
+    "output_layer_norm": "output.LayerNorm",
+}
+
+
+def evenly_spread_layers(num_teacher_layers: int, num_student_layers: int) -> list[int]:
+    """Layer indices from the first to the last, evenly spaced: 12 -> 6 gives DistilBERT's [0, 2, 4, 7, 9, 11]."""
+    if not 1 <= num_student_layers <= num_teacher_layers:
+        raise ValueError(
+            f"student_num_layers must be in 1..{num_teacher_layers} for a {num_teacher_layers}-layer teacher, "
+            f"got {num_student_layers}"
+        )
+    if num_student_layers == 1:
+        return [num_teacher_layers - 1]
+    step = (num_teacher_layers - 1) / (num_student_layers - 1)
+    return [round(i * step) for i in range(num_student_layers)]
+
+
+def find_layer_list(model: nn.Module) -> str:
+    """Dotted path of the encoder's layer `ModuleList`: the one whose length is the config's layer count."""
+    num_layers = model.config.num_hidden_layers
+    paths = [
+        name
+        for name, module in model.named_modules()
+        if isinstance(module, nn.ModuleList) and len(module) == num_layers
+    ]
+    if len(paths) != 1:
+        raise ValueError(
+            f"cannot tell which module list of {type(model).__name__} holds its {num_layers} layers "
+            f"(candidates: {paths or 'none'}); build this student yourself and pass student_name_or_path"
+        )
+    return paths[0]
+
+
+def resolve_layers(num_teacher_layers: int, layers: list[int] | None, num_layers: int | None) -> list[int]:
+    """The teacher layers to keep: `layers` when given (validated), else `num_layers` (default half) spread evenly."""
+    if layers is not None:
+        validate_layer_choice(layers, num_layers, num_teacher_layers)
+        return list(layers)
+    return evenly_spread_layers(num_teacher_layers, num_layers or (num_teacher_layers + 1) // 2)
+
+
+def load_mapped_weights(student: nn.Module, sources: dict[str, torch.Tensor]) -> list[str]:
+    """Copy `sources` (student parameter name -> tensor) into `student`; return the names left at their init.
+
+    Raises `ValueError` naming the first parameter whose shape does not fit, or a name the student lacks.
+    """
+    targets = student.state_dict()
+    for name, tensor in sources.items():
+        if name not in targets:
+            raise ValueError(f"the student has no parameter {name!r} to copy into")
+        if targets[name].shape != tensor.shape:
+            raise ValueError(
+                f"shape mismatch for student parameter {name!r}: student {tuple(targets[name].shape)}, "
+                f"teacher {tuple(tensor.shape)}"
+            )
+    student.load_state_dict(sources, strict=False)
+    return sorted(set(targets) - set(sources))
+
+
+def _layer_sources(teacher: PreTrainedModel, layers: list[int]) -> tuple[str, dict[int, dict[str, torch.Tensor]]]:
+    """Path of the teacher's layer list, and for each kept teacher layer its parameters (relative names)."""
+    path = find_layer_list(teacher)
+    prefix = path + "."
+    per_layer: dict[int, dict[str, torch.Tensor]] = {index: {} for index in layers}
+    for name, tensor in teacher.state_dict().items():
+        if name.startswith(prefix):
+            index, _, rest = name[len(prefix) :].partition(".")
+            if int(index) in per_layer:
+                per_layer[int(index)][rest] = tensor
+    return path, per_layer
+
+
+def build_truncated_student(
+    teacher: PreTrainedModel, layers: list[int] | None = None, num_layers: int | None = None
+) -> PreTrainedModel:
+    """The teacher's architecture with only `layers` kept, every other weight (embeddings, head) copied.
+
+    Args:
+        teacher: any transformers encoder model (with or without a task head).
+        layers: teacher layer indices to keep, in student order; default `num_layers` spread evenly.
+        num_layers: student depth when `layers` is None; default half the teacher's.
+    """
+    layers = resolve_layers(teacher.config.num_hidden_layers, layers, num_layers)
+    config = copy.deepcopy(teacher.config)
+    config.num_hidden_layers = len(layers)
+    if isinstance(getattr(config, "layer_types", None), list):  # per-layer attention kinds (e.g. ModernBERT)
+        config.layer_types = [config.layer_types[i] for i in layers]
+    student = type(teacher)(config)
+
+    path, per_layer = _layer_sources(teacher, layers)
+    sources = {name: tensor for name, tensor in teacher.state_dict().items() if not name.startswith(path + ".")}
+    for student_index, teacher_index in enumerate(layers):
+        for rest, tensor in per_layer[teacher_index].items():
+            sources[f"{path}.{student_index}.{rest}"] = tensor
+    left = load_mapped_weights(student, sources)
+    if left:
+        raise ValueError(f"these student parameters have no teacher counterpart: {left}")
+    return student.to(teacher.dtype)
+
+
+def distilbert_config_from(teacher_config, num_layers: int) -> DistilBertConfig:
+    """A DistilBERT config with the teacher's widths, vocabulary, activation, dropout and labels."""
+    dropout = teacher_config.hidden_dropout_prob
+    classifier_dropout = getattr(teacher_config, "classifier_dropout", None)
+    return DistilBertConfig(
+        vocab_size=teacher_config.vocab_size,
+        max_position_embeddings=teacher_config.max_position_embeddings,
+        dim=teacher_config.hidden_size,
+        n_layers=num_layers,
+        n_heads=teacher_config.num_attention_heads,
+        hidden_dim=teacher_config.intermediate_size,
+        activation=teacher_config.hidden_act,
+        dropout=dropout,
+        attention_dropout=teacher_config.attention_probs_dropout_prob,
+        seq_classif_dropout=classifier_dropout if classifier_dropout is not None else dropout,
+        pad_token_id=teacher_config.pad_token_id,
+        id2label=dict(teacher_config.id2label),
+        label2id=dict(teacher_config.label2id),
+    )
+
+
+def build_distilbert_student(
+    teacher: PreTrainedModel,
+    layers: list[int] | None = None,
+    num_layers: int | None = None,
+    student_class=AutoModelForSequenceClassification,
+) -> PreTrainedModel:
+    """A DistilBERT student initialised from a BERT-family teacher: embeddings plus the chosen layers.
+
+    BERT adds a token-type embedding that DistilBERT lacks; segment 0's vector is folded into the position
+    embeddings, so for single-segment input the untrained student reproduces the teacher cut to `layers`.
+    The task head (pre-classifier and classifier) starts fresh, as DistilBERT's did.
+
+    Args:
+        teacher: a BERT-family model (`BertModel` or `BertFor…`), absolute position embeddings.
+        layers: teacher layer indices to copy, in student order; default `num_layers` spread evenly.
+        num_layers: student depth when `layers` is None; default half the teacher's.
+        student_class: the auto class the student is built with (its head matches the task).
+    """
+    if getattr(teacher.config, "position_embedding_type", "absolute") != "absolute":
+        raise ValueError(
+            "a DistilBERT student needs a teacher with absolute position embeddings, got "
+            f"{teacher.config.position_embedding_type!r}; use student_architecture='same'"
+        )
+    layers = resolve_layers(teacher.config.num_hidden_layers, layers, num_layers)
+    student = student_class.from_config(distilbert_config_from(teacher.config, len(layers)))
+
+    embeddings = teacher.base_model.embeddings
+    position = embeddings.position_embeddings.weight
+    if getattr(embeddings, "token_type_embeddings", None) is not None:
+        position = position + embeddings.token_type_embeddings.weight[0]
+    sources = {
+        "distilbert.embeddings.word_embeddings.weight": embeddings.word_embeddings.weight,
+        "distilbert.embeddings.position_embeddings.weight": position,
+        "distilbert.embeddings.LayerNorm.weight": embeddings.LayerNorm.weight,
+        "distilbert.embeddings.LayerNorm.bias": embeddings.LayerNorm.bias,
+    }
+    _, per_layer = _layer_sources(teacher, layers)
+    for student_index, teacher_index in enumerate(layers):
+        for student_name, teacher_name in DISTILBERT_FROM_BERT_LAYER.items():
+            for kind in ("weight", "bias"):
+                key = f"{teacher_name}.{kind}"
+                if key not in per_layer[teacher_index]:
+                    raise ValueError(
+                        f"teacher layer {teacher_index} has no parameter {key!r}: a DistilBERT student needs a "
+                        "BERT-family teacher; use student_architecture='same'"
+                    )
+                target = f"distilbert.transformer.layer.{student_index}.{student_name}.{kind}"
+                sources[target] = per_layer[teacher_index][key]
+    load_mapped_weights(student, {name: tensor.detach().clone() for name, tensor in sources.items()})
+    return student.to(teacher.dtype)
+
+
+def build_student(
+    teacher: PreTrainedModel, architecture: str, layers: list[int] | None = None, num_layers: int | None = None
+) -> PreTrainedModel:
+    """Build a student of `architecture` ('distilbert' or 'same') from `teacher`."""
+    if architecture == "distilbert":
+        return build_distilbert_student(teacher, layers, num_layers)
+    if architecture == "same":
+        return build_truncated_student(teacher, layers, num_layers)
+    raise ValueError(f"student_architecture must be 'distilbert' or 'same', got {architecture!r}")
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of parameters, each shared tensor counted once."""
+    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())

@@ -1,0 +1,86 @@
+"""`DistillationTrainer`: a `Trainer` whose loss blends the teacher's soft targets with the task loss."""
+
+from collections import defaultdict
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel, Trainer
+
+from .config import DistillationArguments
+from .losses import counted_mask, distillation_loss, task_loss
+
+
+def check_label_counts(teacher: PreTrainedModel, student: PreTrainedModel) -> None:
+    """Raise `ValueError` before any work when teacher and student predict different numbers of labels."""
+    teacher_labels, student_labels = teacher.config.num_labels, student.config.num_labels
+    if teacher_labels != student_labels:
+        raise ValueError(
+            f"teacher has {teacher_labels} labels but student has {student_labels}: build the student with "
+            f"num_labels={teacher_labels} (and the teacher's id2label)"
+        )
+
+
+class DistillationTrainer(Trainer):
+    """Train `model` (the student) to match a frozen `teacher_model` and the gold labels.
+
+    The teacher sits on the student's device through the Accelerator, in evaluation mode with no gradients; it runs
+    once per training batch and is neither optimised nor saved. Training logs `kd_loss` and `task_loss` beside `loss`.
+    Evaluation reports the student's task loss alone, comparable with a model trained without a teacher.
+
+    Args:
+        model: the student.
+        teacher_model: the fine-tuned teacher; same label set as the student.
+        args: `DistillationArguments` (temperature, kd_loss_weight, and everything `TrainingArguments` has).
+        **kwargs: passed to `Trainer` (datasets, collator, processing_class, compute_metrics, callbacks, …).
+    """
+
+    def __init__(self, model: PreTrainedModel, teacher_model: PreTrainedModel, args: DistillationArguments, **kwargs):
+        if not isinstance(args, DistillationArguments):
+            raise TypeError(f"args must be DistillationArguments, got {type(args).__name__}")
+        check_label_counts(teacher_model, model)
+        super().__init__(model=model, args=args, **kwargs)
+        # The losses divide by num_items_in_batch themselves, so the Trainer must count it and not rescale for GA.
+        self.model_accepts_loss_kwargs = True
+        teacher_model.eval().requires_grad_(False)
+        self.teacher = self.accelerator.prepare_model(teacher_model, evaluation_mode=True)
+        self._loss_parts: dict[str, list[torch.Tensor]] = defaultdict(list)
+
+    def compute_loss(
+        self,
+        model: nn.Module,
+        inputs: dict[str, torch.Tensor],
+        return_outputs: bool = False,
+        num_items_in_batch: torch.Tensor | int | None = None,
+    ):
+        model_inputs = {name: value for name, value in inputs.items() if name != "labels"}
+        labels = inputs.get("labels")
+        outputs = model(**model_inputs)
+        if not model.training:
+            loss = task_loss(outputs.logits, labels, num_items_in_batch)
+            return (loss, outputs) if return_outputs else loss
+
+        with torch.no_grad():
+            teacher_logits = self.teacher(**model_inputs).logits
+        parts = distillation_loss(
+            outputs.logits, teacher_logits, labels, self.args.temperature, self.args.kd_loss_weight, num_items_in_batch
+        )
+        loss = parts.loss
+        if num_items_in_batch is not None and self.args.average_tokens_across_devices:
+            # The divisor counts items on all ranks and DDP averages gradients, so scale back up by the rank count.
+            loss = loss * self.accelerator.num_processes
+        # Log per-batch means whatever the divisor, so the parts read the same with or without accumulation.
+        to_batch_mean = 1.0
+        if num_items_in_batch is not None:
+            to_batch_mean = num_items_in_batch / counted_mask(labels, outputs.logits).sum().clamp(min=1)
+        self._loss_parts["kd_loss"].append((parts.kd * to_batch_mean).detach())
+        self._loss_parts["task_loss"].append((parts.task * to_batch_mean).detach())
+        return (loss, outputs) if return_outputs else loss
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        """Add the mean KD and task losses since the last training log, averaged over ranks."""
+        if "loss" in logs and self._loss_parts:
+            for name, values in self._loss_parts.items():
+                mean = torch.stack(values).mean()
+                logs[name] = round(self.accelerator.reduce(mean, reduction="mean").item(), 4)
+            self._loss_parts.clear()
+        super().log(logs, start_time)

@@ -1,0 +1,40 @@
+import pytest
+
+from hfdistill.config import DataArguments, DistillationArguments
+
+
+def args(**kwargs):
+    return DistillationArguments(output_dir="unused", report_to="none", **kwargs)
+
+
+def test_defaults_are_valid():
+    parsed = args()
+    assert parsed.temperature == 2.0 and parsed.kd_loss_weight == 0.5
+
+
+@pytest.mark.parametrize("temperature", [0.0, -1.0])
+def test_temperature_must_be_positive(temperature):
+    with pytest.raises(ValueError, match=f"temperature must be > 0, got {temperature}"):
+        args(temperature=temperature)
+
+
+@pytest.mark.parametrize("weight", [-0.1, 1.5])
+def test_kd_loss_weight_must_be_in_unit_interval(weight):
+    with pytest.raises(ValueError, match=rf"kd_loss_weight must be in \[0, 1\], got {weight}"):
+        args(kd_loss_weight=weight)
+
+
+def test_layer_choices_are_checked():
+    with pytest.raises(ValueError, match="repeated indices"):
+        args(student_layers=[0, 0])
+    with pytest.raises(ValueError, match="out of range"):
+        args(student_layers=[-2])
+    with pytest.raises(ValueError, match="student_num_layers is 3"):
+        args(student_layers=[0, 1], student_num_layers=3)
+
+
+def test_data_argument_checks():
+    with pytest.raises(ValueError, match="test_size must be in"):
+        DataArguments(test_size=1.5)
+    with pytest.raises(ValueError, match="must leave data to train on"):
+        DataArguments(validation_size=0.5, test_size=0.5)

@@ -1,0 +1,109 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hfdistill.losses import distillation_loss, soft_target_kl, task_loss
+
+
+@pytest.fixture
+def logits():
+    torch.manual_seed(0)
+    return torch.randn(4, 5), torch.randn(4, 5)
+
+
+def test_kl_is_zero_for_identical_logits(logits):
+    student, _ = logits
+    assert soft_target_kl(student, student.clone(), temperature=3.0).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_kl_matches_direct_kl_div_reference(logits):
+    student, teacher = logits
+    temperature = 2.5
+    reference = (
+        F.kl_div(F.log_softmax(student / temperature, -1), F.softmax(teacher / temperature, -1), reduction="batchmean")
+        * temperature**2
+    )
+    assert soft_target_kl(student, teacher, temperature).item() == pytest.approx(reference.item(), rel=1e-5)
+
+
+def test_kl_is_scaled_by_temperature_squared(logits):
+    student, teacher = logits
+    temperature = 4.0
+    unscaled = F.kl_div(
+        F.log_softmax(student / temperature, -1),
+        F.log_softmax(teacher / temperature, -1),
+        log_target=True,
+        reduction="batchmean",
+    )
+    assert soft_target_kl(student, teacher, temperature).item() == pytest.approx(16.0 * unscaled.item(), rel=1e-5)
+
+
+def test_ignored_positions_are_masked():
+    torch.manual_seed(0)
+    student, teacher = torch.randn(2, 6, 7), torch.randn(2, 6, 7)
+    labels = torch.randint(0, 7, (2, 6))
+    labels[0, 3:] = -100
+    kept = labels.ne(-100)
+    masked = distillation_loss(student, teacher, labels, temperature=2.0, kd_loss_weight=0.5)
+    # Changing the logits at ignored positions must not change the loss.
+    student_noisy = student.clone()
+    student_noisy[0, 3:] += 100.0
+    assert distillation_loss(student_noisy, teacher, labels, 2.0, 0.5).loss.item() == pytest.approx(
+        masked.loss.item(), rel=1e-6
+    )
+    reference_kd = soft_target_kl(student[kept], teacher[kept], 2.0)
+    reference_task = F.cross_entropy(student[kept], labels[kept])
+    assert masked.kd.item() == pytest.approx(reference_kd.item(), rel=1e-5)
+    assert masked.task.item() == pytest.approx(reference_task.item(), rel=1e-5)
+
+
+def test_nothing_counted_gives_zero_not_nan():
+    student, teacher = torch.randn(3, 4), torch.randn(3, 4)
+    labels = torch.full((3,), -100)
+    parts = distillation_loss(student, teacher, labels, temperature=2.0, kd_loss_weight=0.3)
+    assert parts.loss.item() == 0.0 and not torch.isnan(parts.loss)
+
+
+def test_blend_weights_each_part(logits):
+    student, teacher = logits
+    labels = torch.tensor([0, 1, 2, 3])
+    parts = distillation_loss(student, teacher, labels, temperature=2.0, kd_loss_weight=0.25)
+    assert parts.loss.item() == pytest.approx(0.25 * parts.kd.item() + 0.75 * parts.task.item(), rel=1e-6)
+    assert parts.task.item() == pytest.approx(F.cross_entropy(student, labels).item(), rel=1e-6)
+    only_task = distillation_loss(student, teacher, labels, temperature=2.0, kd_loss_weight=0.0)
+    assert only_task.loss.item() == pytest.approx(only_task.task.item())
+
+
+def test_accumulation_invariance_with_num_items_in_batch():
+    """Batch 4 x accumulation 1 gives the same gradient as batch 2 x accumulation 2, with uneven masks."""
+    torch.manual_seed(0)
+    student = torch.randn(4, 6, 5, requires_grad=True)
+    teacher = torch.randn(4, 6, 5)
+    labels = torch.randint(0, 5, (4, 6))
+    labels[0, 1:] = -100  # the first micro-batch counts far fewer items than the second
+    labels[3, 4:] = -100
+
+    full = distillation_loss(student, teacher, labels, 2.0, 0.6).loss
+    (full_grad,) = torch.autograd.grad(full, student)
+
+    num_items = labels.ne(-100).sum()
+    accumulated = sum(
+        distillation_loss(student[i : i + 2], teacher[i : i + 2], labels[i : i + 2], 2.0, 0.6, num_items).loss
+        for i in (0, 2)
+    )
+    (accumulated_grad,) = torch.autograd.grad(accumulated, student)
+    assert accumulated.item() == pytest.approx(full.item(), rel=1e-6)
+    torch.testing.assert_close(accumulated_grad, full_grad)
+
+
+def test_task_loss_with_num_items_matches_sum(logits):
+    student, _ = logits
+    labels = torch.tensor([0, 1, -100, 3])
+    total = F.cross_entropy(student, labels, ignore_index=-100, reduction="sum")
+    assert task_loss(student, labels, num_items_in_batch=10).item() == pytest.approx(total.item() / 10, rel=1e-6)
+
+
+def test_mismatched_shapes_raise(logits):
+    student, _ = logits
+    with pytest.raises(ValueError, match="same label set"):
+        soft_target_kl(student, torch.randn(4, 3), temperature=1.0)

@@ -1,0 +1,131 @@
+import json
+
+import pytest
+import torch
+from datasets import Dataset
+from safetensors import safe_open
+from transformers import AutoModelForSequenceClassification
+
+from hfdistill import DistillationArguments, DistillationTrainer, build_distilbert_student
+
+from .conftest import tiny_bert
+
+
+def toy_dataset(n: int = 16, length: int = 8, seed: int = 0) -> Dataset:
+    generator = torch.Generator().manual_seed(seed)
+    input_ids = torch.randint(1, 99, (n, length), generator=generator)
+    return Dataset.from_dict(
+        {
+            "input_ids": input_ids.tolist(),
+            "attention_mask": torch.ones_like(input_ids).tolist(),
+            "token_type_ids": torch.zeros_like(input_ids).tolist(),
+            "labels": torch.randint(0, 3, (n,), generator=generator).tolist(),
+        }
+    )
+
+
+def make_args(tmp_path, **kwargs):
+    defaults = dict(
+        output_dir=str(tmp_path / "out"),
+        per_device_train_batch_size=4,
+        learning_rate=1e-3,
+        num_train_epochs=1,
+        logging_steps=1,
+        report_to="none",
+        save_strategy="no",
+        use_cpu=True,
+        disable_tqdm=True,
+        seed=0,
+        data_seed=0,
+    )
+    return DistillationArguments(**{**defaults, **kwargs})
+
+
+def make_trainer(tmp_path, teacher, **kwargs):
+    torch.manual_seed(0)  # the student's fresh head
+    student = build_distilbert_student(teacher, [0, 2])
+    return DistillationTrainer(
+        model=student,
+        teacher_model=teacher,
+        args=make_args(tmp_path, **kwargs),
+        train_dataset=toy_dataset(),
+        eval_dataset=toy_dataset(8, seed=1),
+    )
+
+
+def test_student_learns_teacher_stays_frozen(tmp_path, teacher):
+    trainer = make_trainer(tmp_path, teacher)
+    student_before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    teacher_before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    trainer.train()
+
+    changed = [k for k, v in trainer.model.state_dict().items() if not torch.equal(v, student_before[k])]
+    assert "distilbert.transformer.layer.0.attention.q_lin.weight" in changed and "classifier.weight" in changed
+    for name, value in teacher.state_dict().items():
+        assert torch.equal(value, teacher_before[name]), name
+    assert not teacher.training and not any(p.requires_grad for p in teacher.parameters())
+
+    optimised = {id(p) for group in trainer.optimizer.param_groups for p in group["params"]}
+    assert optimised.isdisjoint(id(p) for p in teacher.parameters())
+
+
+def test_loss_parts_are_logged(tmp_path, teacher):
+    trainer = make_trainer(tmp_path, teacher)
+    trainer.train()
+    train_logs = [log for log in trainer.state.log_history if "loss" in log]
+    assert train_logs and all({"kd_loss", "task_loss"} <= set(log) for log in train_logs)
+    first = train_logs[0]
+    assert first["loss"] == pytest.approx(0.5 * first["kd_loss"] + 0.5 * first["task_loss"], rel=1e-3)
+
+
+def test_checkpoint_holds_the_student_only_and_resumes(tmp_path, teacher):
+    trainer = make_trainer(tmp_path, teacher, save_strategy="steps", save_steps=2, max_steps=4)
+    trainer.train()
+    checkpoint = tmp_path / "out" / "checkpoint-2"
+    with safe_open(checkpoint / "model.safetensors", "pt") as weights:
+        keys = list(weights.keys())
+    assert keys and all(not key.startswith("bert.") for key in keys)
+    assert json.loads((checkpoint / "config.json").read_text())["model_type"] == "distilbert"
+    final = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+
+    resumed = make_trainer(tmp_path, teacher, save_strategy="steps", save_steps=2, max_steps=4)
+    resumed.train(resume_from_checkpoint=str(checkpoint))
+    assert resumed.state.global_step == 4
+    for name, value in resumed.model.state_dict().items():
+        torch.testing.assert_close(value, final[name], msg=name)
+
+
+def test_evaluate_predict_and_save(tmp_path, teacher):
+    trainer = make_trainer(tmp_path, teacher)
+    metrics = trainer.evaluate()
+    assert metrics["eval_loss"] > 0
+    prediction = trainer.predict(toy_dataset(5, seed=2))
+    assert prediction.predictions.shape == (5, 3)
+    trainer.save_model(str(tmp_path / "saved"))
+    reloaded = AutoModelForSequenceClassification.from_pretrained(str(tmp_path / "saved"))
+    assert reloaded.config.model_type == "distilbert" and reloaded.config.num_labels == 3
+
+
+def test_gradient_accumulation_gives_the_same_weights(tmp_path):
+    """Batch 4 x accumulation 1 and batch 2 x accumulation 2 reach the same student (SGD, no dropout or shuffling)."""
+    teacher = tiny_bert(dropout=0.0)
+    results = []
+    for batch, accumulation in ((4, 1), (2, 2)):
+        trainer = make_trainer(
+            tmp_path / f"b{batch}",
+            teacher,
+            per_device_train_batch_size=batch,
+            gradient_accumulation_steps=accumulation,
+            optim="sgd",
+            train_sampling_strategy="sequential",
+        )
+        trainer.train()
+        results.append(trainer.model.state_dict())
+    for name, value in results[0].items():
+        torch.testing.assert_close(results[1][name], value, atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_label_count_mismatch_is_refused_before_training(tmp_path, teacher):
+    student = build_distilbert_student(tiny_bert(num_labels=2), [0])
+    with pytest.raises(ValueError, match="teacher has 3 labels but student has 2"):
+        DistillationTrainer(model=student, teacher_model=teacher, args=make_args(tmp_path))
