@@ -8,21 +8,21 @@ import transformers
 from transformers import HfArgumentParser
 
 from .config import DataArguments, DistillationArguments
-from .quickstart import DEFAULTS, TeacherArguments, run_quickstart
+from .quickstart import DEFAULTS, QuickstartArguments, run_quickstart
 
 logger = logging.getLogger("hfdistill")
 
 
 def quickstart(argv: list[str]) -> int:
     parser = HfArgumentParser(
-        (DistillationArguments, DataArguments, TeacherArguments),
+        (DistillationArguments, DataArguments, QuickstartArguments),
         prog="hfdistill quickstart",
         description="Fine-tune all-MiniLM-L6-v2 on movie reviews, distil a 3-layer DistilBERT from it, fine-tune "
         "the same student without the teacher, and compare all three. Offline; about 10 minutes on 2 CPU cores.",
     )
     parser.set_defaults(**DEFAULTS)
-    args, data_args, teacher_args = parser.parse_args_into_dataclasses(args=argv)
-    report = run_quickstart(args, data_args, teacher_args)
+    args, data_args, quickstart_args = parser.parse_args_into_dataclasses(args=argv)
+    report = run_quickstart(args, data_args, quickstart_args)
     print(f"\n{report['table']}\n\nreport: {args.output_dir}/report.json")
     return 0
 

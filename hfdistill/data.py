@@ -6,6 +6,7 @@ from pathlib import Path
 
 import datasets
 from datasets import ClassLabel, DatasetDict
+from datasets.exceptions import DatasetGenerationError
 
 from .config import BUNDLED_PREFIX, DataArguments
 
@@ -23,18 +24,30 @@ def bundled_path(name: str) -> Path:
     return Path(str(resources.files("hfdistill") / "data" / BUNDLED[name]))
 
 
+def load_local_file(builder: str, path: Path, **kwargs) -> DatasetDict:
+    """One local file as the train split; an empty or unreadable file raises a one-line `ValueError`."""
+    try:
+        return datasets.load_dataset(builder, data_files={"train": str(path)}, **kwargs)
+    except DatasetGenerationError as error:
+        cause = error.__cause__ or error
+        raise ValueError(f"cannot read {path} as {builder}: {str(cause).splitlines()[0]}") from error
+    except ValueError as error:
+        if "corresponds to no data" in str(error):
+            raise ValueError(f"{path} is empty: it holds no examples to train on") from error
+        raise
+
+
 def load_source(data_args: DataArguments) -> DatasetDict:
     """The raw dataset named by `data_args.dataset_name`: bundled, a local file, or a Hub id."""
     name = data_args.dataset_name
     if name.startswith(BUNDLED_PREFIX):
-        path = bundled_path(name[len(BUNDLED_PREFIX) :])
-        return datasets.load_dataset("csv", data_files={"train": str(path)})
+        return load_local_file("csv", bundled_path(name[len(BUNDLED_PREFIX) :]))
     path = Path(name)
     suffix = "".join(s for s in path.suffixes if s not in {".gz", ".bz2", ".xz", ".zst"})[-8:]
     builder = next((b for ext, b in LOCAL_BUILDERS.items() if suffix.endswith(ext)), None)
     if path.is_file() and builder is not None:
         kwargs = {"delimiter": "\t"} if suffix.endswith(".tsv") else {}
-        return datasets.load_dataset(builder, data_files={"train": str(path)}, **kwargs)
+        return load_local_file(builder, path, **kwargs)
     if path.suffix and not path.exists() and builder is not None:
         raise FileNotFoundError(f"dataset file {name} does not exist")
     return datasets.load_dataset(name, data_args.dataset_config_name)

@@ -1,0 +1,23 @@
+# Two commands do all the set-up on a fresh machine:
+#   make quickstart   install, then distil on real weights and real data, offline (about 10 minutes on 2 CPU cores)
+#   make test         install, then run the test suite
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip
+
+# torch first and pinned: on a CPU-only machine 2.13.0 is the CPU wheel; an unpinned torch pulls CUDA packages.
+TORCH ?= torch==2.13.0
+
+.PHONY: install quickstart test lint
+
+install:
+	$(PIP) install --quiet "$(TORCH)"
+	$(PIP) install --quiet -e ".[quickstart,test]"
+
+quickstart: install
+	HF_HUB_OFFLINE=1 hfdistill quickstart
+
+test: install
+	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q
+
+lint:
+	ruff check . && ruff format --check .

@@ -1,0 +1,40 @@
+import pytest
+
+from hfdistill.cli import main
+
+
+def test_help_lists_commands(capsys):
+    assert main(["--help"]) == 0
+    assert "quickstart" in capsys.readouterr().out
+
+
+def test_quickstart_help_describes_the_flags(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["quickstart", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--kd_loss_weight" in out and "--temperature" in out and "--student_layers" in out
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--temperature", "0"], "temperature must be > 0, got 0.0"),
+        (["--kd_loss_weight", "2"], r"kd_loss_weight must be in [0, 1], got 2.0"),
+        (["--text_column", "review"], "column 'review' not found"),
+        (["--student_layers", "0", "9"], "student_layers [9] out of range: the teacher has 6 layers"),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(tmp_path, capsys, flags, message):
+    assert main(["quickstart", "--output_dir", str(tmp_path), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].startswith("hfdistill quickstart: error: ") and message in err.splitlines()[-1]
+    assert not (tmp_path / "teacher").exists()  # nothing was trained
+
+
+def test_earlier_results_are_not_overwritten(tmp_path, capsys):
+    (tmp_path / "report.json").write_text("{}")
+    assert main(["quickstart", "--output_dir", str(tmp_path)]) == 2
+    assert "already holds files" in capsys.readouterr().err
+    assert (tmp_path / "report.json").read_text() == "{}"
