@@ -22,6 +22,7 @@ from transformers import (
     PreTrainedModel,
     Trainer,
     TrainingArguments,
+    set_seed,
 )
 
 from .config import DataArguments, DistillationArguments
@@ -66,7 +67,7 @@ DEFAULTS = {
 class QuickstartArguments:
     """What the quickstart adds to the distillation arguments: how it fine-tunes its teacher first, and one CPU saver."""
 
-    teacher_num_train_epochs: float = field(default=1.0, metadata={"help": "Epochs of teacher fine-tuning."})
+    teacher_num_train_epochs: float = field(default=2.0, metadata={"help": "Epochs of teacher fine-tuning."})
     teacher_learning_rate: float = field(default=5e-5, metadata={"help": "Peak learning rate of teacher fine-tuning."})
     freeze_word_embeddings: bool = field(
         default=True,
@@ -176,6 +177,7 @@ def run_quickstart(
     logger.info("1/4 fine-tuning the teacher %s", teacher_path)
     teacher_dir = train_and_save(Trainer(model=teacher, args=teacher_training, **shared))
 
+    set_seed(args.seed)  # the student's fresh head, shared by both students
     student = build_student(teacher, args.student_architecture, layers)
     if quickstart_args.freeze_word_embeddings:
         student.get_input_embeddings().weight.requires_grad_(False)
