@@ -50,7 +50,7 @@ DEFAULTS = {
     "output_dir": "outputs/quickstart",
     "temperature": 2.0,
     "kd_loss_weight": 0.5,
-    "num_train_epochs": 3,
+    "num_train_epochs": 2,
     "learning_rate": 1e-4,
     "per_device_train_batch_size": 32,
     "per_device_eval_batch_size": 64,
@@ -67,8 +67,8 @@ DEFAULTS = {
 class QuickstartArguments:
     """What the quickstart adds to the distillation arguments: how it fine-tunes its teacher first, and one CPU saver."""
 
-    teacher_num_train_epochs: float = field(default=2.0, metadata={"help": "Epochs of teacher fine-tuning."})
-    teacher_learning_rate: float = field(default=5e-5, metadata={"help": "Peak learning rate of teacher fine-tuning."})
+    teacher_num_train_epochs: float = field(default=1.0, metadata={"help": "Epochs of teacher fine-tuning."})
+    teacher_learning_rate: float = field(default=1e-4, metadata={"help": "Peak learning rate of teacher fine-tuning."})
     freeze_word_embeddings: bool = field(
         default=True,
         metadata={
@@ -157,6 +157,7 @@ def run_quickstart(
     splits, label_names = load_splits(data_args)
     tokenized = tokenize_splits(splits, tokenizer, data_args)
     logger.info("data: %s, labels %s", {k: len(v) for k, v in tokenized.items()}, label_names)
+    set_seed(args.seed)  # the teacher's fresh classification head
     teacher = load_teacher(teacher_path, label_names, quickstart_args.freeze_word_embeddings)
 
     collator = DataCollatorWithPadding(tokenizer)
