@@ -100,11 +100,10 @@ def train_and_save(trainer: Trainer) -> str:
     return trainer.args.output_dir
 
 
-def score_folder(folder: str, test_dataset, collator, compute_metrics, batch_size: int) -> dict[str, float]:
-    """Test-split metrics of the model saved in `folder`, reloaded from disk as a user would."""
-    model = AutoModelForSequenceClassification.from_pretrained(folder)
+def score(model: PreTrainedModel, folder: str, test_dataset, collator, compute_metrics) -> dict[str, float]:
+    """Test-split metrics of `model` (saved in `folder`), evaluated on the CPU."""
     args = TrainingArguments(
-        output_dir=folder, per_device_eval_batch_size=batch_size, report_to=[], disable_tqdm=True, use_cpu=True
+        output_dir=folder, per_device_eval_batch_size=64, report_to=[], disable_tqdm=True, use_cpu=True
     )
     trainer = Trainer(model=model, args=args, data_collator=collator, compute_metrics=compute_metrics)
     metrics = trainer.predict(test_dataset, metric_key_prefix="test").metrics
@@ -112,12 +111,12 @@ def score_folder(folder: str, test_dataset, collator, compute_metrics, batch_siz
 
 
 def compare(folders: dict[str, str], tokenizer, test_texts: list[str], test_dataset, collator, compute_metrics):
-    """Reload each saved model, score it on the test split and time it; one `ModelReport` each, in order."""
+    """Reload each saved model as a user would, score it on the test split and time it; one `ModelReport` each."""
     rows = []
     for name, folder in folders.items():
         logger.info("measuring %s (%s)", name, folder)
-        metrics = score_folder(folder, test_dataset, collator, compute_metrics, batch_size=64)
         model = AutoModelForSequenceClassification.from_pretrained(folder)
+        metrics = score(model, folder, test_dataset, collator, compute_metrics)
         rows.append(measure(name, model, folder, tokenizer, metrics, test_texts))
     return rows
 

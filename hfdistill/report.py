@@ -1,6 +1,7 @@
 """Measure trained models side by side (quality, size, CPU speed) and write the comparison table and `report.json`."""
 
 import json
+import os
 import platform
 import statistics
 import time
@@ -36,7 +37,7 @@ def size_on_disk_mb(folder: str | Path) -> float:
 
 
 @torch.inference_mode()
-def cpu_latency_ms(model: PreTrainedModel, tokenizer, texts: list[str], rounds: int = 3, warmup: int = 10) -> float:
+def cpu_latency_ms(model: PreTrainedModel, tokenizer, texts: list[str], rounds: int = 5, warmup: int = 32) -> float:
     """Milliseconds of one forward pass at batch size 1: the median over `texts`, best of `rounds` passes.
 
     The best round is kept because other work on the machine only ever adds time.
@@ -115,8 +116,14 @@ def comparison_table(rows: list[ModelReport], metric: str) -> str:
 
 
 def machine_description() -> str:
-    """What the figures were measured on: CPU, core count and torch threads."""
-    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
+    """What the figures were measured on: CPU model, core count and torch threads."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
 
 
 def write_report(path: str | Path, rows: list[ModelReport], metric: str, extra: dict | None = None) -> dict:
