@@ -1,40 +1,95 @@
-"""The `hfdistill` command line: thin sub-commands over the library."""
+"""The `hfdistill` command line: thin sub-commands over the library, each taking `--config RECIPE.yaml` and flags."""
 
 import argparse
 import logging
 import sys
+from dataclasses import dataclass, field
 
 import transformers
 from transformers import HfArgumentParser
 
-from .config import DataArguments, DistillationArguments
-from .quickstart import DEFAULTS, QuickstartArguments, run_quickstart
+from .config import DataArguments, DistillationArguments, parse_with_recipe
+from .pipeline import QUICKSTART_DEFAULTS, PipelineArguments, evaluate_folders, run_pipeline, train_teacher
 
 logger = logging.getLogger("hfdistill")
 
 
-def quickstart(argv: list[str]) -> int:
-    parser = HfArgumentParser(
-        (DistillationArguments, DataArguments, QuickstartArguments),
-        prog="hfdistill quickstart",
-        description="Fine-tune all-MiniLM-L6-v2 on movie reviews, distil a 3-layer DistilBERT from it, fine-tune "
-        "the same student without the teacher, and compare all three. Offline; about 10 minutes on 2 CPU cores.",
+@dataclass
+class EvaluateArguments:
+    """Which saved models `hfdistill evaluate` compares."""
+
+    teacher: str = field(metadata={"help": "Teacher model folder or Hub id (the reference row)."})
+    students: list[str] = field(default_factory=list, metadata={"help": "Student model folders or Hub ids."})
+    output_file: str | None = field(default=None, metadata={"help": "Also write the report JSON here."})
+
+
+def pipeline_parser(prog: str, description: str) -> HfArgumentParser:
+    return HfArgumentParser(
+        (DistillationArguments, DataArguments, PipelineArguments), prog=prog, description=description
     )
-    parser.set_defaults(**DEFAULTS)
-    args, data_args, quickstart_args = parser.parse_args_into_dataclasses(args=argv)
-    report = run_quickstart(args, data_args, quickstart_args)
-    print(f"\n{report['table']}\n\nreport: {args.output_dir}/report.json")
+
+
+def distill(argv: list[str], defaults: dict | None = None, prog: str = "hfdistill distill") -> int:
+    parser = pipeline_parser(
+        prog,
+        "Distil a student from a teacher (fine-tuning the teacher first with --teacher_num_train_epochs), optionally "
+        "beside a no-KD baseline, then compare them on the test split. Runs under `accelerate launch`.",
+    )
+    args, data_args, pipeline_args = parse_with_recipe(parser, argv, defaults)
+    report = run_pipeline(args, data_args, pipeline_args)
+    if report is not None:
+        print(f"\n{report['table']}\n\nreport: {args.output_dir}/report.json")
     return 0
 
 
-COMMANDS = {"quickstart": quickstart}
+def quickstart(argv: list[str]) -> int:
+    return distill(argv, QUICKSTART_DEFAULTS, prog="hfdistill quickstart")
+
+
+def train_teacher_command(argv: list[str]) -> int:
+    parser = pipeline_parser(
+        "hfdistill train-teacher",
+        "Fine-tune a pretrained encoder (--teacher_name_or_path) on the task, save it to --output_dir and print its "
+        "test metrics. Its folder is then the --teacher_name_or_path of `hfdistill distill`.",
+    )
+    args, data_args, pipeline_args = parse_with_recipe(parser, argv)
+    metrics = train_teacher(args, data_args, pipeline_args)
+    if metrics is not None:
+        print(f"\nteacher saved to {args.output_dir}; test metrics: {metrics}")
+    return 0
+
+
+def evaluate_command(argv: list[str]) -> int:
+    parser = HfArgumentParser(
+        (EvaluateArguments, DataArguments),
+        prog="hfdistill evaluate",
+        description="Score a teacher and its students on the test split, time them on the CPU and print the table.",
+    )
+    eval_args, data_args = parse_with_recipe(parser, argv)
+    report = evaluate_folders(eval_args.teacher, eval_args.students, data_args, eval_args.output_file)
+    print(f"\n{report['table']}")
+    return 0
+
+
+COMMANDS = {
+    "quickstart": quickstart,
+    "distill": distill,
+    "train-teacher": train_teacher_command,
+    "evaluate": evaluate_command,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="hfdistill", description="Knowledge distillation for Hugging Face encoders.")
+    parser = argparse.ArgumentParser(
+        prog="hfdistill",
+        description="Knowledge distillation for Hugging Face encoders. `hfdistill COMMAND --help` for a command's flags.",
+    )
     parser.add_argument(
-        "command", choices=sorted(COMMANDS), help="what to run; `hfdistill COMMAND --help` for its flags"
+        "command",
+        choices=list(COMMANDS),
+        help="quickstart: the offline demo; distill: teacher -> student; train-teacher: fine-tune a teacher; "
+        "evaluate: compare saved models",
     )
     if not argv or argv[0] in {"-h", "--help"}:
         parser.print_help()

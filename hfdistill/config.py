@@ -1,10 +1,20 @@
-"""Typed configuration: the KD fields on top of `TrainingArguments`, and the data arguments beside them."""
+"""Typed configuration: the KD fields on top of `TrainingArguments`, the data arguments beside them, and recipes."""
 
-from dataclasses import dataclass, field
+import argparse
+import difflib
+import logging
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Literal
 
-from transformers import TrainingArguments
+import torch
+import yaml
+from transformers import HfArgumentParser, TrainingArguments
 
+logger = logging.getLogger(__name__)
+
+TEACHER_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 BUNDLED_PREFIX = "bundled:"
 DEFAULT_DATASET = BUNDLED_PREFIX + "rotten_tomatoes"
 
@@ -51,6 +61,13 @@ class DistillationArguments(TrainingArguments):
             "help": "Weight in [0, 1] of the soft-target KL loss; the task (cross-entropy) loss gets 1 − kd_loss_weight."
         },
     )
+    teacher_dtype: Literal["float32", "bfloat16", "float16"] | None = field(
+        default=None,
+        metadata={
+            "help": "Run the teacher's inference in this dtype (half precision halves its memory and time on a GPU). "
+            "Default: as loaded."
+        },
+    )
     remove_unused_columns: bool = field(
         default=False,
         metadata={
@@ -60,6 +77,13 @@ class DistillationArguments(TrainingArguments):
     )
 
     def __post_init__(self):
+        if not self.use_cpu and int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.accelerator.is_available():
+            # Without use_cpu, transformers runs each launched process alone: N copies, no gradient sync.
+            logger.info(
+                "%s processes launched on a machine without accelerators: DDP on the CPU (gloo)",
+                os.environ["WORLD_SIZE"],
+            )
+            self.use_cpu = True
         super().__post_init__()
         if not self.temperature > 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
@@ -69,6 +93,13 @@ class DistillationArguments(TrainingArguments):
             raise ValueError(f"student_num_layers must be >= 1, got {self.student_num_layers}")
         if self.student_layers is not None:
             validate_layer_choice(self.student_layers, self.student_num_layers)
+        if self.teacher_dtype is not None and self.teacher_dtype not in TEACHER_DTYPES:
+            raise ValueError(f"teacher_dtype must be one of {sorted(TEACHER_DTYPES)}, got {self.teacher_dtype!r}")
+
+    @property
+    def teacher_torch_dtype(self) -> torch.dtype | None:
+        """`teacher_dtype` as a torch dtype (None: keep the teacher's)."""
+        return TEACHER_DTYPES[self.teacher_dtype] if self.teacher_dtype is not None else None
 
 
 def validate_layer_choice(layers: list[int], num_layers: int | None = None, teacher_num_layers: int | None = None):
@@ -149,3 +180,47 @@ class DataArguments:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
+
+
+def recipe_keys(parser: HfArgumentParser) -> set[str]:
+    """Every field name the parser's dataclasses accept."""
+    return {f.name for dataclass_type in parser.dataclass_types for f in fields(dataclass_type) if f.init}
+
+
+def load_recipe(path: str | Path, valid_keys: set[str]) -> dict:
+    """The fields set by a YAML recipe, flat or in sections (`training:`, `data:`, …); unknown keys are errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"recipe {path} does not exist")
+    try:
+        content = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ValueError(f"cannot parse recipe {path}: {str(error).splitlines()[0]}") from error
+    if not isinstance(content, dict):
+        raise ValueError(f"recipe {path} must be a mapping of field names to values, got {type(content).__name__}")
+    values = {}
+    for key, value in content.items():
+        if isinstance(value, dict) and key not in valid_keys:
+            values.update(value)  # a section
+        else:
+            values[key] = value
+    unknown = sorted(set(values) - valid_keys)
+    if unknown:
+        closest = difflib.get_close_matches(unknown[0], valid_keys, n=1)
+        hint = f"; did you mean {closest[0]!r}?" if closest else ""
+        raise ValueError(f"unknown key {unknown[0]!r} in recipe {path}{hint}")
+    return values
+
+
+def parse_with_recipe(parser: HfArgumentParser, argv: list[str], defaults: dict | None = None) -> tuple:
+    """Parse `argv` into the parser's dataclasses: built-in `defaults` < `--config RECIPE.yaml` < command-line flags."""
+    parser.add_argument("--config", default=None, help="YAML recipe; command-line flags override its values.")
+    recipe_path = argparse.ArgumentParser(add_help=False)
+    recipe_path.add_argument("--config", default=None)
+    known, _ = recipe_path.parse_known_args(argv)
+    values = dict(defaults or {})
+    if known.config:
+        values.update(load_recipe(known.config, recipe_keys(parser)))
+    parser.set_defaults(**values)
+    parsed = parser.parse_args_into_dataclasses(args=argv)
+    return tuple(parsed[: len(parser.dataclass_types)])

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
+from huggingface_hub import snapshot_download
 from transformers import PreTrainedModel
 
 from .student import count_parameters
@@ -28,9 +29,12 @@ class ModelReport:
     throughput_batch32: float
 
 
-def size_on_disk_mb(folder: str | Path) -> float:
-    """Megabytes of the model's weight files (`*.safetensors`, else `*.bin`) in a saved model folder."""
-    files = list(Path(folder).glob("*.safetensors")) or list(Path(folder).glob("*.bin"))
+def size_on_disk_mb(name_or_path: str | Path) -> float:
+    """Megabytes of a model's weight files (`*.safetensors`, else `*.bin`): a saved folder, or a Hub id's snapshot."""
+    folder = Path(name_or_path)
+    if not folder.is_dir():
+        folder = Path(snapshot_download(str(name_or_path), allow_patterns=["*.safetensors", "*.bin"]))
+    files = list(folder.glob("*.safetensors")) or list(folder.glob("*.bin"))
     if not files:
         raise FileNotFoundError(f"no weight files in {folder}")
     return sum(f.stat().st_size for f in files) / 1e6

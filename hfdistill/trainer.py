@@ -8,6 +8,7 @@ from transformers import PreTrainedModel, Trainer
 
 from .config import DistillationArguments
 from .losses import counted_mask, distillation_loss, task_loss
+from .placement import prepare_teacher
 
 
 def check_label_counts(teacher: PreTrainedModel, student: PreTrainedModel) -> None:
@@ -23,8 +24,9 @@ def check_label_counts(teacher: PreTrainedModel, student: PreTrainedModel) -> No
 class DistillationTrainer(Trainer):
     """Train `model` (the student) to match a frozen `teacher_model` and the gold labels.
 
-    The teacher sits on the student's device through the Accelerator, in evaluation mode with no gradients; it runs
-    once per training batch and is neither optimised nor saved. Training logs `kd_loss` and `task_loss` beside `loss`.
+    The teacher is frozen (evaluation mode, no gradients) and placed by the Accelerator for inference: on the
+    student's device, never wrapped by DDP, sharded under FSDP and DeepSpeed ZeRO-3 (`hfdistill.placement`). It runs
+    once per training batch, optionally in half precision (`teacher_dtype`), and is neither optimised nor saved. Training logs `kd_loss` and `task_loss` beside `loss`.
     Evaluation reports the student's task loss alone, comparable with a model trained without a teacher.
 
     Args:
@@ -41,8 +43,7 @@ class DistillationTrainer(Trainer):
         super().__init__(model=model, args=args, **kwargs)
         # The losses divide by num_items_in_batch themselves, so the Trainer must count it and not rescale for GA.
         self.model_accepts_loss_kwargs = True
-        teacher_model.eval().requires_grad_(False)
-        self.teacher = self.accelerator.prepare_model(teacher_model, evaluation_mode=True)
+        self.teacher = prepare_teacher(teacher_model, self.accelerator, args.teacher_torch_dtype)
         self._loss_parts: dict[str, list[torch.Tensor]] = defaultdict(list)
 
     def compute_loss(

@@ -8,6 +8,15 @@ def test_help_lists_commands(capsys):
     assert "quickstart" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("command", ["quickstart", "distill", "train-teacher", "evaluate"])
+def test_every_command_has_help(capsys, command):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert f"usage: hfdistill {command}" in out and "--config" in out and "--dataset_name" in out
+
+
 def test_quickstart_help_describes_the_flags(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["quickstart", "--help"])

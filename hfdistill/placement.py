@@ -1,0 +1,66 @@
+"""Place a frozen teacher for inference the way the Accelerator's engine needs it.
+
+- One device or DDP: moved to the student's device, never wrapped for gradient sync.
+- DeepSpeed: its own inference engine; ZeRO-3 shards it like the student, other stages keep a full copy per rank
+  (stage 0), since stages 1-2 only shard optimizer state and gradients, which a frozen model has none of.
+- FSDP: sharded with the plugin's wrapping policy, so that the student's sharded (DTensor) weights and the
+  teacher's never mix in one forward pass.
+"""
+
+import copy
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import DistributedType
+from transformers import PreTrainedModel
+
+
+def prepare_teacher(
+    teacher: PreTrainedModel, accelerator: Accelerator, dtype: torch.dtype | None = None
+) -> torch.nn.Module:
+    """Freeze `teacher` (evaluation mode, no gradients), cast it to `dtype` if given, and place it for inference."""
+    teacher.eval().requires_grad_(False)
+    if dtype is not None:
+        teacher.to(dtype)
+    if accelerator.distributed_type == DistributedType.DEEPSPEED:
+        return _deepspeed_inference_engine(teacher, accelerator)
+    if accelerator.distributed_type == DistributedType.FSDP:
+        return _fsdp_shard(teacher, accelerator)
+    return accelerator.prepare_model(teacher, evaluation_mode=True)
+
+
+def _deepspeed_inference_engine(teacher: PreTrainedModel, accelerator: Accelerator) -> torch.nn.Module:
+    import deepspeed
+
+    config = copy.deepcopy(accelerator.state.deepspeed_plugin.deepspeed_config)
+    config.pop("optimizer", None)
+    config.pop("scheduler", None)
+    zero = config.setdefault("zero_optimization", {})
+    if zero.get("stage") != 3:
+        zero["stage"] = 0
+    engine, *_ = deepspeed.initialize(model=teacher, config=config)
+    engine.eval()
+    return engine
+
+
+def _fsdp_shard(teacher: PreTrainedModel, accelerator: Accelerator) -> torch.nn.Module:
+    plugin = accelerator.state.fsdp_plugin
+    if plugin.fsdp_version == 2:
+        from accelerate.utils.fsdp_utils import fsdp2_prepare_model
+
+        return fsdp2_prepare_model(accelerator, teacher)
+    from torch.distributed.fsdp import FullyShardedDataParallel
+
+    plugin.set_auto_wrap_policy(teacher)
+    return FullyShardedDataParallel(
+        teacher,
+        sharding_strategy=plugin.sharding_strategy or plugin.reshard_after_forward,
+        cpu_offload=plugin.cpu_offload,
+        auto_wrap_policy=plugin.auto_wrap_policy,
+        mixed_precision=plugin.mixed_precision_policy,
+        sync_module_states=plugin.sync_module_states,
+        forward_prefetch=plugin.forward_prefetch,
+        use_orig_params=plugin.use_orig_params,
+        limit_all_gathers=plugin.limit_all_gathers,
+        device_id=accelerator.device,
+    )

@@ -1,0 +1,134 @@
+"""Two ranks under `accelerate launch --multi_gpu` (gloo on a CPU) against one process with the same global batch."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import AutoModelForSequenceClassification, BertTokenizerFast
+
+from .conftest import tiny_bert
+
+ROOT = Path(__file__).parents[1]
+WORDS = ["good", "bad", "film", "plot", "great", "dull", "actor", "scene", "fun", "slow"]
+
+
+@pytest.fixture(scope="module")
+def teacher_and_data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("distributed")
+    vocab = folder / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]))
+    teacher = tiny_bert(num_labels=2, dropout=0.0)
+    teacher.config.id2label, teacher.config.label2id = {0: "neg", 1: "pos"}, {"neg": 0, "pos": 1}
+    with torch.no_grad():  # confident soft targets, so that the KD term is far from zero
+        teacher.classifier.weight.mul_(200.0)
+    teacher.save_pretrained(folder / "teacher")
+    BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(folder / "teacher")
+    generator = torch.Generator().manual_seed(0)
+    rows = [
+        {
+            "text": " ".join(WORDS[i] for i in torch.randint(0, len(WORDS), (int(n),), generator=generator)),
+            "label": lab,
+        }
+        for n, lab in zip(torch.randint(3, 9, (120,), generator=generator), ["neg", "pos"] * 60, strict=True)
+    ]
+    pd.DataFrame(rows).to_csv(folder / "data.csv", index=False)
+    return folder
+
+
+def run_distill(folder: Path, output: str, processes: int, per_device_batch: int) -> Path:
+    flags = [
+        "--teacher_name_or_path", str(folder / "teacher"),
+        "--dataset_name", str(folder / "data.csv"),
+        "--output_dir", str(folder / output),
+        "--student_num_layers", "2",
+        "--per_device_train_batch_size", str(per_device_batch),
+        "--max_steps", "6",
+        "--learning_rate", "0.05",
+        "--optim", "sgd",
+        "--warmup_steps", "0",
+        "--logging_steps", "1",
+        "--train_sampling_strategy", "sequential",
+        "--save_strategy", "no",
+        "--eval_strategy", "no",
+        "--report_to", "none",
+        "--disable_tqdm", "true",
+    ]  # fmt: skip
+    launcher = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+    ]
+    launcher += ["--multi_gpu", "--num_processes", "2"] if processes == 2 else ["--num_processes", "1"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [*launcher, str(ROOT / "scripts" / "distill.py"), *flags], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return folder / output
+
+
+def logs(output: Path) -> list[dict]:
+    state = json.loads((output / "student" / "trainer_state.json").read_text())
+    return [log for log in state["log_history"] if "loss" in log]
+
+
+def train_losses(output: Path) -> list[float]:
+    return [log["loss"] for log in logs(output)]
+
+
+def test_two_ranks_match_one_process_with_the_same_global_batch(teacher_and_data):
+    single = run_distill(teacher_and_data, "one", processes=1, per_device_batch=8)
+    double = run_distill(teacher_and_data, "two", processes=2, per_device_batch=4)
+
+    # exactly one model, written once
+    assert sorted(p.name for p in (double / "student").glob("*.safetensors")) == ["model.safetensors"]
+    assert not list(double.glob("**/checkpoint-*"))
+    assert json.loads((double / "report.json").read_text())["models"][1]["name"] == "distilled student"
+    AutoModelForSequenceClassification.from_pretrained(double / "student")
+
+    one_losses, two_losses = train_losses(single), train_losses(double)
+    assert len(one_losses) == len(two_losses) == 6
+    assert min(log["kd_loss"] for log in logs(double)) > 0.01
+    assert two_losses == pytest.approx(one_losses, rel=1e-3, abs=1e-4)
+    one_weights = load_file(single / "student" / "model.safetensors")
+    two_weights = load_file(double / "student" / "model.safetensors")
+    for name, value in one_weights.items():
+        torch.testing.assert_close(two_weights[name], value, atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_evaluate_reproduces_the_report(teacher_and_data, capsys):
+    from hfdistill.cli import main
+
+    output = teacher_and_data / "two"
+    if not (output / "report.json").exists():
+        pytest.skip("needs the two-rank run above")
+    report = json.loads((output / "report.json").read_text())
+    argv = ["evaluate", "--teacher", str(teacher_and_data / "teacher"), "--students", str(output / "student")]
+    assert main([*argv, "--dataset_name", str(teacher_and_data / "data.csv")]) == 0
+    table = capsys.readouterr().out
+    student_accuracy = report["models"][1]["metrics"]["accuracy"]
+    assert f"| {output / 'student'} | {student_accuracy:.4f} |" in table
+
+
+def test_train_teacher_saves_a_labelled_model(teacher_and_data, capsys):
+    from hfdistill.cli import main
+
+    output = teacher_and_data / "trained-teacher"
+    argv = ["train-teacher", "--teacher_name_or_path", str(teacher_and_data / "teacher")]
+    argv += ["--dataset_name", str(teacher_and_data / "data.csv"), "--output_dir", str(output), "--max_steps", "2"]
+    assert main([*argv, "--report_to", "none", "--save_strategy", "no", "--disable_tqdm", "true"]) == 0
+    assert "test metrics: {'accuracy'" in capsys.readouterr().out
+    config = json.loads((output / "config.json").read_text())
+    assert config["id2label"] == {"0": "neg", "1": "pos"}

@@ -1,0 +1,80 @@
+from pathlib import Path
+
+import pytest
+
+from hfdistill.cli import pipeline_parser
+from hfdistill.config import DataArguments, DistillationArguments, load_recipe, parse_with_recipe, recipe_keys
+from hfdistill.pipeline import QUICKSTART_DEFAULTS
+
+RECIPES = sorted((Path(__file__).parents[1] / "recipes").glob("*.yaml"))
+
+
+def parser():
+    return pipeline_parser("test", "")
+
+
+def test_there_are_recipes():
+    assert {path.stem for path in RECIPES} >= {"quickstart", "sst2", "mnli"}
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=[path.stem for path in RECIPES])
+def test_every_recipe_parses_and_validates(path):
+    # use_cpu lets the GPU recipes' bf16 settings validate on a CPU-only machine
+    args, data_args, _ = parse_with_recipe(parser(), ["--config", str(path), "--output_dir", "unused", "--use_cpu"])
+    assert isinstance(args, DistillationArguments) and isinstance(data_args, DataArguments)
+    assert 0 <= args.kd_loss_weight <= 1 and args.temperature > 0
+
+
+def test_flags_override_the_recipe(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("training:\n  temperature: 3.0\n  learning_rate: 1.0e-4\ndata:\n  text_column: sentence\n")
+    args, data_args, _ = parse_with_recipe(
+        parser(), ["--config", str(recipe), "--temperature", "5", "--output_dir", "o"]
+    )
+    assert args.temperature == 5.0 and args.learning_rate == 1e-4 and data_args.text_column == "sentence"
+
+
+def test_unknown_key_names_the_closest_valid_one(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("temprature: 3.0\n")
+    with pytest.raises(ValueError, match="unknown key 'temprature' in recipe .*; did you mean 'temperature'"):
+        load_recipe(recipe, recipe_keys(parser()))
+
+
+def test_broken_recipe_is_named(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("temperature: [3.0\n")
+    with pytest.raises(ValueError, match="cannot parse recipe"):
+        load_recipe(recipe, recipe_keys(parser()))
+
+
+def test_invalid_value_in_a_recipe_is_refused(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("kd_loss_weight: 1.5\n")
+    with pytest.raises(ValueError, match=r"kd_loss_weight must be in \[0, 1\], got 1.5"):
+        parse_with_recipe(parser(), ["--config", str(recipe), "--output_dir", "o"])
+
+
+def test_quickstart_recipe_is_the_quickstart_command():
+    from_recipe = parse_with_recipe(parser(), ["--config", str(RECIPES[0].parent / "quickstart.yaml")])
+    built_in = parse_with_recipe(parser(), [], QUICKSTART_DEFAULTS)
+    assert from_recipe[1:] == built_in[1:]
+    for name in QUICKSTART_DEFAULTS:
+        if hasattr(from_recipe[0], name):
+            assert getattr(from_recipe[0], name) == getattr(built_in[0], name), name
+
+
+ACCELERATE_CONFIGS = sorted((Path(__file__).parents[1] / "scripts" / "accelerate").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", ACCELERATE_CONFIGS, ids=[path.stem for path in ACCELERATE_CONFIGS])
+def test_accelerate_configs_load(path):
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    config = load_config_from_file(str(path))
+    assert config.num_processes >= 1
+
+
+def test_there_is_an_accelerate_config_per_engine():
+    expected = {"cpu", "single_gpu", "multi_gpu", "fsdp", "deepspeed_zero2", "deepspeed_zero3"}
+    assert {path.stem for path in ACCELERATE_CONFIGS} == expected
