@@ -193,15 +193,20 @@ def check_output_dir(output_dir: str, overwrite: bool) -> None:
         )
 
 
+def classifier_for_labels(path: str, label_names: list[str]) -> PreTrainedModel:
+    """The encoder at `path` with a fresh classification head for `label_names` (kept in its config)."""
+    return AutoModelForSequenceClassification.from_pretrained(
+        path,
+        num_labels=len(label_names),
+        id2label=dict(enumerate(label_names)),
+        label2id={name: i for i, name in enumerate(label_names)},
+    )
+
+
 def load_teacher(path: str, label_names: list[str], fine_tune: bool, freeze_word_embeddings: bool) -> PreTrainedModel:
     """The teacher: with a fresh head for `label_names` when it is fine-tuned here, else as trained, labels checked."""
     if fine_tune:
-        teacher = AutoModelForSequenceClassification.from_pretrained(
-            path,
-            num_labels=len(label_names),
-            id2label=dict(enumerate(label_names)),
-            label2id={name: i for i, name in enumerate(label_names)},
-        )
+        teacher = classifier_for_labels(path, label_names)
     else:
         teacher = AutoModelForSequenceClassification.from_pretrained(path)
         if teacher.config.num_labels != len(label_names):
@@ -221,12 +226,8 @@ def load_student(
     if args.student_name_or_path is None:
         student = build_student(teacher, args.student_architecture, layers)
     else:
-        student = AutoModelForSequenceClassification.from_pretrained(
-            args.student_name_or_path,
-            num_labels=teacher.config.num_labels,
-            id2label=dict(teacher.config.id2label),
-            label2id=dict(teacher.config.label2id),
-        )
+        label_names = [teacher.config.id2label[i] for i in range(teacher.config.num_labels)]
+        student = classifier_for_labels(args.student_name_or_path, label_names)
         if student.config.vocab_size != teacher.config.vocab_size:
             raise ValueError(
                 f"student vocabulary ({student.config.vocab_size}) differs from the teacher's "

@@ -132,3 +132,36 @@ def test_train_teacher_saves_a_labelled_model(teacher_and_data, capsys):
     assert "test metrics: {'accuracy'" in capsys.readouterr().out
     config = json.loads((output / "config.json").read_text())
     assert config["id2label"] == {"0": "neg", "1": "pos"}
+
+
+def distill_flags(folder: Path, output: str) -> list[str]:
+    return [
+        "distill", "--teacher_name_or_path", str(folder / "teacher"), "--dataset_name", str(folder / "data.csv"),
+        "--output_dir", str(folder / output), "--max_steps", "2", "--report_to", "none", "--save_strategy", "no",
+        "--disable_tqdm", "true",
+    ]  # fmt: skip
+
+
+def test_distill_into_an_existing_student(teacher_and_data):
+    from hfdistill.cli import main
+    from hfdistill.student import build_truncated_student
+
+    teacher = AutoModelForSequenceClassification.from_pretrained(teacher_and_data / "teacher")
+    build_truncated_student(teacher, [0, 3]).save_pretrained(teacher_and_data / "existing-student")
+    argv = distill_flags(teacher_and_data, "from-existing")
+    assert main([*argv, "--student_name_or_path", str(teacher_and_data / "existing-student")]) == 0
+    config = json.loads((teacher_and_data / "from-existing" / "student" / "config.json").read_text())
+    assert config["model_type"] == "bert" and config["num_hidden_layers"] == 2
+    assert config["id2label"] == {"0": "neg", "1": "pos"}
+
+
+def test_student_with_another_vocabulary_is_refused(teacher_and_data, capsys):
+    from hfdistill.cli import main
+
+    other = tiny_bert(num_labels=2)
+    other.resize_token_embeddings(120)
+    other.save_pretrained(teacher_and_data / "other-vocab")
+    argv = distill_flags(teacher_and_data, "other-vocab-run")
+    assert main([*argv, "--student_name_or_path", str(teacher_and_data / "other-vocab")]) == 2
+    assert "student vocabulary (120) differs from the teacher's (99)" in capsys.readouterr().err
+    assert not (teacher_and_data / "other-vocab-run" / "student").exists()
