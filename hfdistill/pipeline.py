@@ -36,7 +36,7 @@ from transformers import (
 from .config import DataArguments, DistillationArguments
 from .data import load_splits, tokenize_splits
 from .metrics import classification_metrics
-from .report import comparison_table, measure, write_report
+from .report import comparison_table, measure_all, write_report
 from .student import build_student, resolve_layers
 from .trainer import DistillationTrainer
 
@@ -137,13 +137,13 @@ def score(model: PreTrainedModel, test_dataset, collator, compute_metrics, batch
 
 def compare(folders: dict[str, str], tokenizer, test_texts: list[str], test_dataset, collator, compute_metrics):
     """Reload each saved model as a user would, score it on the test split and time it; one `ModelReport` each."""
-    rows = []
-    for name, folder in folders.items():
-        logger.info("measuring %s (%s)", name, folder)
-        model = AutoModelForSequenceClassification.from_pretrained(folder)
-        metrics = score(model, test_dataset, collator, compute_metrics)
-        rows.append(measure(name, model, folder, tokenizer, metrics, test_texts))
-    return rows
+    models = {name: AutoModelForSequenceClassification.from_pretrained(folder) for name, folder in folders.items()}
+    metrics = {}
+    for name, model in models.items():
+        logger.info("scoring %s (%s)", name, folders[name])
+        metrics[name] = score(model, test_dataset, collator, compute_metrics)
+    logger.info("timing %s on the CPU", ", ".join(models))
+    return measure_all(models, folders, tokenizer, metrics, test_texts)
 
 
 @dataclass

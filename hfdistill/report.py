@@ -81,19 +81,37 @@ def cpu_throughput(
     return best
 
 
-def measure(
-    name: str, model: PreTrainedModel, folder: str | Path, tokenizer, metrics: dict[str, float], texts: list[str]
-) -> ModelReport:
-    """Size and CPU speed of a saved model, with the quality metrics measured elsewhere."""
-    return ModelReport(
-        name=name,
-        path=str(folder),
-        metrics=metrics,
-        parameters=count_parameters(model),
-        size_mb=round(size_on_disk_mb(folder), 2),
-        latency_ms_batch1=round(cpu_latency_ms(model, tokenizer, texts[:128]), 2),
-        throughput_batch32=round(cpu_throughput(model, tokenizer, texts[:768]), 1),
-    )
+def measure_all(
+    models: dict[str, PreTrainedModel],
+    folders: dict[str, str],
+    tokenizer,
+    metrics: dict,
+    texts: list[str],
+    rounds: int = 5,
+) -> list[ModelReport]:
+    """Size and CPU speed of saved models, with quality metrics measured elsewhere; one `ModelReport` each.
+
+    The models are timed round-robin and each keeps its best round, so no model pays for running first or after a
+    larger one.
+    """
+    latency = {name: [] for name in models}
+    throughput = {name: [] for name in models}
+    for _ in range(rounds):
+        for name, model in models.items():
+            latency[name].append(cpu_latency_ms(model, tokenizer, texts[:128], rounds=1))
+            throughput[name].append(cpu_throughput(model, tokenizer, texts[:768], rounds=1))
+    return [
+        ModelReport(
+            name=name,
+            path=str(folders[name]),
+            metrics=metrics[name],
+            parameters=count_parameters(model),
+            size_mb=round(size_on_disk_mb(folders[name]), 2),
+            latency_ms_batch1=round(min(latency[name]), 2),
+            throughput_batch32=round(max(throughput[name]), 1),
+        )
+        for name, model in models.items()
+    ]
 
 
 def retention(value: float, reference: float) -> float:
