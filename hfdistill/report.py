@@ -41,44 +41,28 @@ def size_on_disk_mb(name_or_path: str | Path) -> float:
 
 
 @torch.inference_mode()
-def cpu_latency_ms(model: PreTrainedModel, tokenizer, texts: list[str], rounds: int = 5, warmup: int = 32) -> float:
-    """Milliseconds of one forward pass at batch size 1: the median over `texts`, best of `rounds` passes.
-
-    The best round is kept because other work on the machine only ever adds time.
-    """
+def cpu_latency_ms(model: PreTrainedModel, encoded: list[dict], warmup: int = 32) -> float:
+    """Median milliseconds of one forward pass at batch size 1 over `encoded` (tokenised single texts), on the CPU."""
     model = model.to("cpu").eval()
-    encoded = [tokenizer(text, return_tensors="pt", truncation=True) for text in texts]
     for inputs in encoded[:warmup]:
         model(**inputs)
-    medians = []
-    for _ in range(rounds):
-        timings = []
-        for inputs in encoded:
-            start = time.perf_counter()
-            model(**inputs)
-            timings.append(time.perf_counter() - start)
-        medians.append(statistics.median(timings))
-    return min(medians) * 1e3
+    timings = []
+    for inputs in encoded:
+        start = time.perf_counter()
+        model(**inputs)
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings) * 1e3
 
 
 @torch.inference_mode()
-def cpu_throughput(
-    model: PreTrainedModel, tokenizer, texts: list[str], batch_size: int = 32, rounds: int = 2
-) -> float:
-    """Examples per second through the model on the CPU, in batches padded to their longest text; best of `rounds`."""
+def cpu_throughput(model: PreTrainedModel, batches: list[dict]) -> float:
+    """Examples per second through the model on the CPU over `batches` (tokenised, padded batches)."""
     model = model.to("cpu").eval()
-    batches = [
-        tokenizer(texts[i : i + batch_size], return_tensors="pt", padding=True, truncation=True)
-        for i in range(0, len(texts), batch_size)
-    ]
     model(**batches[0])  # warm-up
-    best = 0.0
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for inputs in batches:
-            model(**inputs)
-        best = max(best, len(texts) / (time.perf_counter() - start))
-    return best
+    start = time.perf_counter()
+    for inputs in batches:
+        model(**inputs)
+    return sum(len(inputs["input_ids"]) for inputs in batches) / (time.perf_counter() - start)
 
 
 def measure_all(
@@ -91,15 +75,20 @@ def measure_all(
 ) -> list[ModelReport]:
     """Size and CPU speed of saved models, with quality metrics measured elsewhere; one `ModelReport` each.
 
-    The models are timed round-robin and each keeps its best round, so no model pays for running first or after a
-    larger one.
+    Latency is at batch 1 over 128 texts, throughput at batch 32 over 768. The models are timed round-robin and each
+    keeps its best round, so no model pays for running first or after a larger one.
     """
+    singles = [tokenizer(text, return_tensors="pt", truncation=True) for text in texts[:128]]
+    batches = [
+        tokenizer(texts[i : i + 32], return_tensors="pt", padding=True, truncation=True)
+        for i in range(0, min(len(texts), 768), 32)
+    ]
     latency = {name: [] for name in models}
     throughput = {name: [] for name in models}
     for _ in range(rounds):
         for name, model in models.items():
-            latency[name].append(cpu_latency_ms(model, tokenizer, texts[:128], rounds=1))
-            throughput[name].append(cpu_throughput(model, tokenizer, texts[:768], rounds=1))
+            latency[name].append(cpu_latency_ms(model, singles))
+            throughput[name].append(cpu_throughput(model, batches))
     return [
         ModelReport(
             name=name,
