@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 TEACHER_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 BUNDLED_PREFIX = "bundled:"
 DEFAULT_DATASET = BUNDLED_PREFIX + "rotten_tomatoes"
+DEFAULT_PARALLEL_DATASET = BUNDLED_PREFIX + "bible_en_es"
 
 
 @dataclass
@@ -180,6 +181,50 @@ class DataArguments:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
+
+
+@dataclass
+class ParallelDataArguments:
+    """Parallel sentences for multilingual embedding distillation, and how many pairs are held out."""
+
+    dataset_name: str = field(
+        default=DEFAULT_PARALLEL_DATASET,
+        metadata={
+            "help": "A Hub dataset id, a local .tsv (no header: source<TAB>translation...), .csv, .json or .jsonl file, "
+            f"or '{DEFAULT_PARALLEL_DATASET}' (bundled English-Spanish Bible verse pairs, public domain, offline)."
+        },
+    )
+    dataset_config_name: str | None = field(default=None, metadata={"help": "Hub dataset configuration, e.g. 'en-es'."})
+    train_split: str = field(default="train", metadata={"help": "Hub split holding the pairs."})
+    source_column: str = field(
+        default="en", metadata={"help": "Column of the sentences the teacher embeds (its language, e.g. English)."}
+    )
+    target_columns: list[str] = field(
+        default_factory=lambda: ["es"],
+        metadata={"help": "Columns holding translations of the source sentence, one per language."},
+    )
+    eval_pairs: int = field(
+        default=500, metadata={"help": "Pairs held out (never trained on) for retrieval and MSE/cosine evaluation."}
+    )
+    max_train_pairs: int | None = field(default=None, metadata={"help": "Train on at most this many pairs."})
+    split_seed: int = field(default=42, metadata={"help": "Seed of the held-out split."})
+    max_seq_length: int = field(default=128, metadata={"help": "Longer sentences are truncated to this many tokens."})
+
+    def __post_init__(self):
+        if not self.target_columns:
+            raise ValueError("target_columns is empty: name at least one translation column, e.g. --target_columns es")
+        if self.source_column in self.target_columns or len(set(self.target_columns)) < len(self.target_columns):
+            raise ValueError(f"source_column and target_columns must be distinct, got {self.columns}")
+        if self.eval_pairs < 2:
+            raise ValueError(f"eval_pairs must be >= 2 for retrieval to mean anything, got {self.eval_pairs}")
+        if self.max_train_pairs is not None and self.max_train_pairs < 1:
+            raise ValueError(f"max_train_pairs must be >= 1, got {self.max_train_pairs}")
+        if self.max_seq_length < 2:
+            raise ValueError(f"max_seq_length must be >= 2, got {self.max_seq_length}")
+
+    @property
+    def columns(self) -> list[str]:
+        return [self.source_column, *self.target_columns]
 
 
 def recipe_keys(parser: HfArgumentParser) -> set[str]:

@@ -13,7 +13,7 @@ from .config import BUNDLED_PREFIX, DataArguments
 logger = logging.getLogger(__name__)
 
 LOCAL_BUILDERS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
-BUNDLED = {"rotten_tomatoes": "rotten_tomatoes.csv.gz"}
+BUNDLED = {"rotten_tomatoes": "rotten_tomatoes.csv.gz", "bible_en_es": "bible_kjv_rv1909_en_es.tsv.gz"}
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 

