@@ -1,13 +1,14 @@
 # Two commands do all the set-up on a fresh machine:
 #   make quickstart   install, then distil on real weights and real data, offline (about 10 minutes on 2 CPU cores)
 #   make test         install, then run the test suite
+# and `make multilingual` makes the English sentence-embedding teacher multilingual (English-Spanish), offline.
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 
 # torch first and pinned: on a CPU-only machine 2.13.0 is the CPU wheel; an unpinned torch pulls CUDA packages.
 TORCH ?= torch==2.13.0
 
-.PHONY: install quickstart test lint
+.PHONY: install quickstart multilingual test lint
 
 install:
 	$(PIP) install --quiet "$(TORCH)"
@@ -15,6 +16,9 @@ install:
 
 quickstart: install
 	HF_HUB_OFFLINE=1 hfdistill quickstart
+
+multilingual: install
+	HF_HUB_OFFLINE=1 hfdistill multilingual
 
 test: install
 	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q

@@ -1,9 +1,9 @@
 """hfdistill: knowledge distillation for Hugging Face encoders."""
 
-from .config import DataArguments, DistillationArguments
-from .losses import distillation_loss, soft_target_kl, task_loss
+from .config import DataArguments, DistillationArguments, ParallelDataArguments
+from .losses import distillation_loss, embedding_mse, soft_target_kl, task_loss
 from .student import build_distilbert_student, build_student, build_truncated_student, evenly_spread_layers
-from .trainer import DistillationTrainer
+from .trainer import DistillationTrainer, EmbeddingDistillationTrainer
 
 __version__ = "0.1.0"
 
@@ -11,10 +11,13 @@ __all__ = [
     "DataArguments",
     "DistillationArguments",
     "DistillationTrainer",
+    "EmbeddingDistillationTrainer",
+    "ParallelDataArguments",
     "build_distilbert_student",
     "build_student",
     "build_truncated_student",
     "distillation_loss",
+    "embedding_mse",
     "evenly_spread_layers",
     "soft_target_kl",
     "task_loss",

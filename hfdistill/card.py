@@ -20,7 +20,9 @@ def teacher_metadata(teacher_path: str) -> tuple[str | None, str | None]:
     try:
         license_ = ModelCard.load(str(path / "README.md") if path.exists() else teacher_path).data.license
     except Exception as error:  # a teacher without a card (or offline): the licence is left for the user to fill in
-        logger.info("no licence read from the teacher's card (%s)", str(error).splitlines()[0] if str(error) else error)
+        logger.info(
+            "no licence read from the teacher's card (%s)", str(error).splitlines()[0] if str(error) else error
+        )
         license_ = None
     return hub_id, license_
 
@@ -59,7 +61,8 @@ def write_embedding_card(folder: Path, report: dict, teacher_path: str) -> Path:
         eval_results=eval_results,
     )
     teacher_name = base_model or teacher_path
-    body = f"""
+    body = (
+        f"""
 # Multilingual student of {teacher_name}
 
 Distilled with hfdistill by multilingual knowledge distillation
@@ -80,7 +83,9 @@ teacher's embedding of the {source} sentence. Measured on {report["machine"]} ({
 
 | setting | value |
 |---|---|
-""" + "\n".join(f"| {name} | {value} |" for name, value in settings.items()) + f"""
+"""
+        + "\n".join(f"| {name} | {value} |" for name, value in settings.items())
+        + f"""
 
 ## Usage
 
@@ -91,6 +96,7 @@ model = SentenceTransformer("path/to/this/folder")
 embeddings = model.encode(["{_example(source)}", "{_example(targets[0])}"])
 ```
 """
+    )
     card = ModelCard.from_template(data, template_str="---\n{{ card_data }}\n---\n" + body)
     path = folder / "README.md"
     card.save(path)

@@ -72,15 +72,18 @@ def evaluate_command(argv: list[str]) -> int:
     return 0
 
 
-def multilingual(argv: list[str]) -> int:
-    parser = HfArgumentParser(
+def multilingual_parser(prog: str = "hfdistill multilingual") -> HfArgumentParser:
+    return HfArgumentParser(
         (DistillationArguments, ParallelDataArguments, PipelineArguments),
-        prog="hfdistill multilingual",
+        prog=prog,
         description="Make an English sentence-embedding model multilingual: train a student so that a sentence and "
         "its translations map onto the teacher's embedding of the sentence, then score retrieval on held-out pairs. "
         "Defaults: all-MiniLM-L6-v2 and the bundled English-Spanish Bible verses, offline.",
     )
-    args, data_args, pipeline_args = parse_with_recipe(parser, argv, MULTILINGUAL_DEFAULTS)
+
+
+def multilingual(argv: list[str]) -> int:
+    args, data_args, pipeline_args = parse_with_recipe(multilingual_parser(), argv, MULTILINGUAL_DEFAULTS)
     report = run_multilingual(args, data_args, pipeline_args)
     if report is not None:
         print(f"\n{report['table']}\n\nstudent: {args.output_dir}/student\nreport: {args.output_dir}/report.json")

@@ -194,7 +194,9 @@ class ParallelDataArguments:
             f"or '{DEFAULT_PARALLEL_DATASET}' (bundled English-Spanish Bible verse pairs, public domain, offline)."
         },
     )
-    dataset_config_name: str | None = field(default=None, metadata={"help": "Hub dataset configuration, e.g. 'en-es'."})
+    dataset_config_name: str | None = field(
+        default=None, metadata={"help": "Hub dataset configuration, e.g. 'en-es'."}
+    )
     train_split: str = field(default="train", metadata={"help": "Hub split holding the pairs."})
     source_column: str = field(
         default="en", metadata={"help": "Column of the sentences the teacher embeds (its language, e.g. English)."}

@@ -64,7 +64,7 @@ def student_from_encoder(path: str, teacher: SentenceTransformer, max_seq_length
 def encode(model: SentenceTransformer, sentences: list[str], progress: bool = False) -> np.ndarray:
     """Float32 embeddings, one row per sentence."""
     return model.encode(
-        sentences, batch_size=ENCODE_BATCH_SIZE, convert_to_numpy=True, show_progress_bar=progress
+        list(sentences), batch_size=ENCODE_BATCH_SIZE, convert_to_numpy=True, show_progress_bar=progress
     ).astype(np.float32)
 
 

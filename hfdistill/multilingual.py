@@ -145,7 +145,9 @@ def run_multilingual(
 
     tokenizer = student.tokenizer
     train_rows = training_rows(train, targets, data_args.columns, tokenizer, data_args.max_seq_length)
-    logger.info("training on %d sentences (%d pairs x %d columns)", len(train_rows), len(train), len(data_args.columns))
+    logger.info(
+        "training on %d sentences (%d pairs x %d columns)", len(train_rows), len(train), len(data_args.columns)
+    )
     student_dir = output / "student"
     trainer = EmbeddingDistillationTrainer(
         model=student,

@@ -40,10 +40,10 @@ def _checked_row(path: Path, where: str, values: list, columns: list[str]) -> di
             f"{path}, {where}: {len(values)} fields, expected {len(columns)} ({', '.join(columns)}); "
             "every line needs the source sentence and one translation per target column"
         )
-    for column, value in zip(columns, values):
+    for column, value in zip(columns, values, strict=True):
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"{path}, {where}: column {column!r} is empty; remove the line or fill it in")
-    return dict(zip(columns, values))
+    return dict(zip(columns, values, strict=True))
 
 
 def _read_delimited(path: Path, columns: list[str], delimiter: str, header: bool) -> list[dict[str, str]]:
@@ -55,7 +55,9 @@ def _read_delimited(path: Path, columns: list[str], delimiter: str, header: bool
                 raise ValueError(f"{path} is empty: it holds no sentence pairs")
             missing = [c for c in columns if c not in names]
             if missing:
-                raise ValueError(f"{path}: column {missing[0]!r} not in the header {names}; set source_column / target_columns")
+                raise ValueError(
+                    f"{path}: column {missing[0]!r} not in the header {names}; set source_column / target_columns"
+                )
             positions = [names.index(c) for c in columns]
         rows = []
         for fields in reader:
@@ -94,7 +96,10 @@ def _read_json(path: Path, columns: list[str]) -> list[dict[str, str]]:
         lengths = {c: len(content[c]) for c in columns}
         if len(set(lengths.values())) > 1:
             raise ValueError(f"{path}: columns hold different numbers of sentences {lengths}; each needs one per pair")
-        return [_checked_row(path, f"pair {i + 1}", [content[c][i] for c in columns], columns) for i in range(lengths[columns[0]])]
+        return [
+            _checked_row(path, f"pair {i + 1}", [content[c][i] for c in columns], columns)
+            for i in range(lengths[columns[0]])
+        ]
     if not isinstance(content, list):
         raise ValueError(f"{path}: expected a list of objects or an object of columns, got {type(content).__name__}")
     return [_record(path, f"record {i + 1}", record, columns) for i, record in enumerate(content)]

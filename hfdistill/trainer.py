@@ -34,14 +34,13 @@ class DistillationTrainer(Trainer):
 
     Args:
         model: the student.
-        teacher_model: the fine-tuned teacher; same label set as the student.
+        teacher_model: the fine-tuned teacher; same label set as the student. None only in subclasses whose batches
+            carry the teacher's outputs (`EmbeddingDistillationTrainer`).
         args: `DistillationArguments` (temperature, kd_loss_weight, and everything `TrainingArguments` has).
         **kwargs: passed to `Trainer` (datasets, collator, processing_class, compute_metrics, callbacks, …).
     """
 
-    def __init__(
-        self, model: nn.Module, teacher_model: PreTrainedModel | None, args: DistillationArguments, **kwargs
-    ):
+    def __init__(self, model: nn.Module, teacher_model: PreTrainedModel | None, args: DistillationArguments, **kwargs):
         if not isinstance(args, DistillationArguments):
             raise TypeError(f"args must be DistillationArguments, got {type(args).__name__}")
         if teacher_model is not None:

@@ -30,3 +30,39 @@ def tiny_bert(
 @pytest.fixture
 def teacher() -> BertForSequenceClassification:
     return tiny_bert().eval()
+
+
+def tiny_sentence_encoder(
+    folder, hidden_size: int = 32, num_layers: int = 2, seed: int = 0, as_sentence_transformer=True
+):
+    """A random tiny BERT with a letter-level WordPiece vocabulary saved to `folder`; with mean pooling and
+    normalisation as a sentence-transformers folder unless `as_sentence_transformer` is False. Returns the path."""
+    import string
+    from pathlib import Path
+
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    letters = string.ascii_lowercase + "áéíóúñ"
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *letters, *("##" + c for c in letters), ".", ",", ":", ";"]
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=4,
+        intermediate_size=37,
+        max_position_embeddings=256,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
+    BertModel(config).save_pretrained(folder)
+    BertTokenizerFast(vocab={token: i for i, token in enumerate(vocab)}, strip_accents=False).save_pretrained(folder)
+    if as_sentence_transformer:
+        encoder = Transformer(str(folder), max_seq_length=128)
+        modules = [encoder, Pooling(encoder.get_embedding_dimension(), pooling_mode="mean"), Normalize()]
+        SentenceTransformer(modules=modules, device="cpu").save(str(folder), create_model_card=False)
+    return str(folder)

@@ -8,7 +8,7 @@ def test_help_lists_commands(capsys):
     assert "quickstart" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("command", ["quickstart", "distill", "train-teacher", "evaluate"])
+@pytest.mark.parametrize("command", ["quickstart", "distill", "train-teacher", "evaluate", "multilingual"])
 def test_every_command_has_help(capsys, command):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
@@ -47,3 +47,23 @@ def test_earlier_results_are_not_overwritten(tmp_path, capsys):
     assert main(["quickstart", "--output_dir", str(tmp_path)]) == 2
     assert "already holds files" in capsys.readouterr().err
     assert (tmp_path / "report.json").read_text() == "{}"
+
+
+@pytest.mark.parametrize(
+    ("lines", "flags", "message"),
+    [
+        ("Hello\tHola\nGood night\n", [], "p.tsv, line 2: 1 fields, expected 2 (en, es)"),
+        ("Hello\tHola\n\n", [], "p.tsv, line 2: the line is empty"),
+        ("Hello\tHola\nBye\tAdiós\n", ["--eval_pairs", "5"], "eval_pairs=5 leaves nothing to train on"),
+        ("Hello\tHola\n", ["--target_columns", "es", "fr"], "line 1: 2 fields, expected 3 (en, es, fr)"),
+    ],
+)
+def test_bad_parallel_data_is_one_line_before_any_work(tmp_path, capsys, lines, flags, message):
+    data = tmp_path / "p.tsv"
+    data.write_text(lines, encoding="utf-8")
+    output = tmp_path / "out"
+    assert main(["multilingual", "--dataset_name", str(data), "--output_dir", str(output), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].startswith("hfdistill multilingual: error: ") and message in err.splitlines()[-1]
+    assert not (output / "student").exists()

@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hfdistill.losses import distillation_loss, soft_target_kl, task_loss
+from hfdistill.losses import distillation_loss, embedding_mse, soft_target_kl, task_loss
 
 
 @pytest.fixture
@@ -107,3 +107,17 @@ def test_mismatched_shapes_raise(logits):
     student, _ = logits
     with pytest.raises(ValueError, match="same label set"):
         soft_target_kl(student, torch.randn(4, 3), temperature=1.0)
+
+
+def test_embedding_mse_is_torch_mse_and_zero_for_the_teacher():
+    student, teacher = torch.randn(6, 8), torch.randn(6, 8)
+    assert torch.allclose(embedding_mse(student, teacher), F.mse_loss(student, teacher))
+    assert embedding_mse(teacher, teacher).item() == 0.0
+    # Summed over items then divided once: two halves with the whole count add up to the whole.
+    halves = embedding_mse(student[:3], teacher[:3], 6) + embedding_mse(student[3:], teacher[3:], 6)
+    assert torch.allclose(halves, F.mse_loss(student, teacher))
+
+
+def test_embedding_mse_refuses_different_widths():
+    with pytest.raises(ValueError, match="give the student a Dense layer"):
+        embedding_mse(torch.zeros(2, 8), torch.zeros(2, 4))

@@ -2,8 +2,16 @@ from pathlib import Path
 
 import pytest
 
-from hfdistill.cli import pipeline_parser
-from hfdistill.config import DataArguments, DistillationArguments, load_recipe, parse_with_recipe, recipe_keys
+from hfdistill.cli import multilingual_parser, pipeline_parser
+from hfdistill.config import (
+    DataArguments,
+    DistillationArguments,
+    ParallelDataArguments,
+    load_recipe,
+    parse_with_recipe,
+    recipe_keys,
+)
+from hfdistill.multilingual import MULTILINGUAL_DEFAULTS
 from hfdistill.pipeline import QUICKSTART_DEFAULTS
 
 RECIPES = sorted((Path(__file__).parents[1] / "recipes").glob("*.yaml"))
@@ -13,15 +21,24 @@ def parser():
     return pipeline_parser("test", "")
 
 
+def parser_for(path: Path):
+    """`hfdistill multilingual` reads the multilingual*.yaml recipes; the task pipeline reads the others."""
+    if path.stem.startswith("multilingual"):
+        return multilingual_parser("test"), ParallelDataArguments
+    return parser(), DataArguments
+
+
 def test_there_are_recipes():
-    assert {path.stem for path in RECIPES} >= {"quickstart", "sst2", "mnli"}
+    assert {path.stem for path in RECIPES} >= {"quickstart", "sst2", "mnli", "multilingual", "multilingual_xlmr"}
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=[path.stem for path in RECIPES])
 def test_every_recipe_parses_and_validates(path):
+    recipe_parser, data_type = parser_for(path)
     # use_cpu lets the GPU recipes' bf16 settings validate on a CPU-only machine
-    args, data_args, _ = parse_with_recipe(parser(), ["--config", str(path), "--output_dir", "unused", "--use_cpu"])
-    assert isinstance(args, DistillationArguments) and isinstance(data_args, DataArguments)
+    argv = ["--config", str(path), "--output_dir", "unused", "--use_cpu"]
+    args, data_args, _ = parse_with_recipe(recipe_parser, argv)
+    assert isinstance(args, DistillationArguments) and isinstance(data_args, data_type)
     assert 0 <= args.kd_loss_weight <= 1 and args.temperature > 0
 
 
@@ -60,6 +77,16 @@ def test_quickstart_recipe_is_the_quickstart_command():
     built_in = parse_with_recipe(parser(), [], QUICKSTART_DEFAULTS)
     assert from_recipe[1:] == built_in[1:]
     for name in QUICKSTART_DEFAULTS:
+        if hasattr(from_recipe[0], name):
+            assert getattr(from_recipe[0], name) == getattr(built_in[0], name), name
+
+
+def test_multilingual_recipe_is_the_multilingual_command():
+    recipe = str(RECIPES[0].parent / "multilingual.yaml")
+    from_recipe = parse_with_recipe(multilingual_parser(), ["--config", recipe])
+    built_in = parse_with_recipe(multilingual_parser(), [], MULTILINGUAL_DEFAULTS)
+    assert from_recipe[1:] == built_in[1:]
+    for name in MULTILINGUAL_DEFAULTS:
         if hasattr(from_recipe[0], name):
             assert getattr(from_recipe[0], name) == getattr(built_in[0], name), name
 

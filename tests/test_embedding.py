@@ -1,0 +1,138 @@
+import datasets
+import numpy as np
+import pytest
+import torch
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.modules import Dense, Normalize
+from transformers import AutoModel, DataCollatorWithPadding
+
+from hfdistill.config import DistillationArguments
+from hfdistill.embedding import (
+    encode,
+    score_embeddings,
+    student_from_encoder,
+    student_from_teacher,
+    teacher_targets,
+    training_rows,
+)
+from hfdistill.trainer import TEACHER_EMBEDDING, EmbeddingDistillationTrainer
+from tests.conftest import tiny_sentence_encoder
+
+PAIRS = datasets.Dataset.from_dict(
+    {
+        "en": ["the light shines", "in the beginning", "the earth was void", "and god said", "let there be light"],
+        "es": ["la luz resplandece", "en el principio", "la tierra estaba vacia", "y dijo dios", "sea la luz"],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def teacher_path(tmp_path_factory):
+    return tiny_sentence_encoder(tmp_path_factory.mktemp("teacher"), hidden_size=32, num_layers=4)
+
+
+@pytest.fixture(scope="module")
+def teacher(teacher_path):
+    return SentenceTransformer(teacher_path, device="cpu")
+
+
+def test_student_from_teacher_is_a_copy_or_a_cut(teacher, teacher_path):
+    copy = student_from_teacher(teacher_path, None, 64)
+    np.testing.assert_allclose(encode(copy, PAIRS["en"]), encode(teacher, PAIRS["en"]), atol=1e-6)
+    cut = student_from_teacher(teacher_path, [0, 3], 64)
+    assert cut[0].auto_model.config.num_hidden_layers == 2 and isinstance(cut[-1], Normalize)
+
+
+def test_plain_encoder_gets_the_teachers_pooling_and_a_projection(teacher, tmp_path):
+    path = tiny_sentence_encoder(tmp_path / "wide", hidden_size=48, as_sentence_transformer=False)
+    student = student_from_encoder(path, teacher, 64)
+    assert isinstance(student[2], Dense) and isinstance(student[-1], Normalize)
+    assert student[1].pooling_mode == "mean" and encode(student, ["hola"]).shape == (1, 32)
+
+
+def test_sentence_transformer_student_of_another_width_is_refused(teacher, tmp_path):
+    path = tiny_sentence_encoder(tmp_path / "wide", hidden_size=48)
+    with pytest.raises(ValueError, match="embeds into 48 dimensions but the teacher into 32"):
+        student_from_encoder(path, teacher, 64)
+
+
+def test_training_rows_pair_every_sentence_with_its_source_target(teacher):
+    targets = teacher_targets(teacher, PAIRS["en"])
+    rows = training_rows(PAIRS, targets, ["en", "es"], teacher.tokenizer, 16)
+    assert len(rows) == 10 and set(rows.column_names) >= {"input_ids", TEACHER_EMBEDDING}
+    np.testing.assert_allclose(rows[1][TEACHER_EMBEDDING], targets[1], rtol=1e-6)
+    np.testing.assert_allclose(rows[6][TEACHER_EMBEDDING], targets[1], rtol=1e-6)  # "en el principio"
+
+
+def train(student, rows, tmp_path, **overrides):
+    settings = dict(
+        output_dir=str(tmp_path / "out"),
+        per_device_train_batch_size=4,
+        learning_rate=1e-3,
+        num_train_epochs=5,
+        report_to="none",
+        save_strategy="no",
+        use_cpu=True,
+        seed=0,
+        data_seed=0,
+    )
+    args = DistillationArguments(**{**settings, **overrides})
+    trainer = EmbeddingDistillationTrainer(
+        model=student, args=args, train_dataset=rows, data_collator=DataCollatorWithPadding(student.tokenizer)
+    )
+    trainer.train()
+    return trainer
+
+
+def test_training_moves_translations_onto_the_teachers_embeddings(teacher, teacher_path, tmp_path):
+    targets = teacher_targets(teacher, PAIRS["en"])
+    student = student_from_teacher(teacher_path, None, 64)
+    before = score_embeddings(student, PAIRS, "en", "es", targets)
+    frozen = {name: p.clone() for name, p in teacher.named_parameters()}
+    rows = training_rows(PAIRS, targets, ["en", "es"], student.tokenizer, 64)
+    trainer = train(student, rows, tmp_path, num_train_epochs=10)
+    after = score_embeddings(student, PAIRS, "en", "es", targets)
+    assert after.target_mse < before.target_mse / 2 and after.target_cosine > before.target_cosine
+    assert all(torch.equal(p, frozen[name]) for name, p in teacher.named_parameters())
+    assert trainer.teacher is None  # nothing but the precomputed targets
+
+
+def test_eval_loss_is_the_held_out_mse(teacher, teacher_path, tmp_path):
+    targets = teacher_targets(teacher, PAIRS["en"])
+    student = student_from_teacher(teacher_path, None, 64)
+    rows = training_rows(PAIRS, targets, ["en", "es"], student.tokenizer, 64)
+    trainer = train(student, rows, tmp_path, num_train_epochs=1)
+    metrics = trainer.evaluate(rows)
+    student.eval()
+    with torch.no_grad():
+        expected = np.mean(
+            (encode(student, list(PAIRS["en"]) + list(PAIRS["es"])) - np.concatenate([targets, targets])) ** 2
+        )
+    assert metrics["eval_loss"] == pytest.approx(expected, rel=1e-3)
+
+
+def test_gradient_accumulation_gives_the_same_student(teacher, teacher_path, tmp_path):
+    targets = teacher_targets(teacher, PAIRS["en"])
+    results = []
+    for batch, accumulation in ((4, 1), (2, 2)):
+        student = student_from_teacher(teacher_path, None, 64)
+        rows = training_rows(PAIRS.select(range(4)), targets[:4], ["en", "es"], student.tokenizer, 64)
+        train(
+            student,
+            rows,
+            tmp_path / f"{batch}",
+            per_device_train_batch_size=batch,
+            gradient_accumulation_steps=accumulation,
+            optim="sgd",
+            num_train_epochs=2,
+        )
+        results.append(torch.cat([p.detach().flatten() for p in student.parameters()]))
+    torch.testing.assert_close(results[0], results[1], rtol=1e-5, atol=1e-6)
+
+
+def test_saved_student_loads_in_sentence_transformers_and_automodel(teacher_path, tmp_path):
+    student = student_from_teacher(teacher_path, [0, 2], 64)
+    student.save(str(tmp_path / "s"), create_model_card=False)
+    reloaded = SentenceTransformer(str(tmp_path / "s"), device="cpu")
+    np.testing.assert_allclose(encode(reloaded, ["hola"]), encode(student, ["hola"]), atol=1e-6)
+    assert AutoModel.from_pretrained(tmp_path / "s").config.num_hidden_layers == 2
