@@ -41,9 +41,9 @@ logger = logging.getLogger(__name__)
 # `recipes/multilingual.yaml` holds the same values (a test keeps them equal); any flag overrides them.
 MULTILINGUAL_DEFAULTS = {
     "output_dir": "outputs/multilingual",
-    "max_train_pairs": 6000,
+    "max_train_pairs": 8000,
     "num_train_epochs": 1,
-    "learning_rate": 2e-4,
+    "learning_rate": 3e-4,
     "per_device_train_batch_size": 32,
     "per_device_eval_batch_size": 64,
     "train_sampling_strategy": "group_by_length",
