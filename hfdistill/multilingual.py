@@ -107,6 +107,31 @@ def scores_table(rows: dict[str, dict], source: str) -> str:
     return "\n".join(lines)
 
 
+def run_settings(
+    args: DistillationArguments,
+    data_args: ParallelDataArguments,
+    teacher_path: str,
+    layers: list[int] | None,
+    train_pairs: int,
+    held_out_pairs: int,
+) -> dict:
+    """What a reader of the report or the card needs to reproduce the run."""
+    return {
+        "teacher": teacher_path,
+        "student": args.student_name_or_path or "copy of the teacher",
+        "student_layers": layers,
+        "dataset": data_args.dataset_name,
+        "columns": data_args.columns,
+        "train_pairs": train_pairs,
+        "held_out_pairs": held_out_pairs,
+        "num_train_epochs": args.num_train_epochs,
+        "learning_rate": args.learning_rate,
+        "per_device_train_batch_size": args.per_device_train_batch_size,
+        "max_seq_length": data_args.max_seq_length,
+        "seed": args.seed,
+    }
+
+
 def run_multilingual(
     args: DistillationArguments, data_args: ParallelDataArguments, pipeline_args: PipelineArguments
 ) -> dict | None:
@@ -165,20 +190,7 @@ def run_multilingual(
     logger.info("scoring on %d held-out pairs", len(held_out))
     reloaded = SentenceTransformer(str(student_dir), device=str(state.device))  # as a user would load it
     rows["distilled student"] = score_all(reloaded, held_out, data_args, teacher_source)
-    settings = {
-        "teacher": teacher_path,
-        "student": args.student_name_or_path or "copy of the teacher",
-        "student_layers": layers,
-        "dataset": data_args.dataset_name,
-        "columns": data_args.columns,
-        "train_pairs": len(train),
-        "held_out_pairs": len(held_out),
-        "num_train_epochs": args.num_train_epochs,
-        "learning_rate": args.learning_rate,
-        "per_device_train_batch_size": args.per_device_train_batch_size,
-        "max_seq_length": data_args.max_seq_length,
-        "seed": args.seed,
-    }
+    settings = run_settings(args, data_args, teacher_path, layers, len(train), len(held_out))
     report = {"scores": rows, "settings": settings}
     report = write_json(output / "report.json", report)
     report["table"] = scores_table(rows, source)
