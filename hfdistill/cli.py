@@ -6,9 +6,11 @@ import sys
 from dataclasses import dataclass, field
 
 import transformers
+from huggingface_hub.errors import HfHubHTTPError
 from transformers import HfArgumentParser
 
 from .config import DataArguments, DistillationArguments, ParallelDataArguments, parse_with_recipe
+from .hub import push_folder
 from .multilingual import MULTILINGUAL_DEFAULTS, run_multilingual
 from .pipeline import QUICKSTART_DEFAULTS, PipelineArguments, evaluate_folders, run_pipeline, train_teacher
 
@@ -72,6 +74,34 @@ def evaluate_command(argv: list[str]) -> int:
     return 0
 
 
+@dataclass
+class PushArguments:
+    """What `hfdistill push` uploads, and where."""
+
+    folder: str = field(metadata={"help": "A saved student folder (e.g. outputs/quickstart/student)."})
+    repo_id: str = field(metadata={"help": "Hub repository, 'user/name' or 'org/name'; created if it does not exist."})
+    private: bool = field(default=False, metadata={"help": "Create the repository as private."})
+    hub_token: str | None = field(
+        default=None, metadata={"help": "Hub token; default: HF_TOKEN or the token saved by `hf auth login`."}
+    )
+    commit_message: str = field(default="Upload a student distilled with hfdistill")
+
+
+def push_command(argv: list[str]) -> int:
+    parser = HfArgumentParser(
+        PushArguments,
+        prog="hfdistill push",
+        description="Upload a saved student folder (weights, config, tokenizer, model card, chart) to the Hugging Face "
+        "Hub in one commit. HF_ENDPOINT selects another Hub.",
+    )
+    (push_args,) = parser.parse_args_into_dataclasses(args=argv)
+    url = push_folder(
+        push_args.folder, push_args.repo_id, push_args.private, push_args.hub_token, push_args.commit_message
+    )
+    print(f"pushed {push_args.folder} to {push_args.repo_id}: {url}")
+    return 0
+
+
 def multilingual_parser(prog: str = "hfdistill multilingual") -> HfArgumentParser:
     return HfArgumentParser(
         (DistillationArguments, ParallelDataArguments, PipelineArguments),
@@ -96,6 +126,7 @@ COMMANDS = {
     "train-teacher": train_teacher_command,
     "evaluate": evaluate_command,
     "multilingual": multilingual,
+    "push": push_command,
 }
 
 
@@ -109,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         choices=list(COMMANDS),
         help="quickstart: the offline demo; distill: teacher -> student; train-teacher: fine-tune a teacher; "
-        "evaluate: compare saved models; multilingual: make a sentence-embedding model multilingual",
+        "evaluate: compare saved models; multilingual: make a sentence-embedding model multilingual; "
+        "push: upload a student to the Hub",
     )
     if not argv or argv[0] in {"-h", "--help"}:
         parser.print_help()
@@ -119,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     transformers.logging.set_verbosity_warning()
     try:
         return COMMANDS[command](argv[1:])
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, HfHubHTTPError) as error:
         print(f"hfdistill {command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -30,6 +30,7 @@ from .embedding import (
     teacher_targets,
     training_rows,
 )
+from .hub import push_folder
 from .parallel import load_parallel, split_pairs
 from .pipeline import PipelineArguments, check_output_dir, default_teacher_path
 from .report import write_json
@@ -176,7 +177,7 @@ def run_multilingual(
     student_dir = output / "student"
     trainer = EmbeddingDistillationTrainer(
         model=student,
-        args=replace(args, output_dir=str(student_dir)),
+        args=replace(args, output_dir=str(student_dir), push_to_hub=False),  # pushed with its card at the end
         train_dataset=train_rows,
         data_collator=DataCollatorWithPadding(tokenizer),
         processing_class=tokenizer,
@@ -195,4 +196,7 @@ def run_multilingual(
     report = write_json(output / "report.json", report)
     report["table"] = scores_table(rows, source)
     write_embedding_card(student_dir, report, teacher_path)
+    if args.push_to_hub:
+        repo_id = args.hub_model_id or output.name
+        report["pushed"] = push_folder(student_dir, repo_id, args.hub_private_repo, args.hub_token)
     return report

@@ -33,10 +33,13 @@ from transformers import (
     set_seed,
 )
 
+from .card import write_task_card
+from .chart import CHART_FILE, tradeoff_chart
 from .config import DataArguments, DistillationArguments
 from .data import load_splits, tokenize_splits
+from .hub import push_folder
 from .metrics import classification_metrics
-from .report import comparison_table, measure_all, write_report
+from .report import ModelReport, comparison_table, measure_all, write_report
 from .student import build_student, resolve_layers
 from .trainer import DistillationTrainer
 
@@ -262,6 +265,7 @@ def run_pipeline(
         teacher_training = replace(
             args,
             output_dir=str(output / "teacher"),
+            push_to_hub=False,
             num_train_epochs=pipeline_args.teacher_num_train_epochs,
             learning_rate=pipeline_args.teacher_learning_rate,
         )
@@ -271,12 +275,13 @@ def run_pipeline(
     student = load_student(args, teacher, layers, pipeline_args.freeze_word_embeddings)
     baseline = copy.deepcopy(student) if pipeline_args.train_baseline else None
     logger.info("distilling a %d-layer %s student", student.config.num_hidden_layers, student.config.model_type)
-    distillation = replace(args, output_dir=str(output / "student"))
+    # The run pushes the finished student with its card at the end (`args.push_to_hub`), not the Trainer's checkpoints.
+    distillation = replace(args, output_dir=str(output / "student"), push_to_hub=False)
     trainer = DistillationTrainer(model=student, teacher_model=teacher, args=distillation, **shared)
     folders["distilled student"] = train_and_save(trainer)
     if baseline is not None:
         logger.info("fine-tuning the same student without the teacher (baseline)")
-        plain = replace(args, output_dir=str(output / "student-no-kd"))
+        plain = replace(args, output_dir=str(output / "student-no-kd"), push_to_hub=False)
         folders["student without KD"] = train_and_save(Trainer(model=baseline, args=plain, **shared))
 
     if not state.is_main_process:
@@ -293,7 +298,20 @@ def run_pipeline(
     }
     report = write_report(output / "report.json", rows, "accuracy", extra={"settings": settings})
     report["table"] = comparison_table(rows, "accuracy")
+    write_student_cards(report, rows, folders, teacher_path)
+    if args.push_to_hub:
+        repo_id = args.hub_model_id or output.name
+        report["pushed"] = push_folder(folders["distilled student"], repo_id, args.hub_private_repo, args.hub_token)
     return report
+
+
+def write_student_cards(report: dict, rows: list[ModelReport], folders: dict[str, str], teacher_path: str) -> None:
+    """The trade-off chart and a model card in every student folder, from the measured `report`."""
+    for name, folder in folders.items():
+        if name == "teacher":
+            continue
+        tradeoff_chart(rows, report["metric"], Path(folder) / CHART_FILE)
+        write_task_card(Path(folder), report, name, teacher_path, CHART_FILE)
 
 
 def train_teacher(

