@@ -12,7 +12,7 @@ TORCH ?= torch==2.13.0
 
 install:
 	$(PIP) install --quiet "$(TORCH)"
-	$(PIP) install --quiet -e ".[quickstart,test]"
+	$(PIP) install --quiet -e ".[quickstart,export,test]"
 
 quickstart: install
 	HF_HUB_OFFLINE=1 hfdistill quickstart

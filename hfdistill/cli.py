@@ -102,6 +102,31 @@ def push_command(argv: list[str]) -> int:
     return 0
 
 
+@dataclass
+class ExportArguments:
+    """What `hfdistill export` converts."""
+
+    folder: str = field(metadata={"help": "A saved classifier folder (e.g. outputs/quickstart/student)."})
+    quantize: bool = field(
+        default=True, metadata={"help": "Also write a dynamically quantised int8 model (onnxruntime)."}
+    )
+
+
+def export_command(argv: list[str]) -> int:
+    from .export import export_and_check  # onnx and onnxruntime load only for this command
+
+    parser = HfArgumentParser(
+        (ExportArguments, DataArguments),
+        prog="hfdistill export",
+        description="Export a saved classifier to ONNX in FOLDER/onnx (and int8 with --quantize), check each form's "
+        "predictions against the PyTorch model on the test split, time them on the CPU and print the table.",
+    )
+    export_args, data_args = parse_with_recipe(parser, argv)
+    report = export_and_check(export_args.folder, data_args, export_args.quantize)
+    print(f"\n{report['table']}\n\nreport: {export_args.folder}/onnx/export_report.json")
+    return 0
+
+
 def multilingual_parser(prog: str = "hfdistill multilingual") -> HfArgumentParser:
     return HfArgumentParser(
         (DistillationArguments, ParallelDataArguments, PipelineArguments),
@@ -127,6 +152,7 @@ COMMANDS = {
     "evaluate": evaluate_command,
     "multilingual": multilingual,
     "push": push_command,
+    "export": export_command,
 }
 
 
@@ -141,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=list(COMMANDS),
         help="quickstart: the offline demo; distill: teacher -> student; train-teacher: fine-tune a teacher; "
         "evaluate: compare saved models; multilingual: make a sentence-embedding model multilingual; "
-        "push: upload a student to the Hub",
+        "push: upload a student to the Hub; export: ONNX (and int8) with an accuracy check",
     )
     if not argv or argv[0] in {"-h", "--help"}:
         parser.print_help()
@@ -152,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[command](argv[1:])
     except (ValueError, FileNotFoundError, HfHubHTTPError) as error:
-        print(f"hfdistill {command}: error: {error}", file=sys.stderr)
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"hfdistill {command}: error: {message}", file=sys.stderr)
         return 2
 
 

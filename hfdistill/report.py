@@ -5,6 +5,7 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,29 +41,49 @@ def size_on_disk_mb(name_or_path: str | Path) -> float:
     return sum(f.stat().st_size for f in files) / 1e6
 
 
-@torch.inference_mode()
-def cpu_latency_ms(model: PreTrainedModel, encoded: list[dict], warmup: int = 32) -> float:
-    """Median milliseconds of one forward pass at batch size 1 over `encoded` (tokenised single texts), on the CPU."""
-    model = model.to("cpu").eval()
+def latency_ms(run: Callable[[dict], object], encoded: list[dict], warmup: int = 32) -> float:
+    """Median milliseconds of `run(inputs)` at batch size 1 over `encoded` (tokenised single texts)."""
     for inputs in encoded[:warmup]:
-        model(**inputs)
+        run(inputs)
     timings = []
     for inputs in encoded:
         start = time.perf_counter()
-        model(**inputs)
+        run(inputs)
         timings.append(time.perf_counter() - start)
     return statistics.median(timings) * 1e3
 
 
-@torch.inference_mode()
-def cpu_throughput(model: PreTrainedModel, batches: list[dict]) -> float:
-    """Examples per second through the model on the CPU over `batches` (tokenised, padded batches)."""
-    model = model.to("cpu").eval()
-    model(**batches[0])  # warm-up
+def throughput(run: Callable[[dict], object], batches: list[dict]) -> float:
+    """Examples per second through `run(inputs)` over `batches` (tokenised, padded batches)."""
+    run(batches[0])  # warm-up
     start = time.perf_counter()
     for inputs in batches:
-        model(**inputs)
+        run(inputs)
     return sum(len(inputs["input_ids"]) for inputs in batches) / (time.perf_counter() - start)
+
+
+@torch.inference_mode()
+def cpu_latency_ms(model: PreTrainedModel, encoded: list[dict], warmup: int = 32) -> float:
+    """Median milliseconds of one forward pass at batch size 1 over `encoded`, on the CPU."""
+    model = model.to("cpu").eval()
+    return latency_ms(lambda inputs: model(**inputs), encoded, warmup)
+
+
+@torch.inference_mode()
+def cpu_throughput(model: PreTrainedModel, batches: list[dict]) -> float:
+    """Examples per second through the model on the CPU over `batches`."""
+    model = model.to("cpu").eval()
+    return throughput(lambda inputs: model(**inputs), batches)
+
+
+def timing_inputs(tokenizer, texts: list[str]) -> tuple[list[dict], list[dict]]:
+    """The timing workload: 128 single texts for latency, batches of 32 over 768 texts for throughput."""
+    singles = [tokenizer(text, return_tensors="pt", truncation=True) for text in texts[:128]]
+    batches = [
+        tokenizer(texts[i : i + 32], return_tensors="pt", padding=True, truncation=True)
+        for i in range(0, min(len(texts), 768), 32)
+    ]
+    return singles, batches
 
 
 def measure_all(
@@ -78,17 +99,13 @@ def measure_all(
     Latency is at batch 1 over 128 texts, throughput at batch 32 over 768. The models are timed round-robin and each
     keeps its best round, so no model pays for running first or after a larger one.
     """
-    singles = [tokenizer(text, return_tensors="pt", truncation=True) for text in texts[:128]]
-    batches = [
-        tokenizer(texts[i : i + 32], return_tensors="pt", padding=True, truncation=True)
-        for i in range(0, min(len(texts), 768), 32)
-    ]
-    latency = {name: [] for name in models}
-    throughput = {name: [] for name in models}
+    singles, batches = timing_inputs(tokenizer, texts)
+    latencies = {name: [] for name in models}
+    throughputs = {name: [] for name in models}
     for _ in range(rounds):
         for name, model in models.items():
-            latency[name].append(cpu_latency_ms(model, singles))
-            throughput[name].append(cpu_throughput(model, batches))
+            latencies[name].append(cpu_latency_ms(model, singles))
+            throughputs[name].append(cpu_throughput(model, batches))
     return [
         ModelReport(
             name=name,
@@ -96,8 +113,8 @@ def measure_all(
             metrics=metrics[name],
             parameters=count_parameters(model),
             size_mb=round(size_on_disk_mb(folders[name]), 2),
-            latency_ms_batch1=round(min(latency[name]), 2),
-            throughput_batch32=round(max(throughput[name]), 1),
+            latency_ms_batch1=round(min(latencies[name]), 2),
+            throughput_batch32=round(max(throughputs[name]), 1),
         )
         for name, model in models.items()
     ]

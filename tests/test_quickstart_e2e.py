@@ -140,3 +140,20 @@ def test_hfdistill_push_uploads_a_folder_with_the_token_from_the_environment(qui
     card = hub.files["me/no-kd"]["README.md"].decode()
     assert "student without KD" in card and "knowledge-distillation" in card
     assert {"config.json", "model.safetensors", "tokenizer.json", "tradeoff.png"} <= set(hub.files["me/no-kd"])
+
+
+@pytest.mark.parametrize(("folder", "quantize"), [("student", "true"), ("teacher", "false")])
+def test_onnx_export_agrees_with_pytorch(quickstart_run, folder, quantize):
+    from onnx import load_model
+
+    path = quickstart_run / folder
+    assert main(["export", "--folder", str(path), "--quantize", quantize, "--max_eval_samples", "160"]) == 0
+    report = json.loads((path / "onnx" / "export_report.json").read_text())
+    forms = {form["name"]: form for form in report["forms"]}
+    assert set(forms) == ({"PyTorch", "ONNX", "ONNX int8"} if quantize == "true" else {"PyTorch", "ONNX"})
+    assert report["test_examples"] == 160 and forms["ONNX"]["agreement_percent"] >= 99.5
+    assert all(form["latency_ms_batch1"] > 0 and form["throughput_batch32"] > 0 for form in forms.values())
+    graph_inputs = {i.name for i in load_model(str(path / "onnx" / "model.onnx")).graph.input}
+    assert graph_inputs == ({"input_ids", "attention_mask"} | ({"token_type_ids"} if folder == "teacher" else set()))
+    if quantize == "true":
+        assert forms["ONNX int8"]["size_mb"] < forms["ONNX"]["size_mb"] / 3
