@@ -28,6 +28,8 @@ class ModelReport:
     size_mb: float
     latency_ms_batch1: float
     throughput_batch32: float
+    gpu_latency_ms_batch1: float | None = None  # measured when a CUDA GPU is present
+    gpu_throughput_batch32: float | None = None
 
 
 def size_on_disk_mb(name_or_path: str | Path) -> float:
@@ -76,6 +78,20 @@ def cpu_throughput(model: PreTrainedModel, batches: list[dict]) -> float:
     return throughput(lambda inputs: model(**inputs), batches)
 
 
+@torch.inference_mode()
+def gpu_speed(model: PreTrainedModel, singles: list[dict], batches: list[dict]) -> tuple[float, float]:
+    """Batch-1 latency (ms) and batch-32 throughput (ex/s) on the first CUDA GPU, synchronised after each call."""
+    model = model.to("cuda").eval()
+
+    def run(inputs):
+        model(**{name: value.to("cuda") for name, value in inputs.items()})
+        torch.cuda.synchronize()
+
+    speed = latency_ms(run, singles), throughput(run, batches)
+    model.to("cpu")
+    return speed
+
+
 def timing_inputs(tokenizer, texts: list[str]) -> tuple[list[dict], list[dict]]:
     """The timing workload: 128 single texts for latency, batches of 32 over 768 texts for throughput."""
     singles = [tokenizer(text, return_tensors="pt", truncation=True) for text in texts[:128]]
@@ -106,6 +122,11 @@ def measure_all(
         for name, model in models.items():
             latencies[name].append(cpu_latency_ms(model, singles))
             throughputs[name].append(cpu_throughput(model, batches))
+    gpu = (
+        {name: gpu_speed(model, singles, batches) for name, model in models.items()}
+        if torch.cuda.is_available()
+        else {}
+    )
     return [
         ModelReport(
             name=name,
@@ -115,6 +136,8 @@ def measure_all(
             size_mb=round(size_on_disk_mb(folders[name]), 2),
             latency_ms_batch1=round(min(latencies[name]), 2),
             throughput_batch32=round(max(throughputs[name]), 1),
+            gpu_latency_ms_batch1=round(gpu[name][0], 2) if gpu else None,
+            gpu_throughput_batch32=round(gpu[name][1], 1) if gpu else None,
         )
         for name, model in models.items()
     ]
@@ -128,18 +151,24 @@ def retention(value: float, reference: float) -> float:
 def comparison_table(rows: list[ModelReport], metric: str) -> str:
     """A Markdown table of `rows`; retention and speed-up are against the first row (the teacher)."""
     reference = rows[0]
-    header = (
-        f"| model | {metric} | retention | parameters | size (MB) | latency b=1 (ms) | throughput b=32 (ex/s) "
-        "| speed-up |\n|---|---|---|---|---|---|---|---|"
-    )
-    lines = [header]
+    gpu = all(row.gpu_latency_ms_batch1 is not None for row in rows)
+    columns = [metric, "retention", "parameters", "size (MB)", "CPU latency b=1 (ms)", "CPU throughput b=32 (ex/s)"]
+    columns += ["CPU speed-up"] + (["GPU latency b=1 (ms)", "GPU throughput b=32 (ex/s)"] if gpu else [])
+    lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for row in rows:
-        lines.append(
-            f"| {row.name} | {row.metrics[metric]:.4f} "
-            f"| {retention(row.metrics[metric], reference.metrics[metric]):.1f}% "
-            f"| {row.parameters / 1e6:.1f}M | {row.size_mb:.1f} | {row.latency_ms_batch1:.2f} "
-            f"| {row.throughput_batch32:.0f} | {reference.latency_ms_batch1 / row.latency_ms_batch1:.2f}x |"
-        )
+        cells = [
+            row.name,
+            f"{row.metrics[metric]:.4f}",
+            f"{retention(row.metrics[metric], reference.metrics[metric]):.1f}%",
+            f"{row.parameters / 1e6:.1f}M",
+            f"{row.size_mb:.1f}",
+            f"{row.latency_ms_batch1:.2f}",
+            f"{row.throughput_batch32:.0f}",
+            f"{reference.latency_ms_batch1 / row.latency_ms_batch1:.2f}x",
+        ]
+        if gpu:
+            cells += [f"{row.gpu_latency_ms_batch1:.2f}", f"{row.gpu_throughput_batch32:.0f}"]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

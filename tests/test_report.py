@@ -1,0 +1,26 @@
+from hfdistill.chart import tradeoff_chart
+from hfdistill.report import ModelReport, comparison_table
+
+
+def rows(gpu: bool) -> list[ModelReport]:
+    def row(name, accuracy, latency, size, gpu_latency):
+        extra = {"gpu_latency_ms_batch1": gpu_latency, "gpu_throughput_batch32": 1000.0} if gpu else {}
+        return ModelReport(name, f"/{name}", {"accuracy": accuracy}, 22_700_000, size, latency, 100.0, **extra)
+
+    return [row("teacher", 0.8, 10.0, 90.9, 2.0), row("student", 0.78, 5.0, 69.6, 1.0)]
+
+
+def test_table_reports_retention_and_speed_up_against_the_teacher():
+    table = comparison_table(rows(gpu=False), "accuracy")
+    assert "| student | 0.7800 | 97.5% | 22.7M | 69.6 | 5.00 | 100 | 2.00x |" in table
+    assert "GPU" not in table
+
+
+def test_gpu_columns_appear_when_measured():
+    table = comparison_table(rows(gpu=True), "accuracy")
+    assert "GPU latency b=1 (ms)" in table and table.splitlines()[-1].endswith("| 1.00 | 1000 |")
+
+
+def test_chart_is_a_png(tmp_path):
+    path = tradeoff_chart(rows(gpu=False), "accuracy", tmp_path / "c.png")
+    assert path.read_bytes().startswith(b"\x89PNG")
