@@ -134,6 +134,34 @@ def _example(language: str) -> str:
     )
 
 
+def task_card_data(
+    name: str, settings: dict, metrics: dict[str, float], teacher: TeacherCard, model_type: str
+) -> ModelCardData:
+    """A task student's card metadata; its `model-index` holds the measured test `metrics`."""
+    eval_results = [
+        EvalResult(
+            task_type="text-classification",
+            dataset_type=settings["dataset"],
+            dataset_name=settings["dataset"],
+            dataset_split=f"test ({settings['test_examples']} held-out examples)",
+            metric_type=metric,
+            metric_value=value,
+        )
+        for metric, value in metrics.items()
+    ]
+    return ModelCardData(
+        language=teacher.language,
+        license=teacher.license,
+        library_name="transformers",
+        base_model=teacher.hub_id,
+        datasets=hub_dataset(settings["dataset"]),
+        pipeline_tag="text-classification",
+        tags=["knowledge-distillation", "hfdistill", model_type],
+        model_name=name,
+        eval_results=eval_results,
+    )
+
+
 def write_task_card(folder: Path, report: dict, student_name: str, teacher_path: str, chart: str | None) -> Path:
     """`README.md` for a task student: metadata with the measured metrics, the comparison table, settings, usage.
 
@@ -149,28 +177,7 @@ def write_task_card(folder: Path, report: dict, student_name: str, teacher_path:
     row = next(model for model in report["models"] if model["name"] == student_name)
     teacher = teacher_metadata(teacher_path)
     config = AutoConfig.from_pretrained(folder)
-    eval_results = [
-        EvalResult(
-            task_type="text-classification",
-            dataset_type=settings["dataset"],
-            dataset_name=settings["dataset"],
-            dataset_split=f"test ({settings['test_examples']} held-out examples)",
-            metric_type=name,
-            metric_value=value,
-        )
-        for name, value in row["metrics"].items()
-    ]
-    data = ModelCardData(
-        language=teacher.language,
-        license=teacher.license,
-        library_name="transformers",
-        base_model=teacher.hub_id,
-        datasets=hub_dataset(settings["dataset"]),
-        pipeline_tag="text-classification",
-        tags=["knowledge-distillation", "hfdistill", config.model_type],
-        model_name=folder.name,
-        eval_results=eval_results,
-    )
+    data = task_card_data(folder.name, settings, row["metrics"], teacher, config.model_type)
     distillation = settings["distillation"]
     hyperparameters = {
         "temperature": distillation["temperature"],
