@@ -103,8 +103,17 @@ def predict(
 def export_and_check(folder: str, data_args: DataArguments, quantize: bool) -> dict:
     """Export `folder` to ONNX (and int8), score every form on the test split against PyTorch, time them; the report."""
     folder = Path(folder)
+    if not (folder / "config.json").is_file() or not list(folder.glob("*.safetensors")):
+        raise ValueError(
+            f"{folder} is not a saved model folder (config.json and *.safetensors): export a student folder"
+        )
     model = AutoModelForSequenceClassification.from_pretrained(folder)
     task = load_task(str(folder), data_args)
+    if model.config.num_labels != len(task.label_names):
+        raise ValueError(
+            f"{folder} predicts {model.config.num_labels} labels but {data_args.dataset_name} has "
+            f"{len(task.label_names)}: check it on the data it was trained for (--dataset_name)"
+        )
     names = input_names(model, task.tokenizer)
     onnx_dir = folder / "onnx"
     paths = {

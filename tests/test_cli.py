@@ -67,3 +67,15 @@ def test_bad_parallel_data_is_one_line_before_any_work(tmp_path, capsys, lines, 
     assert "Traceback" not in err
     assert err.splitlines()[-1].startswith("hfdistill multilingual: error: ") and message in err.splitlines()[-1]
     assert not (output / "student").exists()
+
+
+def test_export_refuses_a_folder_without_a_model(tmp_path, capsys):
+    assert main(["export", "--folder", str(tmp_path)]) == 2
+    assert "is not a saved model folder" in capsys.readouterr().err
+
+
+def test_push_refuses_a_folder_without_a_card(tmp_path, capsys):
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    assert main(["push", "--folder", str(tmp_path), "--repo_id", "me/x"]) == 2
+    assert "lacks README.md" in capsys.readouterr().err
