@@ -77,10 +77,13 @@ def teacher_targets(teacher: SentenceTransformer, sentences: list[str]) -> np.nd
 def training_rows(
     pairs: datasets.Dataset, targets: np.ndarray, columns: list[str], tokenizer, max_seq_length: int
 ) -> datasets.Dataset:
-    """One row per sentence of every column, tokenised for the student, with its pair's `teacher_embedding`."""
-    texts = [sentence for column in columns for sentence in pairs[column]]
+    """One row per sentence, tokenised for the student, with its pair's `teacher_embedding`.
+
+    A pair's sentences are adjacent rows (source, then each translation), so even an unshuffled batch mixes languages.
+    """
+    texts = [sentence for pair in zip(*(pairs[column] for column in columns), strict=True) for sentence in pair]
     rows = datasets.Dataset.from_dict({"text": texts})
-    rows = rows.add_column(TEACHER_EMBEDDING, [row for _ in columns for row in targets])
+    rows = rows.add_column(TEACHER_EMBEDDING, list(np.repeat(targets, len(columns), axis=0)))
 
     def tokenize(batch):
         return tokenizer(batch["text"], truncation=True, max_length=max_seq_length)

@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, BertTokenizerFast
 
-from .conftest import tiny_bert
+from .conftest import tiny_bert, tiny_sentence_encoder
 
 ROOT = Path(__file__).parents[1]
 WORDS = ["good", "bad", "film", "plot", "great", "dull", "actor", "scene", "fun", "slow"]
@@ -59,6 +59,12 @@ def run_distill(folder: Path, output: str, processes: int, per_device_batch: int
         "--report_to", "none",
         "--disable_tqdm", "true",
     ]  # fmt: skip
+    launch([str(ROOT / "scripts" / "distill.py"), *flags], processes)
+    return folder / output
+
+
+def launch(command: list[str], processes: int) -> None:
+    """Run `command` under `accelerate launch`: 2 ranks over gloo, or 1 process."""
     launcher = [
         sys.executable,
         "-m",
@@ -72,11 +78,8 @@ def run_distill(folder: Path, output: str, processes: int, per_device_batch: int
     ]
     launcher += ["--multi_gpu", "--num_processes", "2"] if processes == 2 else ["--num_processes", "1"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(
-        [*launcher, str(ROOT / "scripts" / "distill.py"), *flags], env=env, capture_output=True, text=True, timeout=600
-    )
+    result = subprocess.run([*launcher, *command], env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    return folder / output
 
 
 def logs(output: Path) -> list[dict]:
@@ -165,3 +168,50 @@ def test_student_with_another_vocabulary_is_refused(teacher_and_data, capsys):
     assert main([*argv, "--student_name_or_path", str(teacher_and_data / "other-vocab")]) == 2
     assert "student vocabulary (120) differs from the teacher's (99)" in capsys.readouterr().err
     assert not (teacher_and_data / "other-vocab-run" / "student").exists()
+
+
+def run_multilingual(folder: Path, output: str, processes: int, per_device_batch: int) -> Path:
+    flags = [
+        "--teacher_name_or_path", str(folder / "encoder"),
+        "--dataset_name", str(folder / "pairs.tsv"),
+        "--eval_pairs", "8",
+        "--output_dir", str(folder / output),
+        "--per_device_train_batch_size", str(per_device_batch),
+        "--max_steps", "5",
+        "--learning_rate", "0.5",
+        "--optim", "sgd",
+        "--warmup_steps", "0",
+        "--logging_steps", "1",
+        "--train_sampling_strategy", "sequential",
+        "--save_strategy", "no",
+        "--report_to", "none",
+        "--disable_tqdm", "true",
+    ]  # fmt: skip
+    launch(["-m", "hfdistill.cli", "multilingual", *flags], processes)
+    return folder / output
+
+
+def test_multilingual_two_ranks_match_one_process(tmp_path):
+    tiny_sentence_encoder(tmp_path / "encoder")
+    generator = torch.Generator().manual_seed(0)
+    lines = []
+    for _ in range(48):
+        english = " ".join(WORDS[i] for i in torch.randint(0, len(WORDS), (5,), generator=generator))
+        lines.append(f"{english}\t{english[::-1]}")  # a stand-in "translation" with other letters in other places
+    (tmp_path / "pairs.tsv").write_text("\n".join(lines) + "\n")
+    single = run_multilingual(tmp_path, "one", processes=1, per_device_batch=8)
+    double = run_multilingual(tmp_path, "two", processes=2, per_device_batch=4)
+
+    one_losses, two_losses = train_losses(single), train_losses(double)
+    assert len(one_losses) == len(two_losses) == 5
+    assert min(one_losses) > 1e-4  # every batch holds translations, whose targets the copied teacher misses
+    assert two_losses == pytest.approx(one_losses, rel=1e-3, abs=1e-7)
+    one_weights = load_file(single / "student" / "model.safetensors")
+    two_weights = load_file(double / "student" / "model.safetensors")
+    assert any(
+        not torch.equal(value, load_file(tmp_path / "encoder" / "model.safetensors")[name])
+        for name, value in one_weights.items()
+    )
+    for name, value in one_weights.items():
+        torch.testing.assert_close(two_weights[name], value, atol=1e-5, rtol=1e-4, msg=name)
+    assert json.loads((double / "report.json").read_text())["settings"]["held_out_pairs"] == 8
