@@ -43,6 +43,10 @@ class DistillationTrainer(Trainer):
     def __init__(self, model: nn.Module, teacher_model: PreTrainedModel | None, args: DistillationArguments, **kwargs):
         if not isinstance(args, DistillationArguments):
             raise TypeError(f"args must be DistillationArguments, got {type(args).__name__}")
+        if teacher_model is None and type(self) is DistillationTrainer:
+            raise ValueError(
+                "DistillationTrainer needs a teacher_model: the fine-tuned model whose soft targets it learns"
+            )
         if teacher_model is not None:
             check_label_counts(teacher_model, model)
         super().__init__(model=model, args=args, **kwargs)

@@ -142,3 +142,9 @@ def test_teacher_runs_in_half_precision_when_asked(tmp_path, teacher):
 def test_invalid_teacher_dtype_is_refused(tmp_path):
     with pytest.raises(ValueError, match="teacher_dtype must be one of"):
         make_args(tmp_path, teacher_dtype="int8")
+
+
+def test_a_teacher_is_required(tmp_path):
+    args = DistillationArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none")
+    with pytest.raises(ValueError, match="needs a teacher_model"):
+        DistillationTrainer(model=tiny_bert(), teacher_model=None, args=args)
