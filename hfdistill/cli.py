@@ -42,6 +42,9 @@ def distill(argv: list[str], defaults: dict | None = None, prog: str = "hfdistil
     report = run_pipeline(args, data_args, pipeline_args)
     if report is not None:
         print(f"\n{report['table']}\n\nreport: {args.output_dir}/report.json")
+        print(f"student: {args.output_dir}/student (with its model card README.md and tradeoff.png)")
+        if "pushed" in report:
+            print(f"pushed: {report['pushed']}")
     return 0
 
 
@@ -142,6 +145,8 @@ def multilingual(argv: list[str]) -> int:
     report = run_multilingual(args, data_args, pipeline_args)
     if report is not None:
         print(f"\n{report['table']}\n\nstudent: {args.output_dir}/student\nreport: {args.output_dir}/report.json")
+        if "pushed" in report:
+            print(f"pushed: {report['pushed']}")
     return 0
 
 
