@@ -12,6 +12,7 @@ from .losses import counted_mask, distillation_loss, embedding_mse, task_loss
 from .placement import prepare_teacher
 
 TEACHER_EMBEDDING = "teacher_embedding"
+TEACHER_LOGITS = "teacher_logits"  # a dataset column of precomputed teacher logits, used instead of the teacher
 
 
 def check_label_counts(teacher: PreTrainedModel, student: PreTrainedModel) -> None:
@@ -34,8 +35,8 @@ class DistillationTrainer(Trainer):
 
     Args:
         model: the student.
-        teacher_model: the fine-tuned teacher; same label set as the student. None only in subclasses whose batches
-            carry the teacher's outputs (`EmbeddingDistillationTrainer`).
+        teacher_model: the fine-tuned teacher; same label set as the student. May be None when every training
+            example carries the teacher's logits in a `teacher_logits` column (then no teacher is held or run).
         args: `DistillationArguments` (temperature, kd_loss_weight, and everything `TrainingArguments` has).
         **kwargs: passed to `Trainer` (datasets, collator, processing_class, compute_metrics, callbacks, …).
     """
@@ -43,9 +44,11 @@ class DistillationTrainer(Trainer):
     def __init__(self, model: nn.Module, teacher_model: PreTrainedModel | None, args: DistillationArguments, **kwargs):
         if not isinstance(args, DistillationArguments):
             raise TypeError(f"args must be DistillationArguments, got {type(args).__name__}")
-        if teacher_model is None and type(self) is DistillationTrainer:
+        train_columns = getattr(kwargs.get("train_dataset"), "column_names", None) or []
+        if teacher_model is None and type(self) is DistillationTrainer and TEACHER_LOGITS not in train_columns:
             raise ValueError(
-                "DistillationTrainer needs a teacher_model: the fine-tuned model whose soft targets it learns"
+                "DistillationTrainer needs a teacher_model (the fine-tuned model whose soft targets it learns) "
+                f"or a train_dataset with a {TEACHER_LOGITS!r} column of its precomputed logits"
             )
         if teacher_model is not None:
             check_label_counts(teacher_model, model)
@@ -64,17 +67,20 @@ class DistillationTrainer(Trainer):
         return_outputs: bool = False,
         num_items_in_batch: torch.Tensor | int | None = None,
     ):
-        model_inputs = {name: value for name, value in inputs.items() if name != "labels"}
+        model_inputs = {name: value for name, value in inputs.items() if name not in ("labels", TEACHER_LOGITS)}
         labels = inputs.get("labels")
         outputs = model(**model_inputs)
         if not model.training:
             loss = task_loss(outputs.logits, labels, num_items_in_batch)
             return (loss, outputs) if return_outputs else loss
 
-        if self.teacher is None:
-            raise ValueError("DistillationTrainer needs a teacher_model to produce soft targets")
-        with torch.no_grad():
-            teacher_logits = self.teacher(**model_inputs).logits
+        if TEACHER_LOGITS in inputs:  # computed once beforehand: the same soft targets without the teacher's pass
+            teacher_logits = inputs[TEACHER_LOGITS]
+        elif self.teacher is None:
+            raise ValueError(f"this batch has no {TEACHER_LOGITS!r} and the trainer has no teacher_model")
+        else:
+            with torch.no_grad():
+                teacher_logits = self.teacher(**model_inputs).logits
         parts = distillation_loss(
             outputs.logits, teacher_logits, labels, self.args.temperature, self.args.kd_loss_weight, num_items_in_batch
         )

@@ -7,6 +7,7 @@ from safetensors import safe_open
 from transformers import AutoModelForSequenceClassification
 
 from hfdistill import DistillationArguments, DistillationTrainer, build_distilbert_student
+from hfdistill.trainer import TEACHER_LOGITS
 
 from .conftest import tiny_bert
 
@@ -148,3 +149,28 @@ def test_a_teacher_is_required(tmp_path):
     args = DistillationArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none")
     with pytest.raises(ValueError, match="needs a teacher_model"):
         DistillationTrainer(model=tiny_bert(), teacher_model=None, args=args)
+
+
+def test_precomputed_teacher_logits_give_the_online_losses_and_weights(tmp_path):
+    """A `teacher_logits` column replaces the teacher's forward pass exactly (fp32, no dropout, no shuffling)."""
+    teacher = tiny_bert(dropout=0.0).eval()
+    data = toy_dataset()
+    with torch.no_grad():
+        teacher.classifier.weight.mul_(200.0)  # confident soft targets, so that the KD term weighs in the loss
+        logits = teacher(
+            **{name: torch.tensor(data[name]) for name in ("input_ids", "attention_mask", "token_type_ids")}
+        )
+    cached = data.add_column(TEACHER_LOGITS, logits.logits.tolist())
+    runs = []
+    for teacher_model, train in ((teacher, data), (None, cached)):
+        torch.manual_seed(0)
+        args = make_args(tmp_path / str(teacher_model is None), optim="sgd", train_sampling_strategy="sequential")
+        student = build_distilbert_student(teacher, [0, 2])
+        trainer = DistillationTrainer(model=student, teacher_model=teacher_model, args=args, train_dataset=train)
+        trainer.train()
+        runs.append(([log["kd_loss"] for log in trainer.state.log_history if "loss" in log], student.state_dict()))
+    (online_losses, online_weights), (cached_losses, cached_weights) = runs
+    assert len(online_losses) == 4 and min(online_losses) > 0.01
+    assert cached_losses == pytest.approx(online_losses, rel=1e-4)
+    for name, value in online_weights.items():
+        torch.testing.assert_close(cached_weights[name], value, atol=1e-6, rtol=1e-5, msg=name)
