@@ -15,11 +15,10 @@ import numpy as np
 import onnxruntime
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
-from torch.utils.data import DataLoader
-from transformers import AutoModelForSequenceClassification, EvalPrediction
+from transformers import AutoModelForSequenceClassification
 
 from .config import DataArguments
-from .pipeline import METRICS, load_task
+from .pipeline import METRICS, load_task, predict
 from .report import latency_ms, throughput, timing_inputs, write_json
 
 logger = logging.getLogger(__name__)
@@ -89,17 +88,6 @@ def torch_runner(model: torch.nn.Module, names: list[str]) -> Callable[[dict], n
     return run
 
 
-def predict(
-    run: Callable[[dict], np.ndarray], dataset, collator, batch_size: int = 64
-) -> tuple[np.ndarray, np.ndarray]:
-    """Logits and labels over a tokenised split."""
-    logits, labels = [], []
-    for batch in DataLoader(dataset, batch_size=batch_size, collate_fn=collator):
-        labels.append(batch.pop("labels").numpy())
-        logits.append(run(batch))
-    return np.concatenate(logits), np.concatenate(labels)
-
-
 def export_and_check(folder: str, data_args: DataArguments, quantize: bool) -> dict:
     """Export `folder` to ONNX (and int8), score every form on the test split against PyTorch, time them; the report."""
     folder = Path(folder)
@@ -132,10 +120,10 @@ def export_and_check(folder: str, data_args: DataArguments, quantize: bool) -> d
     forms = []
     for name, run in runners.items():
         logger.info("scoring and timing %s", name)
-        logits, labels = predict(run, test, task.collator)
-        predictions = logits.argmax(-1)
+        prediction = predict(run, test, task.collator)
+        predictions = prediction.predictions.argmax(-1)
         reference = predictions if reference is None else reference
-        metrics = task.compute_metrics(EvalPrediction(predictions=logits, label_ids=labels))
+        metrics = task.compute_metrics(prediction)
         forms.append(
             ExportedForm(
                 name=name,

@@ -34,7 +34,7 @@ from .hub import push_folder
 from .parallel import load_parallel, split_pairs
 from .pipeline import PipelineArguments, check_output_dir, default_teacher_path
 from .report import write_json
-from .student import resolve_layers
+from .student import freeze_input_embeddings, resolve_layers
 from .trainer import EmbeddingDistillationTrainer
 
 logger = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ def run_multilingual(
     set_seed(args.seed)  # a Dense layer, when the student needs one
     student, layers = load_student(args, teacher, teacher_path, data_args.max_seq_length)
     if pipeline_args.freeze_word_embeddings:
-        student[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
+        freeze_input_embeddings(student[0].auto_model)
 
     rows = {}
     if state.is_main_process:

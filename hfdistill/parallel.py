@@ -149,7 +149,10 @@ def load_parallel(data_args: ParallelDataArguments) -> datasets.Dataset:
             f"column {missing[0]!r} not found in {name}; available: {dataset.column_names} "
             "(set source_column / target_columns)"
         )
-    return dataset.select_columns(columns).filter(lambda row: all(row[c] and row[c].strip() for c in columns))
+    complete = dataset.select_columns(columns).filter(lambda row: all(row[c] and row[c].strip() for c in columns))
+    if len(complete) < len(dataset):
+        logger.warning("%s: skipped %d pairs with an empty sentence", name, len(dataset) - len(complete))
+    return complete
 
 
 def split_pairs(pairs: datasets.Dataset, data_args: ParallelDataArguments) -> DatasetDict:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 from accelerate import PartialState
 from datasets import DatasetDict
@@ -40,7 +41,7 @@ from .data import load_splits, tokenize_splits
 from .hub import push_folder
 from .metrics import classification_metrics
 from .report import ModelReport, comparison_table, measure_all, write_report
-from .student import build_student, resolve_layers
+from .student import build_student, freeze_input_embeddings, resolve_layers
 from .trainer import DistillationTrainer
 
 logger = logging.getLogger(__name__)
@@ -123,18 +124,25 @@ def train_and_save(trainer: Trainer) -> str:
     return trainer.args.output_dir
 
 
-@torch.inference_mode()
+def predict(run: Callable[[dict], np.ndarray], dataset, collator, batch_size: int = 64) -> EvalPrediction:
+    """Logits of `run(batch)` and the labels over a tokenised split, on this process alone (no collectives)."""
+    logits, labels = [], []
+    for batch in DataLoader(dataset, batch_size=batch_size, collate_fn=collator):
+        labels.append(batch.pop("labels").numpy())
+        logits.append(run(batch))
+    return EvalPrediction(predictions=np.concatenate(logits), label_ids=np.concatenate(labels))
+
+
 def score(model: PreTrainedModel, test_dataset, collator, compute_metrics, batch_size: int = 64) -> dict[str, float]:
-    """Test-split metrics of `model`, on this process alone (no collectives, so the main rank can run it by itself)."""
+    """Test-split metrics of `model`, on this process alone (so the main rank can run it by itself)."""
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = model.to(device).eval()
-    logits, labels = [], []
-    for batch in DataLoader(test_dataset, batch_size=batch_size, collate_fn=collator):
-        labels.append(batch.pop("labels"))
-        logits.append(model(**{name: value.to(device) for name, value in batch.items()}).logits.float().cpu())
-    metrics = compute_metrics(
-        EvalPrediction(predictions=torch.cat(logits).numpy(), label_ids=torch.cat(labels).numpy())
-    )
+
+    @torch.inference_mode()
+    def run(batch):
+        return model(**{name: value.to(device) for name, value in batch.items()}).logits.float().cpu().numpy()
+
+    metrics = compute_metrics(predict(run, test_dataset, collator, batch_size))
     return {name: round(metrics[name], 4) for name in METRICS}
 
 
@@ -218,7 +226,7 @@ def load_teacher(path: str, label_names: list[str], fine_tune: bool, freeze_word
                 f"({label_names}): fine-tune it first with --teacher_num_train_epochs or choose a teacher for this task"
             )
     if freeze_word_embeddings:
-        teacher.get_input_embeddings().weight.requires_grad_(False)
+        freeze_input_embeddings(teacher)
     return teacher
 
 
@@ -237,7 +245,7 @@ def load_student(
                 f"({teacher.config.vocab_size}): both read the same token ids, so they need the same tokenizer"
             )
     if freeze_word_embeddings:
-        student.get_input_embeddings().weight.requires_grad_(False)
+        freeze_input_embeddings(student)
     return student
 
 

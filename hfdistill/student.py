@@ -210,3 +210,8 @@ def build_student(
 def count_parameters(model: nn.Module) -> int:
     """Number of parameters, each shared tensor counted once."""
     return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+
+
+def freeze_input_embeddings(model: PreTrainedModel) -> None:
+    """Keep the word-embedding table at its pretrained values (no gradient, no optimizer state)."""
+    model.get_input_embeddings().weight.requires_grad_(False)

@@ -13,6 +13,12 @@ from .placement import prepare_teacher
 
 TEACHER_EMBEDDING = "teacher_embedding"
 TEACHER_LOGITS = "teacher_logits"  # a dataset column of precomputed teacher logits, used instead of the teacher
+TEACHER_OUTPUTS = (TEACHER_LOGITS, TEACHER_EMBEDDING)
+
+
+def carries_teacher_outputs(dataset) -> bool:
+    """True when `dataset` has a column of precomputed teacher outputs, so no teacher needs to run."""
+    return bool(set(getattr(dataset, "column_names", None) or []) & set(TEACHER_OUTPUTS))
 
 
 def check_label_counts(teacher: PreTrainedModel, student: PreTrainedModel) -> None:
@@ -35,8 +41,9 @@ class DistillationTrainer(Trainer):
 
     Args:
         model: the student.
-        teacher_model: the fine-tuned teacher; same label set as the student. May be None when every training
-            example carries the teacher's logits in a `teacher_logits` column (then no teacher is held or run).
+        teacher_model: the fine-tuned teacher; same label set as the student. May be None when the training set
+            carries the teacher's outputs (`teacher_logits`, or `teacher_embedding` for embeddings): then no teacher
+            is held or run.
         args: `DistillationArguments` (temperature, kd_loss_weight, and everything `TrainingArguments` has).
         **kwargs: passed to `Trainer` (datasets, collator, processing_class, compute_metrics, callbacks, …).
     """
@@ -44,11 +51,10 @@ class DistillationTrainer(Trainer):
     def __init__(self, model: nn.Module, teacher_model: PreTrainedModel | None, args: DistillationArguments, **kwargs):
         if not isinstance(args, DistillationArguments):
             raise TypeError(f"args must be DistillationArguments, got {type(args).__name__}")
-        train_columns = getattr(kwargs.get("train_dataset"), "column_names", None) or []
-        if teacher_model is None and type(self) is DistillationTrainer and TEACHER_LOGITS not in train_columns:
+        if teacher_model is None and not carries_teacher_outputs(kwargs.get("train_dataset")):
             raise ValueError(
-                "DistillationTrainer needs a teacher_model (the fine-tuned model whose soft targets it learns) "
-                f"or a train_dataset with a {TEACHER_LOGITS!r} column of its precomputed logits"
+                "DistillationTrainer needs a teacher_model (the fine-tuned model whose soft targets it learns) or a "
+                f"train_dataset carrying the teacher's precomputed outputs in a column named one of {TEACHER_OUTPUTS}"
             )
         if teacher_model is not None:
             check_label_counts(teacher_model, model)
