@@ -15,6 +15,7 @@ from transformers import HfArgumentParser, TrainingArguments
 logger = logging.getLogger(__name__)
 
 TEACHER_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+CACHE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 BUNDLED_PREFIX = "bundled:"
 DEFAULT_DATASET = BUNDLED_PREFIX + "rotten_tomatoes"
 DEFAULT_PARALLEL_DATASET = BUNDLED_PREFIX + "bible_en_es"
@@ -69,6 +70,25 @@ class DistillationArguments(TrainingArguments):
             "Default: as loaded."
         },
     )
+    teacher_cache_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Run the teacher once over the training set and keep its outputs here, keyed by teacher, tokenizer, "
+            "preprocessing and data; training then reads them instead of running the teacher (which is not held in "
+            "memory), and later runs with the same teacher and data reuse them. Default: the teacher runs on every batch."
+        },
+    )
+    teacher_cache_dtype: Literal["float32", "float16"] = field(
+        default="float32", metadata={"help": "Storage dtype of cached teacher outputs; float16 halves the disk."}
+    )
+    teacher_cache_top_k: int | None = field(
+        default=None,
+        metadata={
+            "help": "Cache only the teacher's k most likely classes (log-probabilities at the temperature) and the "
+            "mass of the rest, for large output spaces; the KD loss is then taken over those k + 1 outcomes. "
+            "Default: all logits (serving any temperature)."
+        },
+    )
     remove_unused_columns: bool = field(
         default=False,
         metadata={
@@ -94,6 +114,12 @@ class DistillationArguments(TrainingArguments):
             raise ValueError(f"student_num_layers must be >= 1, got {self.student_num_layers}")
         if self.student_layers is not None:
             validate_layer_choice(self.student_layers, self.student_num_layers)
+        if self.teacher_cache_dtype not in CACHE_DTYPES:
+            raise ValueError(
+                f"teacher_cache_dtype must be one of {sorted(CACHE_DTYPES)}, got {self.teacher_cache_dtype!r}"
+            )
+        if self.teacher_cache_top_k is not None and self.teacher_cache_top_k < 1:
+            raise ValueError(f"teacher_cache_top_k must be >= 1, got {self.teacher_cache_top_k}")
         if self.teacher_dtype is not None and self.teacher_dtype not in TEACHER_DTYPES:
             raise ValueError(f"teacher_dtype must be one of {sorted(TEACHER_DTYPES)}, got {self.teacher_dtype!r}")
 
@@ -101,6 +127,11 @@ class DistillationArguments(TrainingArguments):
     def teacher_torch_dtype(self) -> torch.dtype | None:
         """`teacher_dtype` as a torch dtype (None: keep the teacher's)."""
         return TEACHER_DTYPES[self.teacher_dtype] if self.teacher_dtype is not None else None
+
+    @property
+    def teacher_cache_torch_dtype(self) -> torch.dtype:
+        """`teacher_cache_dtype` as a torch dtype."""
+        return CACHE_DTYPES[self.teacher_cache_dtype]
 
 
 def validate_layer_choice(layers: list[int], num_layers: int | None = None, teacher_num_layers: int | None = None):

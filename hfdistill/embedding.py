@@ -18,12 +18,15 @@ from sentence_transformers.sentence_transformer.evaluation import TranslationEva
 from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling, Transformer
 from sentence_transformers.util import is_sentence_transformer_model
 
+from .cache import cached_outputs, embedding_key
+from .config import DistillationArguments
 from .student import build_truncated_student
-from .trainer import TEACHER_EMBEDDING
+from .teacher_outputs import TEACHER_EMBEDDING
 
 logger = logging.getLogger(__name__)
 
 ENCODE_BATCH_SIZE = 64
+WRITE_ROWS = 10_000
 
 
 def student_from_teacher(teacher_path: str, layers: list[int] | None, max_seq_length: int) -> SentenceTransformer:
@@ -72,6 +75,23 @@ def teacher_targets(teacher: SentenceTransformer, sentences: list[str]) -> np.nd
     """The teacher's embedding of each source sentence, computed once: a pair's target never changes."""
     logger.info("embedding %d source sentences with the teacher (once, reused every epoch)", len(sentences))
     return encode(teacher, sentences, progress=True)
+
+
+def cached_teacher_targets(
+    teacher: SentenceTransformer, teacher_path: str, sentences: list[str], args: DistillationArguments
+) -> np.ndarray:
+    """`teacher_targets` through the on-disk cache `args.teacher_cache_dir`: computed by the main process when absent,
+    read by every process, and reused by later runs with the same teacher and sentences."""
+    key = embedding_key(teacher_path, teacher, sentences, args)
+    storage = args.teacher_cache_torch_dtype
+
+    def compute():
+        targets = torch.from_numpy(teacher_targets(teacher, sentences)).to(storage).numpy()
+        for start in range(0, len(targets), WRITE_ROWS):
+            yield {TEACHER_EMBEDDING: list(targets[start : start + WRITE_ROWS])}
+
+    outputs = cached_outputs(args.teacher_cache_dir, key, compute)
+    return np.asarray(outputs.with_format("numpy")[TEACHER_EMBEDDING], dtype=np.float32)
 
 
 def training_rows(

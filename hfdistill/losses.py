@@ -14,6 +14,18 @@ import torch.nn.functional as F
 IGNORE_INDEX = -100
 
 
+class TopKTargets(NamedTuple):
+    """A teacher's distribution at temperature T kept sparse: its k most likely classes and the mass of the rest.
+
+    Shapes: `ids` and `logprobs` `(..., k)`; `rest_logprob` `(...)`, the log of `1 - sum(exp(logprobs))` (-inf when
+    the k classes hold all the mass).
+    """
+
+    ids: torch.Tensor
+    logprobs: torch.Tensor
+    rest_logprob: torch.Tensor
+
+
 class DistillationLoss(NamedTuple):
     """The blended loss and its two parts, each already normalised."""
 
@@ -70,6 +82,53 @@ def soft_target_kl(
     return _normalise(per_item, mask, num_items_in_batch) * temperature**2
 
 
+def topk_targets(teacher_logits: torch.Tensor, k: int, temperature: float) -> TopKTargets:
+    """The teacher's `TopKTargets` at `temperature` from its full logits `(..., num_classes)`."""
+    log_probs = F.log_softmax(teacher_logits.float() / temperature, dim=-1)
+    top = log_probs.topk(k, dim=-1)
+    rest = log_probs.scatter(-1, top.indices, -torch.inf).logsumexp(-1)
+    return TopKTargets(top.indices, top.values, rest)
+
+
+def topk_soft_target_kl(
+    student_logits: torch.Tensor,
+    teacher: TopKTargets,
+    temperature: float,
+    mask: torch.Tensor | None = None,
+    num_items_in_batch: int | torch.Tensor | None = None,
+) -> torch.Tensor:
+    """KL(teacher_T || student_T) x T² over k + 1 outcomes: the teacher's top-k classes and "any other class".
+
+    For large output spaces whose full logits are too big to store. Both distributions are folded onto the same k + 1
+    outcomes (the student's "other" is the softmax mass outside the teacher's k classes), so the value is exact when
+    the k classes hold all the teacher's mass and otherwise a lower bound on the full KL.
+
+    Args:
+        student_logits: `(..., num_classes)`.
+        teacher: `TopKTargets` computed at the same `temperature`.
+        temperature: T > 0, the temperature the teacher's log-probabilities were computed at.
+        mask: `student_logits.shape[:-1]`, 1 for counted items; all counted when None.
+        num_items_in_batch: divisor for the summed loss; the mask's count when None.
+    """
+    if teacher.ids.shape[:-1] != student_logits.shape[:-1] or teacher.ids.shape != teacher.logprobs.shape:
+        raise ValueError(
+            f"teacher top-k ids {tuple(teacher.ids.shape)} and log-probs {tuple(teacher.logprobs.shape)} do not fit "
+            f"student logits {tuple(student_logits.shape)}"
+        )
+    student_log_probs = F.log_softmax(student_logits.float() / temperature, dim=-1)
+    student_top = student_log_probs.gather(-1, teacher.ids)
+    # A finite fill, not -inf, keeps the gradient finite when the k classes are all the classes.
+    outside = student_log_probs.scatter(-1, teacher.ids, torch.finfo(student_log_probs.dtype).min)
+    student_rest = outside.logsumexp(-1)
+    teacher_top, teacher_rest = teacher.logprobs.float(), teacher.rest_logprob.float()
+    per_item = (teacher_top.exp() * (teacher_top - student_top)).sum(-1)
+    rest = torch.where(teacher_rest > -torch.inf, teacher_rest.exp() * (teacher_rest - student_rest), 0.0)
+    per_item = per_item + rest
+    if mask is None:
+        mask = torch.ones_like(per_item)
+    return _normalise(per_item, mask, num_items_in_batch) * temperature**2
+
+
 def task_loss(
     logits: torch.Tensor, labels: torch.Tensor, num_items_in_batch: int | torch.Tensor | None = None
 ) -> torch.Tensor:
@@ -89,7 +148,7 @@ def task_loss(
 
 def distillation_loss(
     student_logits: torch.Tensor,
-    teacher_logits: torch.Tensor,
+    teacher_logits: torch.Tensor | TopKTargets,
     labels: torch.Tensor | None,
     temperature: float,
     kd_loss_weight: float,
@@ -101,14 +160,17 @@ def distillation_loss(
 
     Args:
         student_logits: `(..., num_classes)`.
-        teacher_logits: same shape as `student_logits`.
+        teacher_logits: same shape as `student_logits`, or the teacher's `TopKTargets` (`topk_soft_target_kl`).
         labels: `student_logits.shape[:-1]` class ids, -100 where ignored, or None.
         temperature: T > 0 for the soft-target part.
         kd_loss_weight: in [0, 1], the weight of the soft-target part.
         num_items_in_batch: divisor shared by both parts; the local count of labels that are not -100 when None.
     """
     mask = counted_mask(labels, student_logits)
-    kd = soft_target_kl(student_logits, teacher_logits, temperature, mask, num_items_in_batch)
+    if isinstance(teacher_logits, TopKTargets):
+        kd = topk_soft_target_kl(student_logits, teacher_logits, temperature, mask, num_items_in_batch)
+    else:
+        kd = soft_target_kl(student_logits, teacher_logits, temperature, mask, num_items_in_batch)
     task = task_loss(student_logits, labels, num_items_in_batch) if labels is not None else torch.zeros_like(kd)
     if labels is None:
         return DistillationLoss(kd, kd, task)

@@ -1,5 +1,6 @@
 """`DistillationTrainer`: a `Trainer` whose loss blends the teacher's soft targets with the task loss."""
 
+import logging
 from collections import defaultdict
 from dataclasses import replace
 
@@ -10,15 +11,16 @@ from transformers import PreTrainedModel, Trainer
 from .config import DistillationArguments
 from .losses import counted_mask, distillation_loss, embedding_mse, task_loss
 from .placement import prepare_teacher
+from .teacher_outputs import (
+    NOT_TEACHER_INPUTS,
+    TEACHER_EMBEDDING,
+    TEACHER_OUTPUTS,
+    TeacherOutputCollator,
+    carries_teacher_outputs,
+    soft_targets_in,
+)
 
-TEACHER_EMBEDDING = "teacher_embedding"
-TEACHER_LOGITS = "teacher_logits"  # a dataset column of precomputed teacher logits, used instead of the teacher
-TEACHER_OUTPUTS = (TEACHER_LOGITS, TEACHER_EMBEDDING)
-
-
-def carries_teacher_outputs(dataset) -> bool:
-    """True when `dataset` has a column of precomputed teacher outputs, so no teacher needs to run."""
-    return bool(set(getattr(dataset, "column_names", None) or []) & set(TEACHER_OUTPUTS))
+logger = logging.getLogger(__name__)
 
 
 def check_label_counts(teacher: PreTrainedModel, student: PreTrainedModel) -> None:
@@ -41,9 +43,9 @@ class DistillationTrainer(Trainer):
 
     Args:
         model: the student.
-        teacher_model: the fine-tuned teacher; same label set as the student. May be None when the training set
-            carries the teacher's outputs (`teacher_logits`, or `teacher_embedding` for embeddings): then no teacher
-            is held or run.
+        teacher_model: the fine-tuned teacher; same label set as the student. Leave it None when the training set
+            carries the teacher's outputs (`hfdistill.cache.cache_teacher_logits`, or `teacher_embedding` for
+            embeddings): then no teacher is held or run, and the loss is the same.
         args: `DistillationArguments` (temperature, kd_loss_weight, and everything `TrainingArguments` has).
         **kwargs: passed to `Trainer` (datasets, collator, processing_class, compute_metrics, callbacks, …).
     """
@@ -56,9 +58,15 @@ class DistillationTrainer(Trainer):
                 "DistillationTrainer needs a teacher_model (the fine-tuned model whose soft targets it learns) or a "
                 f"train_dataset carrying the teacher's precomputed outputs in a column named one of {TEACHER_OUTPUTS}"
             )
+        cached = carries_teacher_outputs(kwargs.get("train_dataset"))
+        if teacher_model is not None and cached:
+            logger.info("the training set carries the teacher's outputs: the teacher_model is not held or run")
+            teacher_model = None
         if teacher_model is not None:
             check_label_counts(teacher_model, model)
         super().__init__(model=model, args=args, **kwargs)
+        if cached:
+            self.data_collator = TeacherOutputCollator(self.data_collator)
         # The losses divide by num_items_in_batch themselves, so the Trainer must count it and not rescale for GA.
         self.model_accepts_loss_kwargs = True
         self.teacher = None
@@ -73,18 +81,19 @@ class DistillationTrainer(Trainer):
         return_outputs: bool = False,
         num_items_in_batch: torch.Tensor | int | None = None,
     ):
-        model_inputs = {name: value for name, value in inputs.items() if name not in ("labels", TEACHER_LOGITS)}
+        model_inputs = {name: value for name, value in inputs.items() if name not in NOT_TEACHER_INPUTS}
         labels = inputs.get("labels")
         outputs = model(**model_inputs)
         if not model.training:
             loss = task_loss(outputs.logits, labels, num_items_in_batch)
             return (loss, outputs) if return_outputs else loss
 
-        if TEACHER_LOGITS in inputs:  # computed once beforehand: the same soft targets without the teacher's pass
-            teacher_logits = inputs[TEACHER_LOGITS]
-        elif self.teacher is None:
-            raise ValueError(f"this batch has no {TEACHER_LOGITS!r} and the trainer has no teacher_model")
-        else:
+        teacher_logits = soft_targets_in(inputs)  # cached beforehand: no teacher pass
+        if teacher_logits is None:
+            if self.teacher is None:
+                raise ValueError(
+                    f"this batch has none of the columns {TEACHER_OUTPUTS} and the trainer has no teacher"
+                )
             with torch.no_grad():
                 teacher_logits = self.teacher(**model_inputs).logits
         parts = distillation_loss(

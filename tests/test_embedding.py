@@ -15,7 +15,8 @@ from hfdistill.embedding import (
     teacher_targets,
     training_rows,
 )
-from hfdistill.trainer import TEACHER_EMBEDDING, EmbeddingDistillationTrainer
+from hfdistill.teacher_outputs import TEACHER_EMBEDDING
+from hfdistill.trainer import EmbeddingDistillationTrainer
 from tests.conftest import tiny_sentence_encoder
 
 PAIRS = datasets.Dataset.from_dict(

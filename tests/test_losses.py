@@ -2,7 +2,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hfdistill.losses import distillation_loss, embedding_mse, soft_target_kl, task_loss
+from hfdistill.losses import (
+    distillation_loss,
+    embedding_mse,
+    soft_target_kl,
+    task_loss,
+    topk_soft_target_kl,
+    topk_targets,
+)
 
 
 @pytest.fixture
@@ -121,3 +128,37 @@ def test_embedding_mse_is_torch_mse_and_zero_for_the_teacher():
 def test_embedding_mse_refuses_different_widths():
     with pytest.raises(ValueError, match="give the student a Dense layer"):
         embedding_mse(torch.zeros(2, 8), torch.zeros(2, 4))
+
+
+def test_top_k_over_all_classes_is_the_full_kl_with_finite_gradients(logits):
+    student, teacher = logits
+    student = student.clone().requires_grad_()
+    sparse = topk_soft_target_kl(student, topk_targets(teacher, 5, 2.0), 2.0)
+    assert sparse.item() == pytest.approx(soft_target_kl(student, teacher, 2.0).item(), rel=1e-5)
+    sparse.backward()
+    assert torch.isfinite(student.grad).all()
+
+
+def test_top_k_is_the_kl_over_the_top_classes_and_the_rest(logits):
+    student, teacher = logits
+    temperature, k = 2.0, 2
+    targets = topk_targets(teacher, k, temperature)
+    p, q = F.softmax(teacher / temperature, -1), F.softmax(student / temperature, -1)
+    top = torch.zeros_like(p, dtype=torch.bool).scatter(-1, targets.ids, True)
+    folded_p = torch.cat([p.gather(-1, targets.ids), (p * ~top).sum(-1, keepdim=True)], -1)
+    folded_q = torch.cat([q.gather(-1, targets.ids), (q * ~top).sum(-1, keepdim=True)], -1)
+    reference = (folded_p * (folded_p / folded_q).log()).sum(-1).mean() * temperature**2
+    value = topk_soft_target_kl(student, targets, temperature)
+    assert value.item() == pytest.approx(reference.item(), rel=1e-5)
+    assert value.item() <= soft_target_kl(student, teacher, temperature).item()
+    assert targets.rest_logprob.exp() + targets.logprobs.exp().sum(-1) == pytest.approx(torch.ones(4))
+
+
+def test_top_k_honours_the_mask_and_the_item_count(logits):
+    student, teacher = logits
+    targets = topk_targets(teacher, 3, 1.0)
+    mask = torch.tensor([1.0, 0.0, 1.0, 0.0])
+    kept = topk_soft_target_kl(student[[0, 2]], topk_targets(teacher[[0, 2]], 3, 1.0), 1.0)
+    assert topk_soft_target_kl(student, targets, 1.0, mask).item() == pytest.approx(kept.item(), rel=1e-5)
+    halved = topk_soft_target_kl(student, targets, 1.0, mask, num_items_in_batch=4)
+    assert halved.item() == pytest.approx(kept.item() / 2, rel=1e-5)

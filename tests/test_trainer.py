@@ -7,7 +7,7 @@ from safetensors import safe_open
 from transformers import AutoModelForSequenceClassification
 
 from hfdistill import DistillationArguments, DistillationTrainer, build_distilbert_student
-from hfdistill.trainer import TEACHER_LOGITS
+from hfdistill.teacher_outputs import TEACHER_LOGITS
 
 from .conftest import tiny_bert
 
