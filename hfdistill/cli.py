@@ -11,8 +11,15 @@ from transformers import HfArgumentParser
 
 from .config import DataArguments, DistillationArguments, ParallelDataArguments, parse_with_recipe
 from .hub import push_folder
-from .multilingual import MULTILINGUAL_DEFAULTS, run_multilingual
-from .pipeline import QUICKSTART_DEFAULTS, PipelineArguments, evaluate_folders, run_pipeline, train_teacher
+from .multilingual import MULTILINGUAL_DEFAULTS, cache_multilingual_targets, run_multilingual
+from .pipeline import (
+    QUICKSTART_DEFAULTS,
+    PipelineArguments,
+    cache_teacher,
+    evaluate_folders,
+    run_pipeline,
+    train_teacher,
+)
 
 logger = logging.getLogger("hfdistill")
 
@@ -130,13 +137,18 @@ def export_command(argv: list[str]) -> int:
     return 0
 
 
-def multilingual_parser(prog: str = "hfdistill multilingual") -> HfArgumentParser:
+MULTILINGUAL_DESCRIPTION = (
+    "Make an English sentence-embedding model multilingual: train a student so that a sentence and its translations "
+    "map onto the teacher's embedding of the sentence, then score retrieval on held-out pairs. Defaults: "
+    "all-MiniLM-L6-v2 and the bundled English-Spanish Bible verses, offline."
+)
+
+
+def multilingual_parser(
+    prog: str = "hfdistill multilingual", description=MULTILINGUAL_DESCRIPTION
+) -> HfArgumentParser:
     return HfArgumentParser(
-        (DistillationArguments, ParallelDataArguments, PipelineArguments),
-        prog=prog,
-        description="Make an English sentence-embedding model multilingual: train a student so that a sentence and "
-        "its translations map onto the teacher's embedding of the sentence, then score retrieval on held-out pairs. "
-        "Defaults: all-MiniLM-L6-v2 and the bundled English-Spanish Bible verses, offline.",
+        (DistillationArguments, ParallelDataArguments, PipelineArguments), prog=prog, description=description
     )
 
 
@@ -150,10 +162,47 @@ def multilingual(argv: list[str]) -> int:
     return 0
 
 
+CACHE_MODES = ("logits", "embeddings")
+
+
+def cache_teacher_command(argv: list[str]) -> int:
+    mode_flag = argparse.ArgumentParser(add_help=False)
+    mode_flag.add_argument("--mode", choices=CACHE_MODES, default="logits")
+    mode = mode_flag.parse_known_args(argv)[0].mode
+    description = (
+        "Run a teacher once over a training set and store its outputs in --teacher_cache_dir, keyed by teacher "
+        "weights, tokenizer, preprocessing and data. `distill` (logits) or `multilingual` (embeddings) with the same "
+        "--teacher_cache_dir and settings then read them instead of running the teacher."
+    )
+    if mode == "logits":
+        parser = pipeline_parser("hfdistill cache-teacher", description)
+    else:
+        parser = multilingual_parser("hfdistill cache-teacher", description)
+    parser.add_argument(
+        "--mode",
+        choices=CACHE_MODES,
+        default="logits",
+        help="logits: a fine-tuned classifier on a task (the data flags of `distill`); embeddings: a sentence-embedding "
+        "teacher on parallel sentences (the data flags of `multilingual`, whose defaults apply).",
+    )
+    if mode == "logits":
+        args, data_args, _ = parse_with_recipe(parser, argv)
+        cached = cache_teacher(args, data_args)
+    else:
+        args, data_args, _ = parse_with_recipe(parser, argv, MULTILINGUAL_DEFAULTS)
+        cached = cache_multilingual_targets(args, data_args)
+    if cached is not None:
+        print(
+            f"teacher outputs ({', '.join(cached['columns'])}) for {cached['rows']} rows in {args.teacher_cache_dir}"
+        )
+    return 0
+
+
 COMMANDS = {
     "quickstart": quickstart,
     "distill": distill,
     "train-teacher": train_teacher_command,
+    "cache-teacher": cache_teacher_command,
     "evaluate": evaluate_command,
     "multilingual": multilingual,
     "push": push_command,
@@ -171,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         choices=list(COMMANDS),
         help="quickstart: the offline demo; distill: teacher -> student; train-teacher: fine-tune a teacher; "
+        "cache-teacher: run a teacher once and keep its outputs for later runs; "
         "evaluate: compare saved models; multilingual: make a sentence-embedding model multilingual; "
         "push: upload a student to the Hub; export: ONNX (and int8) with an accuracy check",
     )

@@ -1,7 +1,8 @@
 """Multilingual embedding distillation (Reimers & Gurevych, 2020), from parallel sentences to a saved, scored student.
 
 1. Read the parallel sentences and hold `eval_pairs` out (`hfdistill.parallel`).
-2. Embed each training source sentence with the teacher, once (`hfdistill.embedding.teacher_targets`).
+2. Embed each training source sentence with the teacher, once (`hfdistill.embedding.teacher_targets`), or read the
+   embeddings from `teacher_cache_dir` when an earlier run or `hfdistill cache-teacher --mode embeddings` stored them.
 3. Score the teacher (both sides embedded by the teacher) and the untrained student on the held-out pairs.
 4. Train the student with `EmbeddingDistillationTrainer`: each source sentence and each translation regresses onto
    the teacher's embedding of the source.
@@ -15,7 +16,9 @@ import logging
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
 from accelerate import PartialState
+from datasets import DatasetDict
 from sentence_transformers import SentenceTransformer
 from transformers import AutoConfig, DataCollatorWithPadding, set_seed
 
@@ -23,6 +26,7 @@ from .card import write_embedding_card
 from .config import DistillationArguments, ParallelDataArguments
 from .embedding import (
     EmbeddingScores,
+    cached_teacher_targets,
     encode,
     score_embeddings,
     student_from_encoder,
@@ -35,6 +39,7 @@ from .parallel import load_parallel, split_pairs
 from .pipeline import PipelineArguments, check_output_dir, default_teacher_path
 from .report import write_json
 from .student import freeze_input_embeddings, resolve_layers
+from .teacher_outputs import TEACHER_EMBEDDING
 from .trainer import EmbeddingDistillationTrainer
 
 logger = logging.getLogger(__name__)
@@ -133,6 +138,45 @@ def run_settings(
     }
 
 
+def load_pairs(data_args: ParallelDataArguments) -> DatasetDict:
+    """The training pairs and the held-out pairs (`train`, `test`); one rank reads the files first, the others reuse."""
+    with PartialState().main_process_first():
+        return split_pairs(load_parallel(data_args), data_args)
+
+
+def load_teacher(teacher_path: str, args: DistillationArguments, data_args: ParallelDataArguments):
+    """The sentence-embedding teacher on this process's device, truncating at `max_seq_length`."""
+    teacher = SentenceTransformer(teacher_path, device=str(PartialState().device))
+    teacher.max_seq_length = data_args.max_seq_length
+    if args.teacher_torch_dtype is not None:
+        teacher.to(args.teacher_torch_dtype)
+    return teacher
+
+
+def source_targets(teacher: SentenceTransformer, teacher_path: str, sentences: list[str], args) -> np.ndarray:
+    """The teacher's embeddings of the source sentences: computed here, or through `teacher_cache_dir` when set."""
+    if args.teacher_cache_dir is None:
+        return teacher_targets(teacher, sentences)
+    return cached_teacher_targets(teacher, teacher_path, sentences, args)
+
+
+def check_embedding_cache(args: DistillationArguments) -> None:
+    if args.teacher_cache_top_k is not None:
+        raise ValueError("teacher_cache_top_k applies to logits, not to sentence embeddings: drop it")
+
+
+def cache_multilingual_targets(args: DistillationArguments, data_args: ParallelDataArguments) -> dict:
+    """Embed the training source sentences with the teacher once, into `teacher_cache_dir`, for later runs."""
+    if args.teacher_cache_dir is None:
+        raise ValueError("cache-teacher needs --teacher_cache_dir (where the teacher's embeddings go)")
+    check_embedding_cache(args)
+    teacher_path = args.teacher_name_or_path or default_teacher_path()
+    train = load_pairs(data_args)["train"]
+    teacher = load_teacher(teacher_path, args, data_args)
+    targets = cached_teacher_targets(teacher, teacher_path, list(train[data_args.source_column]), args)
+    return {"rows": len(targets), "columns": [TEACHER_EMBEDDING]}
+
+
 def run_multilingual(
     args: DistillationArguments, data_args: ParallelDataArguments, pipeline_args: PipelineArguments
 ) -> dict | None:
@@ -143,19 +187,15 @@ def run_multilingual(
             "teacher_num_train_epochs and train_baseline apply to task distillation, not to multilingual embeddings: "
             "drop them (the untrained student is the baseline here)"
         )
+    check_embedding_cache(args)
     check_output_dir(args.output_dir, pipeline_args.overwrite_output_dir)
     state.wait_for_everyone()
     output = Path(args.output_dir)
     teacher_path = args.teacher_name_or_path or default_teacher_path()
-    with state.main_process_first():
-        splits = split_pairs(load_parallel(data_args), data_args)
+    splits = load_pairs(data_args)
     train, held_out = splits["train"], splits["test"]
     source = data_args.source_column
-
-    teacher = SentenceTransformer(teacher_path, device=str(state.device))
-    teacher.max_seq_length = data_args.max_seq_length
-    if args.teacher_torch_dtype is not None:
-        teacher.to(args.teacher_torch_dtype)
+    teacher = load_teacher(teacher_path, args, data_args)
     set_seed(args.seed)  # a Dense layer, when the student needs one
     student, layers = load_student(args, teacher, teacher_path, data_args.max_seq_length)
     if pipeline_args.freeze_word_embeddings:
@@ -166,7 +206,7 @@ def run_multilingual(
         teacher_source = encode(teacher, list(held_out[source]))
         rows[ROWS["teacher"]] = score_all(teacher, held_out, data_args, teacher_source)
         rows[ROWS["before"]] = score_all(student, held_out, data_args, teacher_source)
-    targets = teacher_targets(teacher, list(train[source]))
+    targets = source_targets(teacher, teacher_path, list(train[source]), args)
     del teacher  # nothing below needs it: the targets are all the student learns from
 
     tokenizer = student.tokenizer

@@ -2,7 +2,8 @@
 
 1. Optionally fine-tune the teacher on the task first (`teacher_num_train_epochs` > 0).
 2. Load the student (`student_name_or_path`) or build it from the teacher (embeddings plus evenly spread layers).
-3. Distil the student from the teacher with `DistillationTrainer`.
+3. Distil the student from the teacher with `DistillationTrainer`; with `teacher_cache_dir` the teacher runs once over
+   the training set (or not at all when an earlier run cached its outputs) and is released before training.
 4. Optionally fine-tune the same student without the teacher, as the baseline (`train_baseline`).
 5. On the main process: reload each model from its folder, score it on the held-out test split, time it on the
    CPU, print the table and write `report.json`.
@@ -34,6 +35,7 @@ from transformers import (
     set_seed,
 )
 
+from .cache import cache_teacher_logits
 from .card import write_task_card
 from .chart import CHART_FILE, tradeoff_chart
 from .config import DataArguments, DistillationArguments
@@ -47,6 +49,7 @@ from .trainer import DistillationTrainer
 logger = logging.getLogger(__name__)
 
 METRICS = ["accuracy", "f1"]
+PREPROCESSING = ("text_column", "text_pair_column", "max_seq_length")
 REPORTED_SETTINGS = (
     "temperature",
     "kd_loss_weight",
@@ -167,6 +170,7 @@ class Task:
     label_names: list[str]
     collator: DataCollatorWithPadding
     compute_metrics: Callable
+    preprocessing: dict  # the settings that made `tokenized` from `splits`, part of a teacher-output cache key
 
     def trainer_kwargs(self) -> dict:
         return dict(
@@ -192,7 +196,9 @@ def load_task(tokenizer_path: str, data_args: DataArguments) -> Task:
         tokenized = tokenize_splits(splits, tokenizer, data_args)
     logger.info("data: %s, labels %s", {k: len(v) for k, v in tokenized.items()}, label_names)
     collator = DataCollatorWithPadding(tokenizer)
-    return Task(tokenizer, splits, tokenized, label_names, collator, classification_metrics(METRICS, len(label_names)))
+    metrics = classification_metrics(METRICS, len(label_names))
+    preprocessing = {name: getattr(data_args, name) for name in PREPROCESSING}
+    return Task(tokenizer, splits, tokenized, label_names, collator, metrics, preprocessing)
 
 
 def check_output_dir(output_dir: str, overwrite: bool) -> None:
@@ -263,6 +269,7 @@ def run_pipeline(
         teacher_layers = AutoConfig.from_pretrained(teacher_path).num_hidden_layers
         layers = resolve_layers(teacher_layers, args.student_layers, args.student_num_layers)
     task = load_task(teacher_path, data_args)
+    check_top_k(args, task.label_names)
     set_seed(args.seed)  # the teacher's fresh classification head
     fine_tune = pipeline_args.teacher_num_train_epochs > 0
     teacher = load_teacher(teacher_path, task.label_names, fine_tune, pipeline_args.freeze_word_embeddings)
@@ -285,7 +292,23 @@ def run_pipeline(
     logger.info("distilling a %d-layer %s student", student.config.num_hidden_layers, student.config.model_type)
     # The run pushes the finished student with its card at the end (`args.push_to_hub`), not the Trainer's checkpoints.
     distillation = replace(args, output_dir=str(output / "student"), push_to_hub=False)
-    trainer = DistillationTrainer(model=student, teacher_model=teacher, args=distillation, **shared)
+    if args.teacher_cache_dir is not None:
+        teacher.eval()  # fine-tuning left it in train mode
+        cached = cache_teacher_logits(
+            shared["train_dataset"],
+            folders["teacher"],
+            task.tokenizer,
+            args,
+            task.collator,
+            task.preprocessing,
+            load_teacher=lambda: teacher,
+        )
+        teacher = None  # released: training reads its outputs
+        trainer = DistillationTrainer(
+            model=student, teacher_model=None, args=distillation, **{**shared, "train_dataset": cached}
+        )
+    else:
+        trainer = DistillationTrainer(model=student, teacher_model=teacher, args=distillation, **shared)
     folders["distilled student"] = train_and_save(trainer)
     if baseline is not None:
         logger.info("fine-tuning the same student without the teacher (baseline)")
@@ -320,6 +343,44 @@ def write_student_cards(report: dict, rows: list[ModelReport], folders: dict[str
             continue
         tradeoff_chart(rows, report["metric"], Path(folder) / CHART_FILE)
         write_task_card(Path(folder), report, name, teacher_path, CHART_FILE)
+
+
+def check_top_k(args: DistillationArguments, label_names: list[str]) -> None:
+    """Refuse, before any work, a top-k cache that would keep every class."""
+    if args.teacher_cache_top_k is not None and args.teacher_cache_top_k >= len(label_names):
+        raise ValueError(
+            f"teacher_cache_top_k is {args.teacher_cache_top_k} but the task has {len(label_names)} labels: "
+            "leave it unset to cache all logits"
+        )
+
+
+def cache_teacher(args: DistillationArguments, data_args: DataArguments) -> dict:
+    """Run the fine-tuned `teacher_name_or_path` once over the training split into `teacher_cache_dir`.
+
+    `hfdistill distill` with the same teacher, data and cache settings then reads the outputs instead of running the
+    teacher. Returns what was cached.
+    """
+    if args.teacher_name_or_path is None or args.teacher_cache_dir is None:
+        raise ValueError(
+            "cache-teacher needs --teacher_name_or_path (the fine-tuned teacher, e.g. outputs/quickstart/teacher) "
+            "and --teacher_cache_dir (where its outputs go)"
+        )
+    task = load_task(args.teacher_name_or_path, data_args)
+    check_top_k(args, task.label_names)
+
+    def fine_tuned_teacher():
+        return load_teacher(args.teacher_name_or_path, task.label_names, False, False)
+
+    cached = cache_teacher_logits(
+        task.tokenized["train"],
+        args.teacher_name_or_path,
+        task.tokenizer,
+        args,
+        task.collator,
+        task.preprocessing,
+        load_teacher=fine_tuned_teacher,
+    )
+    return {"rows": len(cached), "columns": [name for name in cached.column_names if name.startswith("teacher_")]}
 
 
 def train_teacher(

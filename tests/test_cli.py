@@ -8,7 +8,9 @@ def test_help_lists_commands(capsys):
     assert "quickstart" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("command", ["quickstart", "distill", "train-teacher", "evaluate", "multilingual"])
+@pytest.mark.parametrize(
+    "command", ["quickstart", "distill", "train-teacher", "cache-teacher", "evaluate", "multilingual"]
+)
 def test_every_command_has_help(capsys, command):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
@@ -79,3 +81,10 @@ def test_push_refuses_a_folder_without_a_card(tmp_path, capsys):
     (tmp_path / "model.safetensors").write_bytes(b"")
     assert main(["push", "--folder", str(tmp_path), "--repo_id", "me/x"]) == 2
     assert "lacks README.md" in capsys.readouterr().err
+
+
+def test_cache_teacher_help_switches_to_the_parallel_data_flags(capsys):
+    with pytest.raises(SystemExit):
+        main(["cache-teacher", "--mode", "embeddings", "--help"])
+    out = capsys.readouterr().out
+    assert "--mode {logits,embeddings}" in out and "--source_column" in out and "--teacher_cache_top_k" in out

@@ -41,8 +41,8 @@ def teacher_and_data(tmp_path_factory):
     return folder
 
 
-def run_distill(folder: Path, output: str, processes: int, per_device_batch: int) -> Path:
-    flags = [
+def run_distill(folder: Path, output: str, processes: int, per_device_batch: int, *extra: str) -> tuple[Path, str]:
+    flags = [*extra,
         "--teacher_name_or_path", str(folder / "teacher"),
         "--dataset_name", str(folder / "data.csv"),
         "--output_dir", str(folder / output),
@@ -59,12 +59,11 @@ def run_distill(folder: Path, output: str, processes: int, per_device_batch: int
         "--report_to", "none",
         "--disable_tqdm", "true",
     ]  # fmt: skip
-    launch([str(ROOT / "scripts" / "distill.py"), *flags], processes)
-    return folder / output
+    return folder / output, launch([str(ROOT / "scripts" / "distill.py"), *flags], processes)
 
 
-def launch(command: list[str], processes: int) -> None:
-    """Run `command` under `accelerate launch`: 2 ranks over gloo, or 1 process."""
+def launch(command: list[str], processes: int) -> str:
+    """Run `command` under `accelerate launch`: 2 ranks over gloo, or 1 process; return its log (stderr)."""
     launcher = [
         sys.executable,
         "-m",
@@ -80,6 +79,7 @@ def launch(command: list[str], processes: int) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     result = subprocess.run([*launcher, *command], env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
+    return result.stderr
 
 
 def logs(output: Path) -> list[dict]:
@@ -91,9 +91,17 @@ def train_losses(output: Path) -> list[float]:
     return [log["loss"] for log in logs(output)]
 
 
-def test_two_ranks_match_one_process_with_the_same_global_batch(teacher_and_data):
-    single = run_distill(teacher_and_data, "one", processes=1, per_device_batch=8)
-    double = run_distill(teacher_and_data, "two", processes=2, per_device_batch=4)
+def assert_cache_built_once_and_read_by_the_other_rank(log: str) -> None:
+    assert log.count("cached the teacher's outputs for") == 1
+    assert log.count("the teacher does not run") == 1, log
+
+
+def test_two_ranks_with_a_teacher_cache_match_one_online_process(teacher_and_data):
+    """The same global batch on 1 process (teacher online) and on 2 ranks (cache built by rank 0, read by both)."""
+    single, _ = run_distill(teacher_and_data, "one", processes=1, per_device_batch=8)
+    cache = ["--teacher_cache_dir", str(teacher_and_data / "teacher-cache")]
+    double, log = run_distill(teacher_and_data, "two", 2, 4, *cache)
+    assert_cache_built_once_and_read_by_the_other_rank(log)
 
     # exactly one model, written once
     assert sorted(p.name for p in (double / "student").glob("*.safetensors")) == ["model.safetensors"]
@@ -158,6 +166,26 @@ def test_distill_into_an_existing_student(teacher_and_data):
     assert config["id2label"] == {"0": "neg", "1": "pos"}
 
 
+def test_cache_teacher_then_distill_reads_the_cache(teacher_and_data, capsys, caplog):
+    from hfdistill.cli import main
+
+    cache = ["--teacher_cache_dir", str(teacher_and_data / "cli-cache"), "--teacher_cache_dtype", "float16"]
+    data = ["--dataset_name", str(teacher_and_data / "data.csv")]
+    teacher = ["--teacher_name_or_path", str(teacher_and_data / "teacher")]
+    assert main(["cache-teacher", *teacher, *data, *cache]) == 0
+    out = capsys.readouterr().out
+    assert f"teacher outputs (teacher_logits) for 96 rows in {teacher_and_data / 'cli-cache'}" in out
+    with caplog.at_level("INFO", logger="hfdistill.cache"):
+        assert main([*distill_flags(teacher_and_data, "from-cache"), *cache]) == 0
+    assert "the teacher does not run" in caplog.text and "cached the teacher's outputs" not in caplog.text
+    assert (teacher_and_data / "from-cache" / "student" / "model.safetensors").is_file()
+
+    assert main(["cache-teacher", *data, *cache]) == 2
+    assert "cache-teacher needs --teacher_name_or_path" in capsys.readouterr().err
+    assert main(["cache-teacher", *teacher, *data, *cache, "--teacher_cache_top_k", "2"]) == 2
+    assert "teacher_cache_top_k is 2 but the task has 2 labels" in capsys.readouterr().err
+
+
 def test_student_with_another_vocabulary_is_refused(teacher_and_data, capsys):
     from hfdistill.cli import main
 
@@ -170,8 +198,8 @@ def test_student_with_another_vocabulary_is_refused(teacher_and_data, capsys):
     assert not (teacher_and_data / "other-vocab-run" / "student").exists()
 
 
-def run_multilingual(folder: Path, output: str, processes: int, per_device_batch: int) -> Path:
-    flags = [
+def run_multilingual(folder: Path, output: str, processes: int, per_device_batch: int, *extra) -> tuple[Path, str]:
+    flags = [*extra,
         "--teacher_name_or_path", str(folder / "encoder"),
         "--dataset_name", str(folder / "pairs.tsv"),
         "--eval_pairs", "8",
@@ -187,11 +215,10 @@ def run_multilingual(folder: Path, output: str, processes: int, per_device_batch
         "--report_to", "none",
         "--disable_tqdm", "true",
     ]  # fmt: skip
-    launch(["-m", "hfdistill.cli", "multilingual", *flags], processes)
-    return folder / output
+    return folder / output, launch(["-m", "hfdistill.cli", "multilingual", *flags], processes)
 
 
-def test_multilingual_two_ranks_match_one_process(tmp_path):
+def test_multilingual_two_ranks_with_a_teacher_cache_match_one_process(tmp_path):
     tiny_sentence_encoder(tmp_path / "encoder")
     generator = torch.Generator().manual_seed(0)
     lines = []
@@ -199,8 +226,9 @@ def test_multilingual_two_ranks_match_one_process(tmp_path):
         english = " ".join(WORDS[i] for i in torch.randint(0, len(WORDS), (5,), generator=generator))
         lines.append(f"{english}\t{english[::-1]}")  # a stand-in "translation" with other letters in other places
     (tmp_path / "pairs.tsv").write_text("\n".join(lines) + "\n")
-    single = run_multilingual(tmp_path, "one", processes=1, per_device_batch=8)
-    double = run_multilingual(tmp_path, "two", processes=2, per_device_batch=4)
+    single, _ = run_multilingual(tmp_path, "one", processes=1, per_device_batch=8)
+    double, log = run_multilingual(tmp_path, "two", 2, 4, "--teacher_cache_dir", str(tmp_path / "cache"))
+    assert_cache_built_once_and_read_by_the_other_rank(log)
 
     one_losses, two_losses = train_losses(single), train_losses(double)
     assert len(one_losses) == len(two_losses) == 5

@@ -8,6 +8,7 @@ from transformers import AutoModel, DataCollatorWithPadding
 
 from hfdistill.config import DistillationArguments
 from hfdistill.embedding import (
+    cached_teacher_targets,
     encode,
     score_embeddings,
     student_from_encoder,
@@ -138,3 +139,31 @@ def test_saved_student_loads_in_sentence_transformers_and_automodel(teacher_path
     reloaded = SentenceTransformer(str(tmp_path / "s"), device="cpu")
     np.testing.assert_allclose(encode(reloaded, ["hola"]), encode(student, ["hola"]), atol=1e-6)
     assert AutoModel.from_pretrained(tmp_path / "s").config.num_hidden_layers == 2
+
+
+def test_cached_targets_are_the_teachers_and_reused(teacher, teacher_path, tmp_path, caplog):
+    args = DistillationArguments(output_dir=str(tmp_path), teacher_cache_dir=str(tmp_path / "cache"), use_cpu=True)
+    sentences = list(PAIRS["en"])
+    first = cached_teacher_targets(teacher, teacher_path, sentences, args)
+    np.testing.assert_allclose(first, teacher_targets(teacher, sentences), atol=1e-6)
+    with caplog.at_level("INFO", logger="hfdistill.cache"):
+        again = cached_teacher_targets(teacher, teacher_path, sentences, args)
+        other = cached_teacher_targets(teacher, teacher_path, sentences[:-1], args)
+    np.testing.assert_array_equal(again, first)
+    assert "the teacher does not run" in caplog.text and "computed with other training data" in caplog.text
+    assert len(other) == len(sentences) - 1
+
+
+def test_cache_teacher_embeddings_then_multilingual_reads_them(teacher_path, tmp_path, caplog):
+    from hfdistill.cli import main
+
+    lines = [f"{en}\t{es}" for en, es in zip(PAIRS["en"], PAIRS["es"], strict=True)]
+    (tmp_path / "pairs.tsv").write_text("\n".join(lines * 2) + "\n")
+    common = ["--teacher_name_or_path", teacher_path, "--dataset_name", str(tmp_path / "pairs.tsv")]
+    common += ["--eval_pairs", "2", "--teacher_cache_dir", str(tmp_path / "cache"), "--disable_tqdm", "true"]
+    assert main(["cache-teacher", "--mode", "embeddings", *common]) == 0
+    run = ["--output_dir", str(tmp_path / "out"), "--max_steps", "1", "--report_to", "none"]
+    with caplog.at_level("INFO", logger="hfdistill.cache"):
+        assert main(["multilingual", *common, *run]) == 0
+    assert "the teacher does not run" in caplog.text and "cached the teacher's outputs" not in caplog.text
+    assert main(["cache-teacher", "--mode", "embeddings", *common, "--teacher_cache_top_k", "3"]) == 2
