@@ -1,0 +1,253 @@
+"""What distillation costs against plain fine-tuning, with and without the teacher-output cache.
+
+    python benchmarks/distillation_cost.py                     # the quickstart's pair and data, 2 epochs (~35 min on 2 CPU cores)
+    python benchmarks/distillation_cost.py --teacher_name_or_path outputs/quickstart/teacher   # skip the teacher's fine-tuning
+
+The same student, from the same saved initialisation, with the same seed (so the same batches), is trained four ways:
+
+- floor:  plain fine-tuning, no teacher (the cost to beat);
+- online: `DistillationTrainer` running the teacher on every batch;
+- cold:   the teacher runs once over the training set into an empty cache, then training reads it;
+- warm:   the cache is already there: the teacher is neither loaded nor run.
+
+Each way runs in its own process (so its peak RSS is its own) and is timed from the moment the data and the student
+are loaded until training ends; the teacher's loading and the cache's building or checking fall inside that time.
+A fifth process measures the ideal: over every batch of one epoch, in a bare loop, the student's step (forward,
+backward, clipping, AdamW) and the teacher's forward. The ideal time of a schedule is the student steps it takes plus
+the teacher forwards it takes (every batch online, one epoch's worth for a cold cache, none when warm).
+Prints a table and writes `<output_dir>/distillation_cost.json`. Timings are figures, never test assertions.
+"""
+
+import json
+import math
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+from transformers import AutoConfig, AutoModelForSequenceClassification, HfArgumentParser, Trainer, set_seed
+
+from hfdistill.cache import cache_teacher_logits
+from hfdistill.config import DataArguments, DistillationArguments
+from hfdistill.pipeline import QUICKSTART_DEFAULTS, PipelineArguments, load_task, score, train_teacher
+from hfdistill.report import write_json
+from hfdistill.student import build_student, freeze_input_embeddings, resolve_layers
+from hfdistill.trainer import DistillationTrainer
+
+WAYS = ("floor", "online", "cold", "warm")
+WARMUP_BATCHES = 3
+
+
+@dataclass
+class BenchmarkArguments:
+    """What the benchmark trains, and where it keeps its work."""
+
+    output_dir: str = field(
+        default="benchmarks/results/distillation_cost",
+        metadata={"help": "Work folder: teacher, student initialisation, cache, one folder per way, the JSON."},
+    )
+    teacher_name_or_path: str | None = field(
+        default=None,
+        metadata={
+            "help": "A teacher already fine-tuned on the data (e.g. outputs/quickstart/teacher). Default: fine-tune "
+            "all-MiniLM-L6-v2 for one epoch first, as the quickstart does."
+        },
+    )
+    num_train_epochs: float = field(default=2.0, metadata={"help": "Epochs of every way (the quickstart's 2)."})
+    ways: list[str] = field(default_factory=lambda: list(WAYS), metadata={"help": f"Which of {WAYS} to run."})
+    only: str | None = field(
+        default=None, metadata={"help": "Run one way (or 'ideal') in this process; the script calls itself with it."}
+    )
+
+    def __post_init__(self):
+        unknown = sorted(set(self.ways) - set(WAYS))
+        if unknown:
+            raise ValueError(f"unknown way {unknown[0]!r}: choose from {WAYS}")
+        if "warm" in self.ways and "cold" not in self.ways:
+            raise ValueError("'warm' reads the cache that 'cold' builds: run both")
+        if self.only is not None and self.only not in (*WAYS, "ideal"):
+            raise ValueError(f"--only must be one of {(*WAYS, 'ideal')}, got {self.only!r}")
+
+
+def training_args(bench: BenchmarkArguments, output_dir: Path, **overrides) -> DistillationArguments:
+    """The quickstart's training settings, without evaluation or checkpoints (they would blur the timing)."""
+    names = {f.name for f in fields(DistillationArguments)}
+    settings = {name: value for name, value in QUICKSTART_DEFAULTS.items() if name in names}
+    settings.update(output_dir=str(output_dir), num_train_epochs=bench.num_train_epochs, eval_strategy="no")
+    return DistillationArguments(**{**settings, **overrides})
+
+
+def prepare(bench: BenchmarkArguments, data_args: DataArguments) -> Path:
+    """The fine-tuned teacher and the student's saved initialisation, shared by every way; returns the teacher folder."""
+    work = Path(bench.output_dir)
+    teacher_path = work / "teacher"
+    if bench.teacher_name_or_path is not None:
+        teacher_path = Path(bench.teacher_name_or_path)
+    elif not (teacher_path / "config.json").is_file():
+        print("fine-tuning the teacher (as the quickstart does; not timed)", flush=True)
+        args = training_args(bench, teacher_path, num_train_epochs=1.0, learning_rate=1e-4)
+        train_teacher(args, data_args, PipelineArguments(freeze_word_embeddings=True, overwrite_output_dir=True))
+    teacher = AutoModelForSequenceClassification.from_pretrained(teacher_path)
+    set_seed(training_args(bench, work).seed)  # the student's fresh weights, as in the quickstart
+    layers = resolve_layers(AutoConfig.from_pretrained(teacher_path).num_hidden_layers, None, None)
+    student = build_student(teacher, "distilbert", layers)
+    student.save_pretrained(work / "student-init")
+    return teacher_path
+
+
+def load(teacher_path: Path, work: Path, data_args: DataArguments):
+    task = load_task(str(teacher_path), data_args)
+    student = AutoModelForSequenceClassification.from_pretrained(work / "student-init")
+    freeze_input_embeddings(student)  # as the quickstart does
+    return task, student
+
+
+def run_way(way: str, bench: BenchmarkArguments, data_args: DataArguments, teacher_path: Path) -> dict:
+    """Train one way in this process; its time, throughput, test accuracy and peak RSS."""
+    work = Path(bench.output_dir)
+    task, student = load(teacher_path, work, data_args)
+    args = training_args(bench, work / way, teacher_cache_dir=str(work / "cache"))
+    shared = task.trainer_kwargs()
+    start = time.perf_counter()
+    if way == "floor":
+        trainer = Trainer(model=student, args=args, **shared)
+    elif way == "online":
+        teacher = AutoModelForSequenceClassification.from_pretrained(teacher_path)
+        trainer = DistillationTrainer(model=student, teacher_model=teacher, args=args, **shared)
+    else:
+        train = cache_teacher_logits(
+            shared["train_dataset"], str(teacher_path), task.tokenizer, args, task.collator, task.preprocessing
+        )
+        trainer = DistillationTrainer(
+            model=student, teacher_model=None, args=args, **{**shared, "train_dataset": train}
+        )
+    trainer.train()
+    seconds = time.perf_counter() - start
+    accuracy = score(student, task.tokenized["test"], task.collator, task.compute_metrics)["accuracy"]
+    samples = len(task.tokenized["train"]) * bench.num_train_epochs
+    return {
+        "seconds": round(seconds, 2),
+        "optimizer_steps": trainer.state.global_step,
+        "samples_per_second": round(samples / seconds, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "accuracy": accuracy,
+        "accuracy_se": round(math.sqrt(accuracy * (1 - accuracy) / len(task.tokenized["test"])), 4),
+        "test_examples": len(task.tokenized["test"]),
+    }
+
+
+def measure_ideal(bench: BenchmarkArguments, data_args: DataArguments, teacher_path: Path) -> dict:
+    """Seconds of the student's steps and of the teacher's forwards over every batch of one epoch, in a bare loop."""
+    work = Path(bench.output_dir)
+    task, student = load(teacher_path, work, data_args)
+    args = training_args(bench, work / "ideal")
+    batches = list(Trainer(model=student, args=args, **task.trainer_kwargs()).get_train_dataloader())
+    teacher = AutoModelForSequenceClassification.from_pretrained(teacher_path).eval()
+    trainable = [p for p in student.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=args.learning_rate, weight_decay=args.weight_decay)
+    student.train()
+
+    def student_step(batch):
+        student(**batch).loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, args.max_grad_norm)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    def teacher_forward(batch):
+        with torch.no_grad():
+            teacher(**{name: value for name, value in batch.items() if name != "labels"})
+
+    seconds = {}
+    for name, step in (("student_step", student_step), ("teacher_forward", teacher_forward)):
+        for batch in batches[:WARMUP_BATCHES]:
+            step(batch)
+        start = time.perf_counter()
+        for batch in batches:
+            step(batch)
+        seconds[name] = time.perf_counter() - start
+    return {
+        "batches_per_epoch": len(batches),
+        "student_step_seconds": round(seconds["student_step"], 2),
+        "teacher_forward_seconds": round(seconds["teacher_forward"], 2),
+        "student_step_ms": round(1000 * seconds["student_step"] / len(batches), 1),
+        "teacher_forward_ms": round(1000 * seconds["teacher_forward"] / len(batches), 1),
+    }
+
+
+def in_subprocess(way: str, argv: list[str], work: Path) -> dict:
+    """Run `--only way` in a fresh process (its own peak RSS) and read what it wrote."""
+    result_file = work / f"{way}.json"
+    result_file.unlink(missing_ok=True)
+    subprocess.run([sys.executable, __file__, *argv, "--only", way], check=True)
+    return json.loads(result_file.read_text())
+
+
+def ideal_seconds(way: str, ideal: dict, epochs: float) -> float:
+    """Student steps plus the teacher forwards the schedule needs."""
+    teacher_epochs = {"floor": 0.0, "online": epochs, "cold": 1.0, "warm": 0.0}[way]
+    return epochs * ideal["student_step_seconds"] + teacher_epochs * ideal["teacher_forward_seconds"]
+
+
+def summarise(results: dict, ideal: dict, epochs: float) -> dict:
+    floor = results.get("floor")
+    for way, result in results.items():
+        result["ideal_seconds"] = round(ideal_seconds(way, ideal, epochs), 2)
+        result["ratio_to_ideal"] = round(result["ideal_seconds"] / result["seconds"], 3)
+        if floor is not None:
+            result["ratio_to_floor"] = round(result["samples_per_second"] / floor["samples_per_second"], 3)
+            result["rss_ratio_to_floor"] = round(result["peak_rss_mb"] / floor["peak_rss_mb"], 3)
+    return results
+
+
+def table(results: dict, ideal: dict) -> str:
+    lines = [
+        "| way | train samples/s | vs floor | vs ideal | time (s) | peak RSS (MB) | RSS vs floor | test accuracy (± SE) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for way, r in results.items():
+        lines.append(
+            f"| {way} | {r['samples_per_second']:.1f} | {r.get('ratio_to_floor', float('nan')):.3f}x | "
+            f"{r['ratio_to_ideal']:.3f}x | {r['seconds']:.1f} | {r['peak_rss_mb']:.0f} | "
+            f"{r.get('rss_ratio_to_floor', float('nan')):.3f}x | {r['accuracy']:.4f} ± {r['accuracy_se']:.4f} |"
+        )
+    lines.append(
+        f"\nper batch (bare loop, {ideal['batches_per_epoch']} batches): student step {ideal['student_step_ms']} ms, "
+        f"teacher forward {ideal['teacher_forward_ms']} ms"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = HfArgumentParser((BenchmarkArguments, DataArguments), description=__doc__.split("\n\n")[0])
+    bench, data_args = parser.parse_args_into_dataclasses(args=argv)
+    work = Path(bench.output_dir)
+    if bench.only is not None:
+        teacher_path = Path(bench.teacher_name_or_path or work / "teacher")
+        if bench.only == "ideal":
+            result = measure_ideal(bench, data_args, teacher_path)
+        else:
+            result = run_way(bench.only, bench, data_args, teacher_path)
+        (work / f"{bench.only}.json").write_text(json.dumps(result, indent=2) + "\n")
+        return 0
+
+    work.mkdir(parents=True, exist_ok=True)
+    teacher_path = prepare(bench, data_args)
+    child = [*argv, "--teacher_name_or_path", str(teacher_path)]  # the last of a repeated flag wins
+    shutil.rmtree(work / "cache", ignore_errors=True)  # 'cold' starts from an empty cache
+    ideal = in_subprocess("ideal", child, work)
+    results = {way: in_subprocess(way, child, work) for way in WAYS if way in bench.ways}
+    results = summarise(results, ideal, bench.num_train_epochs)
+    settings = {"benchmark": asdict(bench), "data": asdict(data_args), "teacher": str(teacher_path)}
+    settings["training"] = {k: v for k, v in QUICKSTART_DEFAULTS.items() if k not in ("output_dir", "train_baseline")}
+    write_json(work / "distillation_cost.json", {"ideal": ideal, "ways": results, "settings": settings})
+    print(f"\n{table(results, ideal)}\n\nwritten: {work / 'distillation_cost.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
