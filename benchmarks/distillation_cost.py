@@ -10,10 +10,11 @@ The same student, from the same saved initialisation, with the same seed (so the
 - cold:   the teacher runs once over the training set into an empty cache, then training reads it;
 - warm:   the cache is already there: the teacher is neither loaded nor run.
 
-Each way runs in its own process (so its peak RSS is its own) and is timed from the moment the data and the student
-are loaded until training ends; the teacher's loading and the cache's building or checking fall inside that time.
+Each way runs in its own process and is timed, and its peak RSS taken (Linux: the peak count is restarted once the
+data and the student are loaded, the same for every way), from then until training ends; the teacher's loading and
+the cache's building or checking fall inside.
 A fifth process measures the ideal: over every batch of one epoch, in a bare loop, the student's step (forward,
-backward, clipping, AdamW) and the teacher's forward. The ideal time of a schedule is the student steps it takes plus
+backward, clipping, the Trainer's optimizer) and the teacher's forward. The ideal time of a schedule is the student steps it takes plus
 the teacher forwards it takes (every batch online, one epoch's worth for a cold cache, none when warm).
 Prints a table and writes `<output_dir>/distillation_cost.json`. Timings are figures, never test assertions.
 """
@@ -106,12 +107,33 @@ def load(teacher_path: Path, work: Path, data_args: DataArguments):
     return task, student
 
 
+def reset_peak_rss() -> bool:
+    """Restart the kernel's peak-RSS count from the current RSS (Linux); False where it cannot."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_mb() -> float:
+    """Peak RSS since the last reset (Linux `VmHWM`), else since the process started."""
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def run_way(way: str, bench: BenchmarkArguments, data_args: DataArguments, teacher_path: Path) -> dict:
     """Train one way in this process; its time, throughput, test accuracy and peak RSS."""
     work = Path(bench.output_dir)
     task, student = load(teacher_path, work, data_args)
     args = training_args(bench, work / way, teacher_cache_dir=str(work / "cache"))
     shared = task.trainer_kwargs()
+    process_peak = peak_rss_mb()  # importing, reading and tokenising the data: the same for every way
+    reset = reset_peak_rss()
     start = time.perf_counter()
     if way == "floor":
         trainer = Trainer(model=student, args=args, **shared)
@@ -127,13 +149,16 @@ def run_way(way: str, bench: BenchmarkArguments, data_args: DataArguments, teach
         )
     trainer.train()
     seconds = time.perf_counter() - start
+    training_peak = peak_rss_mb()
     accuracy = score(student, task.tokenized["test"], task.collator, task.compute_metrics)["accuracy"]
     samples = len(task.tokenized["train"]) * bench.num_train_epochs
     return {
         "seconds": round(seconds, 2),
         "optimizer_steps": trainer.state.global_step,
         "samples_per_second": round(samples / seconds, 2),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(training_peak, 1),
+        "peak_rss_scope": "training (teacher and cache included)" if reset else "process",
+        "peak_rss_before_training_mb": round(process_peak, 1),
         "accuracy": accuracy,
         "accuracy_se": round(math.sqrt(accuracy * (1 - accuracy) / len(task.tokenized["test"])), 4),
         "test_examples": len(task.tokenized["test"]),
@@ -145,10 +170,11 @@ def measure_ideal(bench: BenchmarkArguments, data_args: DataArguments, teacher_p
     work = Path(bench.output_dir)
     task, student = load(teacher_path, work, data_args)
     args = training_args(bench, work / "ideal")
-    batches = list(Trainer(model=student, args=args, **task.trainer_kwargs()).get_train_dataloader())
-    teacher = AutoModelForSequenceClassification.from_pretrained(teacher_path).eval()
+    trainer = Trainer(model=student, args=args, **task.trainer_kwargs())
+    batches = list(trainer.get_train_dataloader())
+    optimizer = trainer.create_optimizer()  # the Trainer's own (fused AdamW by default), on the same parameters
     trainable = [p for p in student.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=args.learning_rate, weight_decay=args.weight_decay)
+    teacher = AutoModelForSequenceClassification.from_pretrained(teacher_path).eval()
     student.train()
 
     def student_step(batch):

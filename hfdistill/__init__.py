@@ -1,7 +1,8 @@
 """hfdistill: knowledge distillation for Hugging Face encoders."""
 
+from .cache import cache_teacher_logits
 from .config import DataArguments, DistillationArguments, ParallelDataArguments
-from .losses import distillation_loss, embedding_mse, soft_target_kl, task_loss
+from .losses import distillation_loss, embedding_mse, soft_target_kl, task_loss, topk_soft_target_kl
 from .student import build_distilbert_student, build_student, build_truncated_student, evenly_spread_layers
 from .trainer import DistillationTrainer, EmbeddingDistillationTrainer
 
@@ -16,9 +17,11 @@ __all__ = [
     "build_distilbert_student",
     "build_student",
     "build_truncated_student",
+    "cache_teacher_logits",
     "distillation_loss",
     "embedding_mse",
     "evenly_spread_layers",
     "soft_target_kl",
     "task_loss",
+    "topk_soft_target_kl",
 ]

@@ -42,7 +42,9 @@ logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 OUTPUTS_FILE = "teacher_outputs.arrow"
-CHUNK_BATCHES = 16  # batches sorted by length together: less padding, and bounded memory
+# Batches sorted by length within chunks of this many: little padding (the teacher's pass is most of the cost), and
+# memory bounded by one chunk's outputs.
+CHUNK_BATCHES = 256
 KEY_PARTS = {
     "teacher": "teacher weights",
     "tokenizer": "tokenizer",

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import huggingface_hub
 import pytest
@@ -157,3 +158,28 @@ def test_onnx_export_agrees_with_pytorch(quickstart_run, folder, quantize):
     assert graph_inputs == ({"input_ids", "attention_mask"} | ({"token_type_ids"} if folder == "teacher" else set()))
     if quantize == "true":
         assert forms["ONNX int8"]["size_mb"] < forms["ONNX"]["size_mb"] / 3
+
+
+def test_distilling_from_the_cache_reaches_the_online_students_accuracy(quickstart_run, tmp_path, capsys):
+    """The quickstart's own teacher and slice, its outputs cached once: the student matches the online run's."""
+    from safetensors.torch import load_file
+
+    teacher = str(quickstart_run / "teacher")
+    data = ["--max_train_samples", "1280", "--max_eval_samples", "160"]
+    cache = ["--teacher_cache_dir", str(tmp_path / "cache"), "--disable_tqdm", "true"]
+    assert main(["cache-teacher", "--teacher_name_or_path", teacher, *data, *cache]) == 0
+    assert "teacher outputs (teacher_logits) for 1024 rows" in capsys.readouterr().out
+    output = tmp_path / "cached"
+    recipe = str(Path(__file__).parents[1] / "recipes" / "quickstart.yaml")
+    argv = ["distill", "--config", recipe, "--teacher_num_train_epochs", "0"]
+    argv += ["--teacher_name_or_path", teacher, "--train_baseline", "false", "--output_dir", str(output)]
+    argv += ["--num_train_epochs", "1", "--eval_strategy", "no", *data, *cache]
+    assert main(argv) == 0
+
+    online = json.loads((quickstart_run / "report.json").read_text())["models"][1]["metrics"]["accuracy"]
+    cached = json.loads((output / "report.json").read_text())["models"][1]["metrics"]["accuracy"]
+    standard_error = (online * (1 - online) / 160) ** 0.5
+    assert abs(cached - online) <= standard_error
+    online_weights = load_file(quickstart_run / "student" / "model.safetensors")
+    cached_weights = load_file(output / "student" / "model.safetensors")
+    assert max((cached_weights[name] - value).abs().max().item() for name, value in online_weights.items()) < 1e-3
