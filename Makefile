@@ -1,14 +1,15 @@
 # Two commands do all the set-up on a fresh machine:
 #   make quickstart   install, then distil on real weights and real data, offline (about 10 minutes on 2 CPU cores)
 #   make test         install, then run the test suite
-# and `make multilingual` makes the English sentence-embedding teacher multilingual (English-Spanish), offline.
+# and `make multilingual` makes the English sentence-embedding teacher multilingual (English-Spanish), offline;
+# `make benchmark` measures what distillation costs against plain fine-tuning, online and with the teacher cache.
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 
 # torch first and pinned: on a CPU-only machine 2.13.0 is the CPU wheel; an unpinned torch pulls CUDA packages.
 TORCH ?= torch==2.13.0
 
-.PHONY: install quickstart multilingual test lint
+.PHONY: install quickstart multilingual benchmark test lint
 
 install:
 	$(PIP) install --quiet "$(TORCH)"
@@ -19,6 +20,9 @@ quickstart: install
 
 multilingual: install
 	HF_HUB_OFFLINE=1 hfdistill multilingual
+
+benchmark: install
+	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/distillation_cost.py
 
 test: install
 	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q

@@ -1,6 +1,6 @@
 """What distillation costs against plain fine-tuning, with and without the teacher-output cache.
 
-    python benchmarks/distillation_cost.py                     # the quickstart's pair and data, 2 epochs, 3 rounds (~50 min on 2 CPU cores)
+    python benchmarks/distillation_cost.py                     # the quickstart's pair and data, 2 epochs, 2 rounds (~35 min on 2 CPU cores)
     python benchmarks/distillation_cost.py --teacher_name_or_path outputs/quickstart/teacher   # skip the teacher's fine-tuning
 
 The same student, from the same saved initialisation, with the same seed (so the same batches), is trained four ways:
@@ -16,7 +16,7 @@ the cache's building or checking fall inside.
 A fifth process measures the ideal: over every batch of one epoch, in a bare loop, the student's step (forward,
 backward, clipping, the Trainer's optimizer) and the teacher's forward. The ideal time of a schedule is the student steps it takes plus
 the teacher forwards it takes (every batch online, one epoch's worth for a cold cache, none when warm).
-Every way runs `--rounds` times, round-robin, and keeps its fastest round. Prints a table and writes
+Every way runs `--rounds` times (in order, then in reverse, ...) and keeps its fastest round. Prints a table and writes
 `<output_dir>/distillation_cost.json` (every round's figures included). Timings are figures, never test assertions.
 """
 
@@ -62,10 +62,10 @@ class BenchmarkArguments:
     num_train_epochs: float = field(default=2.0, metadata={"help": "Epochs of every way (the quickstart's 2)."})
     ways: list[str] = field(default_factory=lambda: list(WAYS), metadata={"help": f"Which of {WAYS} to run."})
     rounds: int = field(
-        default=3,
+        default=2,
         metadata={
-            "help": "Run every way this many times, round-robin, and keep each way's fastest round: a shared or "
-            "virtual machine's speed drifts by 10-15% from minute to minute."
+            "help": "Run every way this many times, in order then in reverse, and keep each way's fastest round: a "
+            "shared or virtual machine's speed drifts by 10-20% over a run."
         },
     )
     only: str | None = field(
@@ -222,6 +222,15 @@ def in_subprocess(way: str, argv: list[str], work: Path) -> dict:
     return json.loads(result_file.read_text())
 
 
+def round_order(number: int, ways: list[str]) -> list[str]:
+    """Odd rounds run the ways in order, even rounds in reverse (ABBA), so a machine that slows down or speeds up
+    over the run favours none of them. 'warm' reads the cache that the previous 'cold' left."""
+    ordered = [way for way in WAYS if way in ways]
+    if number % 2 == 0:
+        ordered.reverse()
+    return ordered
+
+
 def best_of(rounds: list[dict]) -> tuple[dict, dict]:
     """Per way the fastest round (the least disturbed by the machine's other load), the highest peak RSS, and the
     accuracy, which every round must reproduce (same seed, same batches)."""
@@ -230,7 +239,7 @@ def best_of(rounds: list[dict]) -> tuple[dict, dict]:
         ideal[name] = min(r["ideal"][name] for r in rounds)
         ideal[name.replace("seconds", "ms")] = round(1000 * ideal[name] / ideal["batches_per_epoch"], 1)
     results = {}
-    for way in rounds[0]["ways"]:
+    for way in [way for way in WAYS if way in rounds[0]["ways"]]:
         runs = [r["ways"][way] for r in rounds]
         best = dict(min(runs, key=lambda run: run["seconds"]))
         best["peak_rss_mb"] = max(run["peak_rss_mb"] for run in runs)
@@ -296,11 +305,12 @@ def main(argv: list[str] | None = None) -> int:
     rounds = []
     for number in range(1, bench.rounds + 1):
         print(f"round {number} of {bench.rounds}", flush=True)
-        shutil.rmtree(work / "cache", ignore_errors=True)  # 'cold' starts from an empty cache
-        ideal = in_subprocess("ideal", child, work)
-        rounds.append(
-            {"ideal": ideal, "ways": {way: in_subprocess(way, child, work) for way in WAYS if way in bench.ways}}
-        )
+        results = {"ideal": in_subprocess("ideal", child, work)}
+        for way in round_order(number, bench.ways):
+            if way == "cold":
+                shutil.rmtree(work / "cache", ignore_errors=True)  # 'cold' starts from an empty cache
+            results[way] = in_subprocess(way, child, work)
+        rounds.append({"order": list(results), "ideal": results.pop("ideal"), "ways": results})
     ideal, results = best_of(rounds)
     results = summarise(results, ideal, bench.num_train_epochs)
     settings = {"benchmark": asdict(bench), "data": asdict(data_args), "teacher": str(teacher_path)}

@@ -35,7 +35,7 @@ def teacher_input_columns(column_names: list[str]) -> list[str]:
 
 
 def soft_targets_in(inputs: dict[str, torch.Tensor]) -> torch.Tensor | TopKTargets | None:
-    """The teacher's soft targets carried by the batch , or None when the teacher must run."""
+    """The teacher's soft targets carried by the batch, or None when the teacher must run."""
     if TEACHER_LOGITS in inputs:
         return inputs[TEACHER_LOGITS]
     if TEACHER_TOPK_IDS in inputs:

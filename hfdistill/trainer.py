@@ -59,6 +59,11 @@ class DistillationTrainer(Trainer):
                 f"train_dataset carrying the teacher's precomputed outputs in a column named one of {TEACHER_OUTPUTS}"
             )
         cached = carries_teacher_outputs(kwargs.get("train_dataset"))
+        if cached and args.remove_unused_columns:
+            raise ValueError(
+                "the training set carries the teacher's outputs, which the student's forward does not take: set "
+                "remove_unused_columns=False so that they reach the loss"
+            )
         if teacher_model is not None and cached:
             logger.info("the training set carries the teacher's outputs: the teacher_model is not held or run")
             teacher_model = None

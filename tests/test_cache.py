@@ -250,3 +250,13 @@ def test_bad_cache_settings_are_refused(tmp_path):
         make_args(tmp_path, teacher_cache_top_k=0)
     with pytest.raises(ValueError, match="teacher_cache_dtype must be one of"):
         make_args(tmp_path, teacher_cache_dtype="int8")
+
+
+def test_dropping_unused_columns_is_refused_with_cached_outputs(tmp_path, tokenizer):
+    teacher, data = confident_teacher(), ragged_dataset()
+    cached = cache_teacher_logits(data, teacher, tokenizer, cache_args(tmp_path))
+    args = make_args(tmp_path, remove_unused_columns=True)
+    with pytest.raises(ValueError, match="remove_unused_columns=False"):
+        DistillationTrainer(
+            model=build_distilbert_student(teacher, [0]), teacher_model=None, args=args, train_dataset=cached
+        )
