@@ -168,7 +168,7 @@ def test_distilling_from_the_cache_reaches_the_online_students_accuracy(quicksta
     data = ["--max_train_samples", "1280", "--max_eval_samples", "160"]
     cache = ["--teacher_cache_dir", str(tmp_path / "cache"), "--disable_tqdm", "true"]
     assert main(["cache-teacher", "--teacher_name_or_path", teacher, *data, *cache]) == 0
-    assert "teacher outputs (teacher_logits) for 1024 rows" in capsys.readouterr().out
+    assert "teacher outputs (teacher_logits) for 1280 rows" in capsys.readouterr().out
     output = tmp_path / "cached"
     recipe = str(Path(__file__).parents[1] / "recipes" / "quickstart.yaml")
     argv = ["distill", "--config", recipe, "--teacher_num_train_epochs", "0"]
