@@ -175,9 +175,10 @@ def cache_teacher_command(argv: list[str]) -> int:
         "--teacher_cache_dir and settings then read them instead of running the teacher."
     )
     if mode == "logits":
-        parser = pipeline_parser("hfdistill cache-teacher", description)
+        parser, defaults, cache = pipeline_parser("hfdistill cache-teacher", description), None, cache_teacher
     else:
         parser = multilingual_parser("hfdistill cache-teacher", description)
+        defaults, cache = MULTILINGUAL_DEFAULTS, cache_multilingual_targets
     parser.add_argument(
         "--mode",
         choices=CACHE_MODES,
@@ -185,16 +186,9 @@ def cache_teacher_command(argv: list[str]) -> int:
         help="logits: a fine-tuned classifier on a task (the data flags of `distill`); embeddings: a sentence-embedding "
         "teacher on parallel sentences (the data flags of `multilingual`, whose defaults apply).",
     )
-    if mode == "logits":
-        args, data_args, _ = parse_with_recipe(parser, argv)
-        cached = cache_teacher(args, data_args)
-    else:
-        args, data_args, _ = parse_with_recipe(parser, argv, MULTILINGUAL_DEFAULTS)
-        cached = cache_multilingual_targets(args, data_args)
-    if cached is not None:
-        print(
-            f"teacher outputs ({', '.join(cached['columns'])}) for {cached['rows']} rows in {args.teacher_cache_dir}"
-        )
+    args, data_args, _ = parse_with_recipe(parser, argv, defaults)
+    cached = cache(args, data_args)
+    print(f"teacher outputs ({', '.join(cached['columns'])}) for {cached['rows']} rows in {args.teacher_cache_dir}")
     return 0
 
 

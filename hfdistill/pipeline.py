@@ -292,10 +292,11 @@ def run_pipeline(
     logger.info("distilling a %d-layer %s student", student.config.num_hidden_layers, student.config.model_type)
     # The run pushes the finished student with its card at the end (`args.push_to_hub`), not the Trainer's checkpoints.
     distillation = replace(args, output_dir=str(output / "student"), push_to_hub=False)
+    train = shared["train_dataset"]
     if args.teacher_cache_dir is not None:
         teacher.eval()  # fine-tuning left it in train mode
-        cached = cache_teacher_logits(
-            shared["train_dataset"],
+        train = cache_teacher_logits(
+            train,
             folders["teacher"],
             task.tokenizer,
             args,
@@ -304,11 +305,9 @@ def run_pipeline(
             load_teacher=lambda: teacher,
         )
         teacher = None  # released: training reads its outputs
-        trainer = DistillationTrainer(
-            model=student, teacher_model=None, args=distillation, **{**shared, "train_dataset": cached}
-        )
-    else:
-        trainer = DistillationTrainer(model=student, teacher_model=teacher, args=distillation, **shared)
+    trainer = DistillationTrainer(
+        model=student, teacher_model=teacher, args=distillation, **{**shared, "train_dataset": train}
+    )
     folders["distilled student"] = train_and_save(trainer)
     if baseline is not None:
         logger.info("fine-tuning the same student without the teacher (baseline)")

@@ -18,7 +18,7 @@ from hfdistill.teacher_outputs import (
 )
 
 from .conftest import tiny_bert
-from .test_trainer import make_args
+from .test_trainer import make_args, online_and_cached_runs
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -98,16 +98,9 @@ def test_cached_training_matches_online_with_shuffling_and_group_by_length(tmp_p
     """The cache is per example: random order, dynamic padding and length grouping give the online run's losses."""
     teacher, data = confident_teacher(), ragged_dataset()
     cached = cache_teacher_logits(data, teacher, tokenizer, cache_args(tmp_path))
-    runs = []
-    for teacher_model, train in ((teacher, data), (None, cached)):
-        torch.manual_seed(0)
-        student = build_distilbert_student(teacher, [0, 2])
-        args = make_args(tmp_path / str(teacher_model is None), optim="sgd", train_sampling_strategy="group_by_length")
-        trainer = DistillationTrainer(
-            model=student, teacher_model=teacher_model, args=args, train_dataset=train, processing_class=tokenizer
-        )
-        trainer.train()
-        runs.append(([log["kd_loss"] for log in trainer.state.log_history if "loss" in log], student.state_dict()))
+    runs = online_and_cached_runs(
+        tmp_path, teacher, data, cached, tokenizer, train_sampling_strategy="group_by_length"
+    )
     (online_losses, online_weights), (cached_losses, cached_weights) = runs
     assert len(online_losses) == 6 and min(online_losses) > 0.01
     assert cached_losses == pytest.approx(online_losses, rel=1e-4)

@@ -151,6 +151,26 @@ def test_a_teacher_is_required(tmp_path):
         DistillationTrainer(model=tiny_bert(), teacher_model=None, args=args)
 
 
+def online_and_cached_runs(tmp_path, teacher, data, cached, processing_class=None, **arg_overrides) -> list[tuple]:
+    """Train the same student (same seed) with the teacher online on `data` and from the outputs in `cached`; the
+    logged KD losses and the final weights of each."""
+    runs = []
+    for teacher_model, train in ((teacher, data), (None, cached)):
+        torch.manual_seed(0)
+        args = make_args(tmp_path / str(teacher_model is None), optim="sgd", **arg_overrides)
+        student = build_distilbert_student(teacher, [0, 2])
+        trainer = DistillationTrainer(
+            model=student,
+            teacher_model=teacher_model,
+            args=args,
+            train_dataset=train,
+            processing_class=processing_class,
+        )
+        trainer.train()
+        runs.append(([log["kd_loss"] for log in trainer.state.log_history if "loss" in log], student.state_dict()))
+    return runs
+
+
 def test_precomputed_teacher_logits_give_the_online_losses_and_weights(tmp_path):
     """A `teacher_logits` column replaces the teacher's forward pass exactly (fp32, no dropout, no shuffling)."""
     teacher = tiny_bert(dropout=0.0).eval()
@@ -161,14 +181,7 @@ def test_precomputed_teacher_logits_give_the_online_losses_and_weights(tmp_path)
             **{name: torch.tensor(data[name]) for name in ("input_ids", "attention_mask", "token_type_ids")}
         )
     cached = data.add_column(TEACHER_LOGITS, logits.logits.tolist())
-    runs = []
-    for teacher_model, train in ((teacher, data), (None, cached)):
-        torch.manual_seed(0)
-        args = make_args(tmp_path / str(teacher_model is None), optim="sgd", train_sampling_strategy="sequential")
-        student = build_distilbert_student(teacher, [0, 2])
-        trainer = DistillationTrainer(model=student, teacher_model=teacher_model, args=args, train_dataset=train)
-        trainer.train()
-        runs.append(([log["kd_loss"] for log in trainer.state.log_history if "loss" in log], student.state_dict()))
+    runs = online_and_cached_runs(tmp_path, teacher, data, cached, train_sampling_strategy="sequential")
     (online_losses, online_weights), (cached_losses, cached_weights) = runs
     assert len(online_losses) == 4 and min(online_losses) > 0.01
     assert cached_losses == pytest.approx(online_losses, rel=1e-4)
