@@ -13,10 +13,14 @@ The same student, from the same saved initialisation, with the same seed (so the
 Each way runs in its own process and is timed, and its peak RSS taken (Linux: the peak count is restarted once the
 data and the student are loaded, the same for every way), from then until training ends; the teacher's loading and
 the cache's building or checking fall inside.
-A fifth process measures the ideal: over every batch of one epoch, in a bare loop, the student's step (forward,
-backward, clipping, the Trainer's optimizer) and the teacher's forward. The ideal time of a schedule is the student steps it takes plus
-the teacher forwards it takes (every batch online, one epoch's worth for a cold cache, none when warm).
-Every way runs `--rounds` times (in order, then in reverse, ...) and keeps its fastest round. Prints a table and writes
+The ideal is measured in a bare loop, in its own process, just before and just after every way (a virtual machine's
+speed drifts by 10-20% over minutes, so an ideal taken once per run is no yardstick): the student's step (forward,
+backward, clipping, the Trainer's optimizer) and the teacher's forward over every `--ideal_stride`-th batch of one
+epoch, scaled to the epoch. A way's ideal is the mean of the two around it, and its ideal time is the student steps
+its schedule takes plus the teacher forwards it takes (every batch online, one epoch's worth for a cold cache, none
+when warm).
+Every way runs `--rounds` times (in order, then in reverse, ...). Throughput is the fastest round's; the ratio to the
+ideal is the mean over rounds of each run against its own ideal. Prints a table and writes
 `<output_dir>/distillation_cost.json` (every round's figures included). Timings are figures, never test assertions.
 """
 
@@ -68,6 +72,9 @@ class BenchmarkArguments:
             "shared or virtual machine's speed drifts by 10-20% over a run."
         },
     )
+    ideal_stride: int = field(
+        default=4, metadata={"help": "The ideal is timed on every this-many-th batch of one epoch (1: every batch)."}
+    )
     summarise_only: bool = field(
         default=False, metadata={"help": "Print and rewrite the summary of the rounds already saved in output_dir."}
     )
@@ -83,6 +90,8 @@ class BenchmarkArguments:
             raise ValueError("'warm' reads the cache that 'cold' builds: run both")
         if self.rounds < 1:
             raise ValueError(f"rounds must be >= 1, got {self.rounds}")
+        if self.ideal_stride < 1:
+            raise ValueError(f"ideal_stride must be >= 1, got {self.ideal_stride}")
         if self.only is not None and self.only not in (*WAYS, "ideal"):
             raise ValueError(f"--only must be one of {(*WAYS, 'ideal')}, got {self.only!r}")
 
@@ -179,12 +188,14 @@ def run_way(way: str, bench: BenchmarkArguments, data_args: DataArguments, teach
 
 
 def measure_ideal(bench: BenchmarkArguments, data_args: DataArguments, teacher_path: Path) -> dict:
-    """Seconds of the student's steps and of the teacher's forwards over every batch of one epoch, in a bare loop."""
+    """Seconds per epoch of the student's steps and of the teacher's forwards, in a bare loop over every
+    `ideal_stride`-th batch of one epoch (lengths as in training), scaled to the whole epoch."""
     work = Path(bench.output_dir)
     task, student = load(teacher_path, work, data_args)
     args = training_args(bench, work / "ideal")
     trainer = Trainer(model=student, args=args, **task.trainer_kwargs())
     batches = list(trainer.get_train_dataloader())
+    timed = batches[:: bench.ideal_stride]
     optimizer = trainer.create_optimizer()  # the Trainer's own (fused AdamW by default), on the same parameters
     trainable = [p for p in student.parameters() if p.requires_grad]
     teacher = AutoModelForSequenceClassification.from_pretrained(teacher_path).eval()
@@ -200,21 +211,25 @@ def measure_ideal(bench: BenchmarkArguments, data_args: DataArguments, teacher_p
         with torch.no_grad():
             teacher(**{name: value for name, value in batch.items() if name != "labels"})
 
-    seconds = {}
+    result = {"batches_per_epoch": len(batches), "batches_timed": len(timed)}
     for name, step in (("student_step", student_step), ("teacher_forward", teacher_forward)):
         for batch in batches[:WARMUP_BATCHES]:
             step(batch)
         start = time.perf_counter()
-        for batch in batches:
+        for batch in timed:
             step(batch)
-        seconds[name] = time.perf_counter() - start
-    return {
-        "batches_per_epoch": len(batches),
-        "student_step_seconds": round(seconds["student_step"], 2),
-        "teacher_forward_seconds": round(seconds["teacher_forward"], 2),
-        "student_step_ms": round(1000 * seconds["student_step"] / len(batches), 1),
-        "teacher_forward_ms": round(1000 * seconds["teacher_forward"] / len(batches), 1),
-    }
+        seconds = time.perf_counter() - start
+        result[f"{name}_seconds"] = round(seconds * len(batches) / len(timed), 2)  # per epoch
+        result[f"{name}_ms"] = round(1000 * seconds / len(timed), 1)
+    return result
+
+
+def mean_ideal(ideals: list[dict]) -> dict:
+    """The mean of several ideal measurements."""
+    mean = dict(ideals[0])
+    for name in ("student_step_seconds", "teacher_forward_seconds", "student_step_ms", "teacher_forward_ms"):
+        mean[name] = round(sum(ideal[name] for ideal in ideals) / len(ideals), 2)
+    return mean
 
 
 def in_subprocess(way: str, argv: list[str], work: Path) -> dict:
@@ -234,13 +249,9 @@ def round_order(number: int, ways: list[str]) -> list[str]:
     return ordered
 
 
-def best_of(rounds: list[dict]) -> tuple[dict, dict]:
+def best_of(rounds: list[dict]) -> dict:
     """Per way the fastest round (the least disturbed by the machine's other load), the highest peak RSS, and the
     accuracy, which every round must reproduce (same seed, same batches)."""
-    ideal = dict(rounds[0]["ideal"])
-    for name in ("student_step_seconds", "teacher_forward_seconds"):
-        ideal[name] = min(r["ideal"][name] for r in rounds)
-        ideal[name.replace("seconds", "ms")] = round(1000 * ideal[name] / ideal["batches_per_epoch"], 1)
     results = {}
     for way in [way for way in WAYS if way in rounds[0]["ways"]]:
         runs = [r["ways"][way] for r in rounds]
@@ -250,7 +261,7 @@ def best_of(rounds: list[dict]) -> tuple[dict, dict]:
         if len({run["accuracy"] for run in runs}) > 1:
             raise RuntimeError(f"{way}: test accuracy differs between rounds {[run['accuracy'] for run in runs]}")
         results[way] = best
-    return ideal, results
+    return results
 
 
 def ideal_seconds(way: str, ideal: dict, epochs: float) -> float:
@@ -259,16 +270,14 @@ def ideal_seconds(way: str, ideal: dict, epochs: float) -> float:
     return epochs * ideal["student_step_seconds"] + teacher_epochs * ideal["teacher_forward_seconds"]
 
 
-def summarise(results: dict, ideal: dict, epochs: float, rounds: list[dict]) -> dict:
-    """Ratios to the floor and to the ideal; `ratio_to_ideal_by_round` compares each round with its own ideal, the
-    fairest reading on a machine whose speed drifts between rounds."""
+def summarise(results: dict, epochs: float, rounds: list[dict]) -> dict:
+    """Ratios to the floor (fastest rounds) and to the ideal: every run against the ideal measured around it, then
+    the mean over rounds."""
     floor = results.get("floor")
     for way, result in results.items():
-        result["ideal_seconds"] = round(ideal_seconds(way, ideal, epochs), 2)
-        result["ratio_to_ideal"] = round(result["ideal_seconds"] / result["seconds"], 3)
-        result["ratio_to_ideal_by_round"] = [
-            round(ideal_seconds(way, r["ideal"], epochs) / r["ways"][way]["seconds"], 3) for r in rounds
-        ]
+        by_round = [ideal_seconds(way, r["ways"][way]["ideal"], epochs) / r["ways"][way]["seconds"] for r in rounds]
+        result["ratio_to_ideal_by_round"] = [round(ratio, 3) for ratio in by_round]
+        result["ratio_to_ideal"] = round(sum(by_round) / len(by_round), 3)
         if floor is not None:
             result["ratio_to_floor"] = round(result["samples_per_second"] / floor["samples_per_second"], 3)
             result["rss_ratio_to_floor"] = round(result["peak_rss_mb"] / floor["peak_rss_mb"], 3)
@@ -277,8 +286,8 @@ def summarise(results: dict, ideal: dict, epochs: float, rounds: list[dict]) -> 
 
 def table(results: dict, ideal: dict) -> str:
     lines = [
-        "| way | train samples/s | vs floor | vs ideal | vs ideal, each round | time (s), best round | peak RSS (MB) "
-        "| RSS vs floor | test accuracy (± SE) |",
+        "| way | train samples/s | vs floor | vs ideal, mean | vs ideal, each round | time (s), best round "
+        "| peak RSS (MB) | RSS vs floor | test accuracy (± SE) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for way, r in results.items():
@@ -289,8 +298,10 @@ def table(results: dict, ideal: dict) -> str:
             f"{r.get('rss_ratio_to_floor', float('nan')):.3f}x | {r['accuracy']:.4f} ± {r['accuracy_se']:.4f} |"
         )
     lines.append(
-        f"\nper batch (bare loop, {ideal['batches_per_epoch']} batches): student step {ideal['student_step_ms']} ms, "
-        f"teacher forward {ideal['teacher_forward_ms']} ms"
+        f"\nper batch (bare loop, mean of {ideal['measurements']} measurements, {ideal['batches_per_epoch']} batches "
+        f"per epoch): student step {ideal['student_step_ms']} ms ({ideal['student_step_ms_range'][0]}-"
+        f"{ideal['student_step_ms_range'][1]}), teacher forward {ideal['teacher_forward_ms']} ms "
+        f"({ideal['teacher_forward_ms_range'][0]}-{ideal['teacher_forward_ms_range'][1]})"
     )
     return "\n".join(lines)
 
@@ -318,21 +329,34 @@ def main(argv: list[str] | None = None) -> int:
     rounds = []
     for number in range(1, bench.rounds + 1):
         print(f"round {number} of {bench.rounds}", flush=True)
-        results = {"ideal": in_subprocess("ideal", child, work)}
-        for way in round_order(number, bench.ways):
+        order = round_order(number, bench.ways)
+        ideals = [in_subprocess("ideal", child, work)]
+        ways = {}
+        for way in order:
             if way == "cold":
                 shutil.rmtree(work / "cache", ignore_errors=True)  # 'cold' starts from an empty cache
-            results[way] = in_subprocess(way, child, work)
-        rounds.append({"order": list(results), "ideal": results.pop("ideal"), "ways": results})
+            ways[way] = in_subprocess(way, child, work)
+            ideals.append(in_subprocess("ideal", child, work))
+            ways[way]["ideal"] = mean_ideal(ideals[-2:])  # measured just before and just after it
+        rounds.append({"order": order, "ideals": ideals, "ways": ways})
     settings = {"benchmark": asdict(bench), "data": asdict(data_args), "teacher": str(teacher_path)}
     settings["training"] = {k: v for k, v in QUICKSTART_DEFAULTS.items() if k not in ("output_dir", "train_baseline")}
     return report(work, rounds, settings, bench.num_train_epochs)
 
 
+def overall_ideal(rounds: list[dict]) -> dict:
+    """The mean of every ideal measurement of the run, with the range of the per-batch times."""
+    ideals = [ideal for r in rounds for ideal in r["ideals"]]
+    overall = {**mean_ideal(ideals), "measurements": len(ideals)}
+    for name in ("student_step_ms", "teacher_forward_ms"):
+        overall[f"{name}_range"] = [min(ideal[name] for ideal in ideals), max(ideal[name] for ideal in ideals)]
+    return overall
+
+
 def report(work: Path, rounds: list[dict], settings: dict, epochs: float) -> int:
     """Summarise `rounds`, print the table and write the JSON."""
-    ideal, results = best_of(rounds)
-    results = summarise(results, ideal, epochs, rounds)
+    ideal = overall_ideal(rounds)
+    results = summarise(best_of(rounds), epochs, rounds)
     write_json(
         work / "distillation_cost.json", {"ideal": ideal, "ways": results, "rounds": rounds, "settings": settings}
     )

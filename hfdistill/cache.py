@@ -228,10 +228,11 @@ def logit_rows(
         for start in range(0, len(dataset), chunk_size):
             indices = list(range(start, min(start + chunk_size, len(dataset))))
             order = sorted(indices, key=lengths.__getitem__)
+            columns = inputs[start : indices[-1] + 1]  # read once per chunk, not once per batch
             results: dict[str, dict[int, np.ndarray]] = {}
             for offset in range(0, len(order), batch_size):
                 ids = order[offset : offset + batch_size]
-                batch = collator(list(inputs.select(ids)))
+                batch = collator([{name: values[i - start] for name, values in columns.items()} for i in ids])
                 with torch.inference_mode():
                     logits = teacher(**{name: value.to(device) for name, value in batch.items()}).logits
                 attended = batch["attention_mask"].bool() if logits.dim() == 3 else None
