@@ -2,12 +2,14 @@
 #   make quickstart   install, then distil on real weights and real data, offline (about 10 minutes on 2 CPU cores)
 #   make test         install, then run the test suite
 # and `make multilingual` makes the English sentence-embedding teacher multilingual (English-Spanish), offline;
-# `make benchmark` measures what distillation costs against plain fine-tuning, online and with the teacher cache.
+# `make benchmark` measures what distillation costs against plain fine-tuning, online and with the teacher cache
+# (more rounds: make benchmark BENCHMARK_ARGS="--rounds 4").
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 
 # torch first and pinned: on a CPU-only machine 2.13.0 is the CPU wheel; an unpinned torch pulls CUDA packages.
 TORCH ?= torch==2.13.0
+BENCHMARK_ARGS ?=
 
 .PHONY: install quickstart multilingual benchmark test lint
 
@@ -22,7 +24,7 @@ multilingual: install
 	HF_HUB_OFFLINE=1 hfdistill multilingual
 
 benchmark: install
-	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/distillation_cost.py
+	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/distillation_cost.py $(BENCHMARK_ARGS)
 
 test: install
 	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q

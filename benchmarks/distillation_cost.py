@@ -1,6 +1,6 @@
 """What distillation costs against plain fine-tuning, with and without the teacher-output cache.
 
-    python benchmarks/distillation_cost.py                     # the quickstart's pair and data, 2 epochs, 2 rounds (~35 min on 2 CPU cores)
+    python benchmarks/distillation_cost.py                     # the quickstart's pair and data, 2 epochs, 2 rounds (~45 min on 2 CPU cores)
     python benchmarks/distillation_cost.py --teacher_name_or_path outputs/quickstart/teacher   # skip the teacher's fine-tuning
 
 The same student, from the same saved initialisation, with the same seed (so the same batches), is trained four ways:
@@ -15,10 +15,10 @@ data and the student are loaded, the same for every way), from then until traini
 the cache's building or checking fall inside.
 The ideal is measured in a bare loop, in its own process, just before and just after every way (a virtual machine's
 speed drifts by 10-20% over minutes, so an ideal taken once per run is no yardstick): the student's step (forward,
-backward, clipping, the Trainer's optimizer) and the teacher's forward over every `--ideal_stride`-th batch of one
-epoch, scaled to the epoch. A way's ideal is the mean of the two around it, and its ideal time is the student steps
-its schedule takes plus the teacher forwards it takes (every batch online, one epoch's worth for a cold cache, none
-when warm).
+backward, clipping, the Trainer's optimizer) and the teacher's forward, on the training batches of one epoch. Each
+measurement times every other batch, starting one batch later than the one before, so the two around a way together
+time the whole epoch once. Its ideal time is the student steps its schedule takes plus the teacher forwards it takes
+(every batch online, one epoch's worth for a cold cache, none when warm).
 Every way runs `--rounds` times (in order, then in reverse, ...). Throughput is the fastest round's; the ratio to the
 ideal is the mean over rounds of each run against its own ideal. Prints a table and writes
 `<output_dir>/distillation_cost.json` (every round's figures included). Timings are figures, never test assertions.
@@ -73,8 +73,13 @@ class BenchmarkArguments:
         },
     )
     ideal_stride: int = field(
-        default=4, metadata={"help": "The ideal is timed on every this-many-th batch of one epoch (1: every batch)."}
+        default=2,
+        metadata={
+            "help": "Each ideal measurement times every this-many-th batch of one epoch; successive measurements "
+            "start one batch later, so at 2 the two around a way cover the epoch exactly (1: the whole epoch each)."
+        },
     )
+    ideal_offset: int = field(default=0, metadata={"help": "The first batch an ideal measurement times (internal)."})
     summarise_only: bool = field(
         default=False, metadata={"help": "Print and rewrite the summary of the rounds already saved in output_dir."}
     )
@@ -90,8 +95,8 @@ class BenchmarkArguments:
             raise ValueError("'warm' reads the cache that 'cold' builds: run both")
         if self.rounds < 1:
             raise ValueError(f"rounds must be >= 1, got {self.rounds}")
-        if self.ideal_stride < 1:
-            raise ValueError(f"ideal_stride must be >= 1, got {self.ideal_stride}")
+        if not 0 <= self.ideal_offset < self.ideal_stride:
+            raise ValueError(f"need 0 <= ideal_offset < ideal_stride, got {self.ideal_offset}, {self.ideal_stride}")
         if self.only is not None and self.only not in (*WAYS, "ideal"):
             raise ValueError(f"--only must be one of {(*WAYS, 'ideal')}, got {self.only!r}")
 
@@ -188,14 +193,14 @@ def run_way(way: str, bench: BenchmarkArguments, data_args: DataArguments, teach
 
 
 def measure_ideal(bench: BenchmarkArguments, data_args: DataArguments, teacher_path: Path) -> dict:
-    """Seconds per epoch of the student's steps and of the teacher's forwards, in a bare loop over every
-    `ideal_stride`-th batch of one epoch (lengths as in training), scaled to the whole epoch."""
+    """The student's steps and the teacher's forwards in a bare loop over every `ideal_stride`-th batch of one
+    epoch from `ideal_offset` (lengths as in training), with the per-batch and per-epoch times."""
     work = Path(bench.output_dir)
     task, student = load(teacher_path, work, data_args)
     args = training_args(bench, work / "ideal")
     trainer = Trainer(model=student, args=args, **task.trainer_kwargs())
     batches = list(trainer.get_train_dataloader())
-    timed = batches[:: bench.ideal_stride]
+    timed = batches[bench.ideal_offset :: bench.ideal_stride]
     optimizer = trainer.create_optimizer()  # the Trainer's own (fused AdamW by default), on the same parameters
     trainable = [p for p in student.parameters() if p.requires_grad]
     teacher = AutoModelForSequenceClassification.from_pretrained(teacher_path).eval()
@@ -211,25 +216,33 @@ def measure_ideal(bench: BenchmarkArguments, data_args: DataArguments, teacher_p
         with torch.no_grad():
             teacher(**{name: value for name, value in batch.items() if name != "labels"})
 
-    result = {"batches_per_epoch": len(batches), "batches_timed": len(timed)}
+    result = {"batches_per_epoch": len(batches), "offset": bench.ideal_offset, "batches_timed": len(timed)}
     for name, step in (("student_step", student_step), ("teacher_forward", teacher_forward)):
         for batch in batches[:WARMUP_BATCHES]:
             step(batch)
         start = time.perf_counter()
         for batch in timed:
             step(batch)
-        seconds = time.perf_counter() - start
-        result[f"{name}_seconds"] = round(seconds * len(batches) / len(timed), 2)  # per epoch
-        result[f"{name}_ms"] = round(1000 * seconds / len(timed), 1)
-    return result
+        result[f"{name}_timed_seconds"] = round(time.perf_counter() - start, 3)
+    return per_epoch(result)
+
+
+def per_epoch(timing: dict) -> dict:
+    """`timing` with its per-batch times (ms) and their total over one epoch (seconds)."""
+    for name in ("student_step", "teacher_forward"):
+        per_batch = timing[f"{name}_timed_seconds"] / timing["batches_timed"]
+        timing[f"{name}_ms"] = round(1000 * per_batch, 1)
+        timing[f"{name}_seconds"] = round(per_batch * timing["batches_per_epoch"], 2)
+    return timing
 
 
 def mean_ideal(ideals: list[dict]) -> dict:
-    """The mean of several ideal measurements."""
-    mean = dict(ideals[0])
-    for name in ("student_step_seconds", "teacher_forward_seconds", "student_step_ms", "teacher_forward_ms"):
-        mean[name] = round(sum(ideal[name] for ideal in ideals) / len(ideals), 2)
-    return mean
+    """Several ideal measurements as one: every batch they timed, pooled. Two successive measurements at stride 2
+    time complementary halves of the epoch, so together they are exactly one epoch."""
+    pooled = {"batches_per_epoch": ideals[0]["batches_per_epoch"], "measurements": len(ideals)}
+    for name in ("batches_timed", "student_step_timed_seconds", "teacher_forward_timed_seconds"):
+        pooled[name] = round(sum(ideal[name] for ideal in ideals), 3)
+    return per_epoch(pooled)
 
 
 def in_subprocess(way: str, argv: list[str], work: Path) -> dict:
@@ -238,6 +251,11 @@ def in_subprocess(way: str, argv: list[str], work: Path) -> dict:
     result_file.unlink(missing_ok=True)
     subprocess.run([sys.executable, __file__, *argv, "--only", way], check=True)
     return json.loads(result_file.read_text())
+
+
+def measure_ideal_in_subprocess(child: list[str], work: Path, stride: int, number: int) -> dict:
+    """The `number`-th ideal measurement of a round, in its own process, one batch on from the previous one."""
+    return in_subprocess("ideal", [*child, "--ideal_offset", str(number % stride)], work)
 
 
 def round_order(number: int, ways: list[str]) -> list[str]:
@@ -330,13 +348,13 @@ def main(argv: list[str] | None = None) -> int:
     for number in range(1, bench.rounds + 1):
         print(f"round {number} of {bench.rounds}", flush=True)
         order = round_order(number, bench.ways)
-        ideals = [in_subprocess("ideal", child, work)]
+        ideals = [measure_ideal_in_subprocess(child, work, bench.ideal_stride, 0)]
         ways = {}
         for way in order:
             if way == "cold":
                 shutil.rmtree(work / "cache", ignore_errors=True)  # 'cold' starts from an empty cache
             ways[way] = in_subprocess(way, child, work)
-            ideals.append(in_subprocess("ideal", child, work))
+            ideals.append(measure_ideal_in_subprocess(child, work, bench.ideal_stride, len(ideals)))
             ways[way]["ideal"] = mean_ideal(ideals[-2:])  # measured just before and just after it
         rounds.append({"order": order, "ideals": ideals, "ways": ways})
     settings = {"benchmark": asdict(bench), "data": asdict(data_args), "teacher": str(teacher_path)}
@@ -345,9 +363,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def overall_ideal(rounds: list[dict]) -> dict:
-    """The mean of every ideal measurement of the run, with the range of the per-batch times."""
+    """Every ideal measurement of the run pooled, with the range of the per-batch times."""
     ideals = [ideal for r in rounds for ideal in r["ideals"]]
-    overall = {**mean_ideal(ideals), "measurements": len(ideals)}
+    overall = mean_ideal(ideals)
     for name in ("student_step_ms", "teacher_forward_ms"):
         overall[f"{name}_range"] = [min(ideal[name] for ideal in ideals), max(ideal[name] for ideal in ideals)]
     return overall
