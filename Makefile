@@ -3,7 +3,7 @@
 #   make test         install, then run the test suite
 # and `make multilingual` makes the English sentence-embedding teacher multilingual (English-Spanish), offline;
 # `make benchmark` measures what distillation costs against plain fine-tuning, online and with the teacher cache
-# (more rounds: make benchmark BENCHMARK_ARGS="--rounds 4").
+# (more rounds: make benchmark BENCHMARK_ARGS="--rounds 3").
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 

@@ -68,8 +68,8 @@ class BenchmarkArguments:
     rounds: int = field(
         default=2,
         metadata={
-            "help": "Run every way this many times, in order then in reverse, and keep each way's fastest round: a "
-            "shared or virtual machine's speed drifts by 10-20% over a run."
+            "help": "Run every way this many times, in order then in reverse: throughput is the fastest round's, the "
+            "ratio to the ideal the mean over rounds (a shared or virtual machine's speed drifts by 10-20% over a run)."
         },
     )
     ideal_stride: int = field(
@@ -236,7 +236,7 @@ def per_epoch(timing: dict) -> dict:
     return timing
 
 
-def mean_ideal(ideals: list[dict]) -> dict:
+def pool_ideals(ideals: list[dict]) -> dict:
     """Several ideal measurements as one: every batch they timed, pooled. Two successive measurements at stride 2
     time complementary halves of the epoch, so together they are exactly one epoch."""
     pooled = {"batches_per_epoch": ideals[0]["batches_per_epoch"], "measurements": len(ideals)}
@@ -316,7 +316,7 @@ def table(results: dict, ideal: dict) -> str:
             f"{r.get('rss_ratio_to_floor', float('nan')):.3f}x | {r['accuracy']:.4f} ± {r['accuracy_se']:.4f} |"
         )
     lines.append(
-        f"\nper batch (bare loop, mean of {ideal['measurements']} measurements, {ideal['batches_per_epoch']} batches "
+        f"\nper batch (bare loop, {ideal['measurements']} measurements pooled, {ideal['batches_per_epoch']} batches "
         f"per epoch): student step {ideal['student_step_ms']} ms ({ideal['student_step_ms_range'][0]}-"
         f"{ideal['student_step_ms_range'][1]}), teacher forward {ideal['teacher_forward_ms']} ms "
         f"({ideal['teacher_forward_ms_range'][0]}-{ideal['teacher_forward_ms_range'][1]})"
@@ -355,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(work / "cache", ignore_errors=True)  # 'cold' starts from an empty cache
             ways[way] = in_subprocess(way, child, work)
             ideals.append(measure_ideal_in_subprocess(child, work, bench.ideal_stride, len(ideals)))
-            ways[way]["ideal"] = mean_ideal(ideals[-2:])  # measured just before and just after it
+            ways[way]["ideal"] = pool_ideals(ideals[-2:])  # measured just before and just after it
         rounds.append({"order": order, "ideals": ideals, "ways": ways})
     settings = {"benchmark": asdict(bench), "data": asdict(data_args), "teacher": str(teacher_path)}
     settings["training"] = {k: v for k, v in QUICKSTART_DEFAULTS.items() if k not in ("output_dir", "train_baseline")}
@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
 def overall_ideal(rounds: list[dict]) -> dict:
     """Every ideal measurement of the run pooled, with the range of the per-batch times."""
     ideals = [ideal for r in rounds for ideal in r["ideals"]]
-    overall = mean_ideal(ideals)
+    overall = pool_ideals(ideals)
     for name in ("student_step_ms", "teacher_forward_ms"):
         overall[f"{name}_range"] = [min(ideal[name] for ideal in ideals), max(ideal[name] for ideal in ideals)]
     return overall
