@@ -226,9 +226,10 @@ def logit_rows(
     chunk_size = batch_size * CHUNK_BATCHES
     with tqdm(total=len(dataset), desc="Teacher outputs", disable=args.disable_tqdm) as progress:
         for start in range(0, len(dataset), chunk_size):
-            indices = list(range(start, min(start + chunk_size, len(dataset))))
+            stop = min(start + chunk_size, len(dataset))
+            indices = range(start, stop)
             order = sorted(indices, key=lengths.__getitem__)
-            columns = inputs[start : indices[-1] + 1]  # read once per chunk, not once per batch
+            columns = inputs[start:stop]  # read once per chunk, not once per batch
             results: dict[str, dict[int, np.ndarray]] = {}
             for offset in range(0, len(order), batch_size):
                 ids = order[offset : offset + batch_size]
