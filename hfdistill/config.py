@@ -25,7 +25,8 @@ DEFAULT_PARALLEL_DATASET = BUNDLED_PREFIX + "bible_en_es"
 class DistillationArguments(TrainingArguments):
     """`TrainingArguments` plus what knowledge distillation needs: the teacher, the student, T and the loss weight.
 
-    The training loss is `kd_loss_weight · T² · KL(teacher_T || student_T) + (1 − kd_loss_weight) · task_loss`.
+    The training loss is `kd_loss_weight · T² · KL(teacher_T || student_T) + (1 − kd_loss_weight) · task_loss
+    + hidden_loss_weight · hidden_loss + attention_loss_weight · attention_loss`; the last two are 0 by default.
     """
 
     teacher_name_or_path: str | None = field(
@@ -54,6 +55,28 @@ class DistillationArguments(TrainingArguments):
             "Default: spread evenly from the first to the last, as DistilBERT did (12 -> [0, 2, 4, 7, 9, 11])."
         },
     )
+    student_hidden_size: int | None = field(
+        default=None,
+        metadata={
+            "help": "Width of a built student (its word-embedding table too). Default: the teacher's. A narrower "
+            "student starts from slices of the teacher's weights (student_init='teacher')."
+        },
+    )
+    student_num_attention_heads: int | None = field(
+        default=None,
+        metadata={"help": "Attention heads of a built student. Default: keep the teacher's head width (64 or 32 …)."},
+    )
+    student_intermediate_size: int | None = field(
+        default=None,
+        metadata={"help": "Feed-forward width of a built student. Default: the teacher's ratio to the hidden size."},
+    )
+    student_init: Literal["teacher", "random"] = field(
+        default="teacher",
+        metadata={
+            "help": "How a built student starts: 'teacher' copies the chosen teacher layers, sliced to the student's "
+            "widths (leading heads, feed-forward units and hidden dimensions), or 'random'."
+        },
+    )
     temperature: float = field(
         default=2.0, metadata={"help": "Softmax temperature T > 0 of the soft targets; the KL term is scaled by T²."}
     )
@@ -61,6 +84,45 @@ class DistillationArguments(TrainingArguments):
         default=0.5,
         metadata={
             "help": "Weight in [0, 1] of the soft-target KL loss; the task (cross-entropy) loss gets 1 − kd_loss_weight."
+        },
+    )
+    hidden_loss_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "Weight (>= 0) of the hidden-state loss added to the blend: mean over the layer map of hidden_loss "
+            "between each student hidden state (projected to the teacher's width when narrower) and its teacher one."
+        },
+    )
+    hidden_loss: Literal["mse", "cosine"] = field(
+        default="mse", metadata={"help": "Hidden-state loss: 'mse' (TinyBERT) or 'cosine' (1 - cos, DistilBERT)."}
+    )
+    attention_loss_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "Weight (>= 0) of the attention loss added to the blend, taken at every student layer of the "
+            "layer map against its teacher layer."
+        },
+    )
+    attention_loss: Literal["relation", "kl"] = field(
+        default="relation",
+        metadata={
+            "help": "'relation': MiniLM v2's Q-Q, K-K and V-V self-attention relations (any widths and head counts); "
+            "'kl': KL between attention distributions (teacher and student head counts must agree)."
+        },
+    )
+    relation_heads: int | None = field(
+        default=None,
+        metadata={
+            "help": "Heads the queries, keys and values are split into for relation distillation; must divide both "
+            "widths. Default: the student's attention head count."
+        },
+    )
+    distill_layer_map: list[int] | None = field(
+        default=None,
+        metadata={
+            "help": "Teacher hidden-state index (0 = embeddings, i = layer i) for each student hidden state, "
+            "embeddings first: a 3-layer student of a 6-layer teacher has 4 entries. Default: evenly spread, "
+            "embeddings to embeddings and last layer to last layer ([0, 2, 4, 6])."
         },
     )
     teacher_dtype: Literal["float32", "bfloat16", "float16"] | None = field(
@@ -114,6 +176,14 @@ class DistillationArguments(TrainingArguments):
             raise ValueError(f"student_num_layers must be >= 1, got {self.student_num_layers}")
         if self.student_layers is not None:
             validate_layer_choice(self.student_layers, self.student_num_layers)
+        for name in ("hidden_loss_weight", "attention_loss_weight"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("student_hidden_size", "student_num_attention_heads", "student_intermediate_size"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.relation_heads is not None and self.relation_heads < 1:
+            raise ValueError(f"relation_heads must be >= 1, got {self.relation_heads}")
         if self.teacher_cache_dtype not in CACHE_DTYPES:
             raise ValueError(
                 f"teacher_cache_dtype must be one of {sorted(CACHE_DTYPES)}, got {self.teacher_cache_dtype!r}"
@@ -122,6 +192,14 @@ class DistillationArguments(TrainingArguments):
             raise ValueError(f"teacher_cache_top_k must be >= 1, got {self.teacher_cache_top_k}")
         if self.teacher_dtype is not None and self.teacher_dtype not in TEACHER_DTYPES:
             raise ValueError(f"teacher_dtype must be one of {sorted(TEACHER_DTYPES)}, got {self.teacher_dtype!r}")
+
+    @property
+    def needs_hidden_states(self) -> bool:
+        return self.hidden_loss_weight > 0
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.attention_loss_weight > 0
 
     @property
     def teacher_torch_dtype(self) -> torch.dtype | None:

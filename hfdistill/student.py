@@ -4,9 +4,15 @@ Two kinds of student:
 - `build_distilbert_student`: the `transformers` DistilBERT classes, initialised from a BERT-family teacher
   (embeddings plus the chosen layers), as in the DistilBERT paper;
 - `build_truncated_student`: the teacher's own architecture with fewer layers, for any encoder transformers has.
+
+Either may also be narrower than its teacher (`StudentShape`: hidden size, heads, feed-forward size). A narrower
+student starts from the leading slices of the teacher's weights: the first hidden dimensions of every tensor
+(word-embedding table included), the first heads and the first feed-forward units; or from random weights.
 """
 
 import copy
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
@@ -25,6 +31,43 @@ DISTILBERT_FROM_BERT_LAYER = {
     "ffn.lin2": "output.dense",
     "output_layer_norm": "output.LayerNorm",
 }
+
+
+@dataclass(frozen=True)
+class StudentShape:
+    """The widths of a built student and where its weights start. None: as the teacher."""
+
+    hidden_size: int | None = None
+    num_attention_heads: int | None = None
+    intermediate_size: int | None = None
+    init: Literal["teacher", "random"] = "teacher"
+
+    def resolve(self, teacher_config) -> "StudentShape":
+        """Every width filled in (the teacher's head width and feed-forward ratio kept) and checked."""
+        teacher_hidden = teacher_config.hidden_size
+        hidden = self.hidden_size or teacher_hidden
+        head_width = teacher_hidden // teacher_config.num_attention_heads
+        heads = self.num_attention_heads or max(1, hidden // head_width)
+        intermediate = self.intermediate_size or round(hidden * teacher_config.intermediate_size / teacher_hidden)
+        if hidden % heads:
+            raise ValueError(
+                f"student_hidden_size {hidden} is not a multiple of student_num_attention_heads {heads}: choose "
+                "sizes where each head gets the same width"
+            )
+        teacher_sizes = (teacher_hidden, teacher_config.num_attention_heads, teacher_config.intermediate_size)
+        if self.init == "teacher" and any(
+            mine > theirs for mine, theirs in zip((hidden, heads, intermediate), teacher_sizes)
+        ):
+            raise ValueError(
+                f"a student initialised from the teacher cannot be wider than it: hidden {hidden}, heads {heads}, "
+                f"feed-forward {intermediate} vs the teacher's {teacher_sizes}; use student_init='random' or smaller sizes"
+            )
+        return StudentShape(hidden, heads, intermediate, self.init)
+
+
+def slice_leading(tensor: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """The leading block of `tensor` with `shape` (each dimension cut to its first entries)."""
+    return tensor[tuple(slice(0, size) for size in shape)]
 
 
 def evenly_spread_layers(num_teacher_layers: int, num_student_layers: int) -> list[int]:
@@ -95,8 +138,24 @@ def _layer_sources(teacher: PreTrainedModel, layers: list[int]) -> tuple[str, di
     return path, per_layer
 
 
+def load_sliced_weights(student: nn.Module, sources: dict[str, torch.Tensor], shape: StudentShape) -> list[str]:
+    """`load_mapped_weights` after cutting each source to the student's shape (a no-op at the teacher's widths);
+    nothing is loaded for a random initialisation. Returns the names left at their initialisation."""
+    if shape.init == "random":
+        return []
+    targets = student.state_dict()
+    fitted = {
+        name: slice_leading(tensor, targets[name].shape) if name in targets else tensor
+        for name, tensor in sources.items()
+    }
+    return load_mapped_weights(student, {name: tensor.detach().clone() for name, tensor in fitted.items()})
+
+
 def build_truncated_student(
-    teacher: PreTrainedModel, layers: list[int] | None = None, num_layers: int | None = None
+    teacher: PreTrainedModel,
+    layers: list[int] | None = None,
+    num_layers: int | None = None,
+    shape: StudentShape | None = None,
 ) -> PreTrainedModel:
     """The teacher's architecture with only `layers` kept, every other weight (embeddings, head) copied.
 
@@ -104,10 +163,14 @@ def build_truncated_student(
         teacher: any transformers encoder model (with or without a task head).
         layers: teacher layer indices to keep, in student order; default `num_layers` spread evenly.
         num_layers: student depth when `layers` is None; default half the teacher's.
+        shape: narrower widths and the initialisation; default the teacher's widths, copied.
     """
     layers = resolve_layers(teacher.config.num_hidden_layers, layers, num_layers)
+    shape = (shape or StudentShape()).resolve(teacher.config)
     config = copy.deepcopy(teacher.config)
     config.num_hidden_layers = len(layers)
+    config.hidden_size, config.num_attention_heads = shape.hidden_size, shape.num_attention_heads
+    config.intermediate_size = shape.intermediate_size
     if isinstance(getattr(config, "layer_types", None), list):  # per-layer attention kinds (e.g. ModernBERT)
         config.layer_types = [config.layer_types[i] for i in layers]
     student = type(teacher)(config)
@@ -117,23 +180,25 @@ def build_truncated_student(
     for student_index, teacher_index in enumerate(layers):
         for rest, tensor in per_layer[teacher_index].items():
             sources[f"{path}.{student_index}.{rest}"] = tensor
-    left = load_mapped_weights(student, sources)
+    left = load_sliced_weights(student, sources, shape)
     if left:
         raise ValueError(f"these student parameters have no teacher counterpart: {left}")
     return student.to(teacher.dtype)
 
 
-def distilbert_config_from(teacher_config, num_layers: int) -> DistilBertConfig:
-    """A DistilBERT config with the teacher's widths, vocabulary, activation, dropout and labels."""
+def distilbert_config_from(teacher_config, num_layers: int, shape: StudentShape | None = None) -> DistilBertConfig:
+    """A DistilBERT config with the teacher's vocabulary, activation, dropout and labels, and `shape`'s widths
+    (default the teacher's)."""
+    shape = (shape or StudentShape()).resolve(teacher_config)
     dropout = teacher_config.hidden_dropout_prob
     classifier_dropout = getattr(teacher_config, "classifier_dropout", None)
     return DistilBertConfig(
         vocab_size=teacher_config.vocab_size,
         max_position_embeddings=teacher_config.max_position_embeddings,
-        dim=teacher_config.hidden_size,
+        dim=shape.hidden_size,
         n_layers=num_layers,
-        n_heads=teacher_config.num_attention_heads,
-        hidden_dim=teacher_config.intermediate_size,
+        n_heads=shape.num_attention_heads,
+        hidden_dim=shape.intermediate_size,
         activation=teacher_config.hidden_act,
         dropout=dropout,
         attention_dropout=teacher_config.attention_probs_dropout_prob,
@@ -149,6 +214,7 @@ def build_distilbert_student(
     layers: list[int] | None = None,
     num_layers: int | None = None,
     student_class=AutoModelForSequenceClassification,
+    shape: StudentShape | None = None,
 ) -> PreTrainedModel:
     """A DistilBERT student initialised from a BERT-family teacher: embeddings plus the chosen layers.
 
@@ -161,6 +227,7 @@ def build_distilbert_student(
         layers: teacher layer indices to copy, in student order; default `num_layers` spread evenly.
         num_layers: student depth when `layers` is None; default half the teacher's.
         student_class: the auto class the student is built with (its head matches the task).
+        shape: narrower widths and the initialisation; default the teacher's widths, copied.
     """
     if getattr(teacher.config, "position_embedding_type", "absolute") != "absolute":
         raise ValueError(
@@ -168,7 +235,8 @@ def build_distilbert_student(
             f"{teacher.config.position_embedding_type!r}; use student_architecture='same'"
         )
     layers = resolve_layers(teacher.config.num_hidden_layers, layers, num_layers)
-    student = student_class.from_config(distilbert_config_from(teacher.config, len(layers)))
+    shape = (shape or StudentShape()).resolve(teacher.config)
+    student = student_class.from_config(distilbert_config_from(teacher.config, len(layers), shape))
 
     embeddings = teacher.base_model.embeddings
     position = embeddings.position_embeddings.weight
@@ -192,18 +260,22 @@ def build_distilbert_student(
                     )
                 target = f"distilbert.transformer.layer.{student_index}.{student_name}.{kind}"
                 sources[target] = per_layer[teacher_index][key]
-    load_mapped_weights(student, {name: tensor.detach().clone() for name, tensor in sources.items()})
+    load_sliced_weights(student, sources, shape)
     return student.to(teacher.dtype)
 
 
 def build_student(
-    teacher: PreTrainedModel, architecture: str, layers: list[int] | None = None, num_layers: int | None = None
+    teacher: PreTrainedModel,
+    architecture: str,
+    layers: list[int] | None = None,
+    num_layers: int | None = None,
+    shape: StudentShape | None = None,
 ) -> PreTrainedModel:
-    """Build a student of `architecture` ('distilbert' or 'same') from `teacher`."""
+    """Build a student of `architecture` ('distilbert' or 'same') and `shape` from `teacher`."""
     if architecture == "distilbert":
-        return build_distilbert_student(teacher, layers, num_layers)
+        return build_distilbert_student(teacher, layers, num_layers, shape=shape)
     if architecture == "same":
-        return build_truncated_student(teacher, layers, num_layers)
+        return build_truncated_student(teacher, layers, num_layers, shape)
     raise ValueError(f"student_architecture must be 'distilbert' or 'same', got {architecture!r}")
 
 

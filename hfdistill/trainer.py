@@ -9,7 +9,19 @@ from torch import nn
 from transformers import PreTrainedModel, Trainer
 
 from .config import DistillationArguments
-from .losses import counted_mask, distillation_loss, embedding_mse, task_loss
+from .intermediate import PROJECTIONS, attach_projections, capture_qkv, resolve_layer_map, width
+from .losses import (
+    attention_kl,
+    counted_mask,
+    distillation_loss,
+    embedding_mse,
+    hidden_state_cosine,
+    hidden_state_mse,
+    relation_log_probs,
+    self_attention_relation_kl,
+    task_loss,
+    token_weights,
+)
 from .placement import prepare_teacher
 from .teacher_outputs import (
     NOT_TEACHER_INPUTS,
@@ -33,12 +45,36 @@ def check_label_counts(teacher: PreTrainedModel, student: PreTrainedModel) -> No
         )
 
 
+def relation_heads(args: DistillationArguments, student: PreTrainedModel) -> int:
+    """Heads of relation distillation: `relation_heads`, or the student's attention head count."""
+    return args.relation_heads or student.config.num_attention_heads
+
+
+def check_attention_shapes(args: DistillationArguments, student: PreTrainedModel, teacher: PreTrainedModel) -> None:
+    """Refuse, before training, an attention loss the two models' head counts or widths cannot give."""
+    student_heads, teacher_heads = student.config.num_attention_heads, teacher.config.num_attention_heads
+    if args.attention_loss == "kl" and student_heads != teacher_heads:
+        raise ValueError(
+            f"attention_loss='kl' needs equal head counts, but the student has {student_heads} and the teacher "
+            f"{teacher_heads}: use attention_loss='relation' (any head counts) or a student with {teacher_heads} heads"
+        )
+    heads = relation_heads(args, student)
+    if args.attention_loss == "relation" and (width(student) % heads or width(teacher) % heads):
+        raise ValueError(
+            f"relation_heads={heads} must divide both widths (student {width(student)}, teacher {width(teacher)}): "
+            "set --relation_heads to a common divisor"
+        )
+
+
 class DistillationTrainer(Trainer):
     """Train `model` (the student) to match a frozen `teacher_model` and the gold labels.
 
     The teacher is frozen (evaluation mode, no gradients) and placed by the Accelerator for inference: on the
     student's device, never wrapped by DDP, sharded under FSDP and DeepSpeed ZeRO-3 (`hfdistill.placement`). It runs
-    once per training batch, optionally in half precision (`teacher_dtype`), and is neither optimised nor saved. Training logs `kd_loss` and `task_loss` beside `loss`.
+    once per training batch, optionally in half precision (`teacher_dtype`), and is neither optimised nor saved.
+    With `hidden_loss_weight` or `attention_loss_weight` > 0 that one pass also returns the hidden states or the
+    queries, keys and values the intermediate losses need (`hfdistill.intermediate`); otherwise neither model is
+    asked for them. Training logs `kd_loss`, `task_loss` (and `hidden_loss`, `attention_loss`) beside `loss`.
     Evaluation reports the student's task loss alone, comparable with a model trained without a teacher.
 
     Args:
@@ -46,7 +82,7 @@ class DistillationTrainer(Trainer):
         teacher_model: the fine-tuned teacher; same label set as the student. Leave it None when the training set
             carries the teacher's outputs (`hfdistill.cache.cache_teacher_logits`, or `teacher_embedding` for
             embeddings): then no teacher is held or run, and the loss is the same.
-        args: `DistillationArguments` (temperature, kd_loss_weight, and everything `TrainingArguments` has).
+        args: `DistillationArguments` (temperature, loss weights, and everything `TrainingArguments` has).
         **kwargs: passed to `Trainer` (datasets, collator, processing_class, compute_metrics, callbacks, …).
     """
 
@@ -64,11 +100,24 @@ class DistillationTrainer(Trainer):
                 "the training set carries the teacher's outputs, which the student's forward does not take: set "
                 "remove_unused_columns=False so that they reach the loss"
             )
+        intermediate = args.needs_hidden_states or args.needs_attention
+        if cached and intermediate:
+            raise ValueError(
+                "hidden_loss_weight / attention_loss_weight need the teacher's hidden states or attention, which the "
+                "teacher-output cache does not hold: train without teacher_cache_dir, or set both weights to 0"
+            )
         if teacher_model is not None and cached:
-            logger.info("the training set carries the teacher's outputs: the teacher_model is not held or run")
+            logger.warning("the training set carries the teacher's outputs: the teacher_model is not held or run")
             teacher_model = None
         if teacher_model is not None:
             check_label_counts(teacher_model, model)
+        self.layer_map = None
+        if intermediate:
+            self.layer_map = resolve_layer_map(args.distill_layer_map, model, teacher_model)
+            if args.needs_attention:
+                check_attention_shapes(args, model, teacher_model)
+            if args.needs_hidden_states:  # before the Trainer sees the model, so they are optimised and placed
+                attach_projections(model, width(teacher_model), len(self.layer_map))
         super().__init__(model=model, args=args, **kwargs)
         if cached:
             self.data_collator = TeacherOutputCollator(self.data_collator)
@@ -79,6 +128,11 @@ class DistillationTrainer(Trainer):
             self.teacher = prepare_teacher(teacher_model, self.accelerator, args.teacher_torch_dtype)
         self._loss_parts: dict[str, list[torch.Tensor]] = defaultdict(list)
 
+    @property
+    def attention_pairs(self) -> list[tuple[int, int]]:
+        """(student layer, teacher layer), 0-based, for every student layer the layer map sends to a teacher layer."""
+        return [(s - 1, t - 1) for s, t in enumerate(self.layer_map or []) if s > 0 and t > 0]
+
     def compute_loss(
         self,
         model: nn.Module,
@@ -88,33 +142,96 @@ class DistillationTrainer(Trainer):
     ):
         model_inputs = {name: value for name, value in inputs.items() if name not in NOT_TEACHER_INPUTS}
         labels = inputs.get("labels")
-        outputs = model(**model_inputs)
         if not model.training:
+            outputs = model(**model_inputs)
             loss = task_loss(outputs.logits, labels, num_items_in_batch)
             return (loss, outputs) if return_outputs else loss
 
+        args = self.args
+        extra = {"output_hidden_states": True} if args.needs_hidden_states else {}
+        pairs = self.attention_pairs if args.needs_attention else []
+        student = self.accelerator.unwrap_model(model)
+        with capture_qkv(student, [s for s, _ in pairs]) as student_qkv:
+            outputs = model(**model_inputs, **extra)
         teacher_logits = soft_targets_in(inputs)  # cached beforehand: no teacher pass
         if teacher_logits is None:
             if self.teacher is None:
                 raise ValueError(
                     f"this batch has none of the columns {TEACHER_OUTPUTS} and the trainer has no teacher"
                 )
-            with torch.no_grad():
-                teacher_logits = self.teacher(**model_inputs).logits
+            teacher = self.accelerator.unwrap_model(self.teacher)
+            with torch.no_grad(), capture_qkv(teacher, [t for _, t in pairs]) as teacher_qkv:
+                teacher_outputs = self.teacher(**model_inputs, **extra)
+            teacher_logits = teacher_outputs.logits
         parts = distillation_loss(
-            outputs.logits, teacher_logits, labels, self.args.temperature, self.args.kd_loss_weight, num_items_in_batch
+            outputs.logits, teacher_logits, labels, args.temperature, args.kd_loss_weight, num_items_in_batch
         )
         loss = parts.loss
-        if num_items_in_batch is not None and self.args.average_tokens_across_devices:
+        logged = {"kd_loss": parts.kd, "task_loss": parts.task}
+        if self.layer_map is not None:
+            weights = token_weights(inputs["attention_mask"], labels)
+            if args.needs_hidden_states:
+                logged["hidden_loss"] = self.hidden_loss(
+                    student, outputs.hidden_states, teacher_outputs.hidden_states, weights, num_items_in_batch
+                )
+                loss = loss + args.hidden_loss_weight * logged["hidden_loss"]
+            if args.needs_attention:
+                logged["attention_loss"] = self.attention_loss(
+                    student, pairs, student_qkv, teacher_qkv, inputs["attention_mask"], weights, num_items_in_batch
+                )
+                loss = loss + args.attention_loss_weight * logged["attention_loss"]
+        if num_items_in_batch is not None and args.average_tokens_across_devices:
             # The divisor counts items on all ranks and DDP averages gradients, so scale back up by the rank count.
             loss = loss * self.accelerator.num_processes
         # Log per-batch means whatever the divisor, so the parts read the same with or without accumulation.
         to_batch_mean = 1.0
         if num_items_in_batch is not None:
             to_batch_mean = num_items_in_batch / counted_mask(labels, outputs.logits).sum().clamp(min=1)
-        self._loss_parts["kd_loss"].append((parts.kd * to_batch_mean).detach())
-        self._loss_parts["task_loss"].append((parts.task * to_batch_mean).detach())
+        for name, value in logged.items():
+            self._loss_parts[name].append((value * to_batch_mean).detach())
         return (loss, outputs) if return_outputs else loss
+
+    def hidden_loss(self, student, student_states, teacher_states, weights, num_items_in_batch) -> torch.Tensor:
+        """`hidden_loss` between each student hidden state (projected when narrower) and its mapped teacher one,
+        averaged over the layer map."""
+        projections = getattr(student, PROJECTIONS, None)
+        loss_fn = hidden_state_mse if self.args.hidden_loss == "mse" else hidden_state_cosine
+        losses = []
+        for index, teacher_index in enumerate(self.layer_map):
+            state = student_states[index]
+            if projections is not None:
+                state = projections[index](state)
+            losses.append(loss_fn(state, teacher_states[teacher_index], weights, num_items_in_batch))
+        return torch.stack(losses).mean()
+
+    def attention_loss(self, student, pairs, student_qkv, teacher_qkv, mask, weights, num_items_in_batch):
+        """Attention KL or self-attention relation KL at every (student, teacher) layer pair, averaged."""
+        losses = []
+        for student_layer, teacher_layer in pairs:
+            student_q, student_k, student_v = student_qkv[student_layer]
+            teacher_q, teacher_k, teacher_v = teacher_qkv[teacher_layer]
+            if self.args.attention_loss == "kl":
+                heads = student.config.num_attention_heads
+                losses.append(
+                    attention_kl(
+                        relation_log_probs(student_q, student_k, mask, heads),
+                        relation_log_probs(teacher_q, teacher_k, mask, heads),
+                        weights,
+                        num_items_in_batch,
+                    )
+                )
+            else:
+                losses.append(
+                    self_attention_relation_kl(
+                        (student_q, student_k, student_v),
+                        (teacher_q, teacher_k, teacher_v),
+                        mask,
+                        weights,
+                        relation_heads(self.args, student),
+                        num_items_in_batch,
+                    )
+                )
+        return torch.stack(losses).mean()
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         """Add the mean KD and task losses since the last training log, averaged over ranks."""

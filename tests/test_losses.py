@@ -3,10 +3,17 @@ import torch
 import torch.nn.functional as F
 
 from hfdistill.losses import (
+    UNLABELLED,
+    attention_kl,
     distillation_loss,
     embedding_mse,
+    hidden_state_cosine,
+    hidden_state_mse,
+    relation_log_probs,
+    self_attention_relation_kl,
     soft_target_kl,
     task_loss,
+    token_weights,
     topk_soft_target_kl,
     topk_targets,
 )
@@ -162,3 +169,126 @@ def test_top_k_honours_the_mask_and_the_item_count(logits):
     assert topk_soft_target_kl(student, targets, 1.0, mask).item() == pytest.approx(kept.item(), rel=1e-5)
     halved = topk_soft_target_kl(student, targets, 1.0, mask, num_items_in_batch=4)
     assert halved.item() == pytest.approx(kept.item() / 2, rel=1e-5)
+
+
+@pytest.fixture
+def states():
+    """Student and teacher hidden states of 3 sequences of lengths 5, 3 and 1 (padded to 5)."""
+    torch.manual_seed(0)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]])
+    return torch.randn(3, 5, 8), torch.randn(3, 5, 8), mask
+
+
+def test_token_weights_give_each_counted_item_a_weight_of_one(states):
+    _, _, mask = states
+    per_sequence = token_weights(mask, torch.tensor([1, -100, 0]))
+    torch.testing.assert_close(per_sequence.sum(-1), torch.tensor([1.0, 0.0, 1.0]))
+    assert per_sequence[0, 0].item() == pytest.approx(0.2) and per_sequence[2, 0].item() == 1.0
+    per_token = token_weights(
+        mask, torch.tensor([[0, 1, -100, 2, 2], [1, 1, 1, -100, -100], [0, -100, -100, -100, -100]])
+    )
+    assert per_token.sum().item() == 8.0  # the real tokens with a label: 4 + 3 + 1
+
+
+def reference_per_sequence_mean(per_token, mask):
+    """The mean over sequences of each sequence's mean over its real tokens, written out."""
+    return torch.stack([per_token[i, : int(mask[i].sum())].mean() for i in range(len(mask))]).mean()
+
+
+def test_hidden_state_mse_matches_a_direct_reference(states):
+    student, teacher, mask = states
+    loss = hidden_state_mse(student, teacher, token_weights(mask, None))
+    reference = reference_per_sequence_mean((student - teacher).pow(2).mean(-1), mask)
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-5)
+    full = torch.ones(3, 5)
+    assert hidden_state_mse(student, teacher, token_weights(full, None)).item() == pytest.approx(
+        F.mse_loss(student, teacher).item(), rel=1e-5
+    )
+    assert hidden_state_mse(student, student.clone(), token_weights(mask, None)).item() == 0.0
+
+
+def test_hidden_state_cosine_matches_a_direct_reference(states):
+    student, teacher, mask = states
+    loss = hidden_state_cosine(student, teacher, token_weights(mask, None))
+    reference = reference_per_sequence_mean(1 - F.cosine_similarity(student, teacher, dim=-1), mask)
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-5)
+    same = hidden_state_cosine(student, 3.0 * student, token_weights(mask, None))  # blind to scale
+    assert same.item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_hidden_losses_ignore_padding(states):
+    student, teacher, mask = states
+    noisy = student.clone()
+    noisy[~mask.bool()] += 50.0
+    weights = token_weights(mask, None)
+    for loss_fn in (hidden_state_mse, hidden_state_cosine):
+        assert loss_fn(noisy, teacher, weights).item() == pytest.approx(loss_fn(student, teacher, weights).item())
+
+
+def attention_reference(student_q, student_k, teacher_q, teacher_k, mask, heads):
+    """KL(teacher || student) of softmax(QKᵀ/√d) per head and real query, written with F.kl_div one sequence at a
+    time: mean over heads, then each sequence's mean over its queries, then the mean over sequences."""
+    per_sequence = []
+    for i in range(len(mask)):
+        n = int(mask[i].sum())
+
+        def probs(q, k):
+            d = q.shape[-1] // heads
+            q = q[i, :n].view(n, heads, d).transpose(0, 1)
+            k = k[i, :n].view(n, heads, d).transpose(0, 1)
+            return torch.softmax(q @ k.transpose(-1, -2) / d**0.5, -1)
+
+        teacher_probs, student_probs = probs(teacher_q, teacher_k), probs(student_q, student_k)
+        kl = F.kl_div(student_probs.log(), teacher_probs, reduction="none").sum(-1)  # (heads, queries)
+        per_sequence.append(kl.mean(0).mean())
+    return torch.stack(per_sequence).mean()
+
+
+def test_attention_kl_matches_a_direct_reference(states):
+    student, teacher, mask = states
+    student_k, teacher_k = student.flip(-1), teacher.roll(1, -1)
+    heads = 2
+    loss = attention_kl(
+        relation_log_probs(student, student_k, mask, heads),
+        relation_log_probs(teacher, teacher_k, mask, heads),
+        token_weights(mask, None),
+    )
+    reference = attention_reference(student, student_k, teacher, teacher_k, mask, heads)
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-5)
+    same = relation_log_probs(student, student_k, mask, heads)
+    assert attention_kl(same, same.clone(), token_weights(mask, None)).item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_relation_kl_matches_a_direct_reference_across_widths(states):
+    _, teacher, mask = states
+    torch.manual_seed(1)
+    student_qkv = tuple(torch.randn(3, 5, 4) for _ in range(3))  # narrower than the teacher's 8
+    teacher_qkv = (teacher, teacher.flip(-1), 2 * teacher)
+    heads = 2
+    loss = self_attention_relation_kl(student_qkv, teacher_qkv, mask, token_weights(mask, None), heads)
+    reference = torch.stack(
+        [attention_reference(s, s, t, t, mask, heads) for s, t in zip(student_qkv, teacher_qkv)]
+    ).mean()
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-5)
+    identical = self_attention_relation_kl(teacher_qkv, teacher_qkv, mask, token_weights(mask, None), heads)
+    assert identical.item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_intermediate_losses_honour_num_items_in_batch(states):
+    student, teacher, mask = states
+    weights = token_weights(mask, None)
+    halves = [
+        hidden_state_mse(student[part], teacher[part], weights[part], num_items_in_batch=3)
+        for part in (slice(0, 2), slice(2, 3))
+    ]
+    assert sum(halves).item() == pytest.approx(hidden_state_mse(student, teacher, weights).item(), rel=1e-6)
+
+
+def test_transfer_rows_count_for_the_soft_targets_but_not_the_task():
+    torch.manual_seed(0)
+    student, teacher = torch.randn(4, 3), torch.randn(4, 3)
+    labels = torch.tensor([2, UNLABELLED, 0, UNLABELLED])
+    parts = distillation_loss(student, teacher, labels, temperature=2.0, kd_loss_weight=0.5)
+    assert parts.kd.item() == pytest.approx(soft_target_kl(student, teacher, 2.0).item(), rel=1e-6)
+    labelled_ce = F.cross_entropy(student[[0, 2]], labels[[0, 2]], reduction="sum") / 4
+    assert parts.task.item() == pytest.approx(labelled_ce.item(), rel=1e-6)

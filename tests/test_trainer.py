@@ -42,14 +42,14 @@ def make_args(tmp_path, **kwargs):
     return DistillationArguments(**{**defaults, **kwargs})
 
 
-def make_trainer(tmp_path, teacher, **kwargs):
+def make_trainer(tmp_path, teacher, shape=None, train_dataset=None, **kwargs):
     torch.manual_seed(0)  # the student's fresh head
-    student = build_distilbert_student(teacher, [0, 2])
+    student = build_distilbert_student(teacher, [0, 2], shape=shape)
     return DistillationTrainer(
         model=student,
         teacher_model=teacher,
         args=make_args(tmp_path, **kwargs),
-        train_dataset=toy_dataset(),
+        train_dataset=train_dataset if train_dataset is not None else toy_dataset(),
         eval_dataset=toy_dataset(8, seed=1),
     )
 

@@ -1,0 +1,112 @@
+"""What the intermediate-layer losses read from teacher and student: the layer map, projections, queries/keys/values.
+
+- The layer map pairs each student hidden state with a teacher one (index 0 is the embeddings' output).
+- `attach_projections` gives the student one learned linear map per mapped hidden state when the widths differ.
+  They live on the student, so the optimizer, DDP, FSDP and DeepSpeed treat them like its own weights, and they are
+  listed in the student's `_keys_to_ignore_on_save`: the saved student has exactly its own parameters.
+- `capture_qkv` records the query, key and value projections of chosen layers with forward hooks, for attention
+  and relation losses, without switching either model to eager attention.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+
+from .student import find_layer_list
+
+PROJECTIONS = "distillation_projections"
+# Last name of the query/key/value linear maps inside one layer, by model family (BERT, DistilBERT, most others).
+QKV_NAMES = (("query", "q_lin", "q_proj"), ("key", "k_lin", "k_proj"), ("value", "v_lin", "v_proj"))
+
+
+def default_layer_map(student_num_layers: int, teacher_num_layers: int) -> list[int]:
+    """Teacher hidden-state index for each student hidden state, TinyBERT's uniform map: embeddings to embeddings,
+    student layer m to teacher layer m · L_teacher / L_student (a 3-layer student of a 6-layer teacher: [0, 2, 4, 6])."""
+    return [round(m * teacher_num_layers / student_num_layers) for m in range(student_num_layers + 1)]
+
+
+def layer_map_of_copied_layers(layers: list[int]) -> list[int]:
+    """The layer map of a student built from teacher `layers` (0-based): each student layer matches the teacher layer
+    it started as, so the hidden-state loss starts near 0 ([0, 2, 5] -> [0, 1, 3, 6])."""
+    return [0, *(index + 1 for index in layers)]
+
+
+def resolve_layer_map(layer_map: list[int] | None, student: PreTrainedModel, teacher: PreTrainedModel) -> list[int]:
+    """`layer_map` checked against both depths, or the default one."""
+    student_layers, teacher_layers = student.config.num_hidden_layers, teacher.config.num_hidden_layers
+    if layer_map is None:
+        return default_layer_map(student_layers, teacher_layers)
+    if len(layer_map) != student_layers + 1:
+        raise ValueError(
+            f"distill_layer_map has {len(layer_map)} entries but the student has {student_layers + 1} hidden states "
+            f"(embeddings and {student_layers} layers): give one teacher index per student hidden state"
+        )
+    bad = [index for index in layer_map if not 0 <= index <= teacher_layers]
+    if bad:
+        raise ValueError(
+            f"distill_layer_map entries {bad} out of range: the teacher's hidden states are 0..{teacher_layers} "
+            "(0 is the embeddings' output)"
+        )
+    return list(layer_map)
+
+
+def width(model: PreTrainedModel) -> int:
+    return model.config.hidden_size
+
+
+def attach_projections(student: PreTrainedModel, teacher_width: int, num_states: int) -> nn.ModuleList | None:
+    """Give `student` one `Linear(student width -> teacher width)` per mapped hidden state, never saved with it.
+
+    Returns the projections, or None when the widths agree (the states are compared directly).
+    """
+    if width(student) == teacher_width:
+        return None
+    projections = nn.ModuleList(nn.Linear(width(student), teacher_width) for _ in range(num_states))
+    projections.to(device=student.device, dtype=student.dtype)
+    student.add_module(PROJECTIONS, projections)
+    student._keys_to_ignore_on_save = {*(student._keys_to_ignore_on_save or ()), *projection_keys(student)}
+    return projections
+
+
+def projection_keys(model: nn.Module) -> list[str]:
+    """State-dict keys of the projections attached to `model`."""
+    return [name for name in model.state_dict() if name.startswith(PROJECTIONS + ".")]
+
+
+def _qkv_modules(layer: nn.Module, model_name: str) -> list[nn.Module]:
+    modules = []
+    for names in QKV_NAMES:
+        found = [module for name, module in layer.named_modules() if name.rpartition(".")[2] in names]
+        if len(found) != 1:
+            raise ValueError(
+                f"cannot find one {'/'.join(names)} projection in a layer of {model_name}: attention and relation "
+                "losses need a BERT-style attention; set attention_loss_weight to 0"
+            )
+        modules.append(found[0])
+    return modules
+
+
+@contextmanager
+def capture_qkv(model: nn.Module, layers: list[int]) -> Iterator[dict[int, list[torch.Tensor]]]:
+    """Record the queries, keys and values `(batch, seq, width)` of `layers` (0-based) while the block runs.
+
+    Yields a dict filled by the forward pass: layer index -> [queries, keys, values].
+    """
+    captured: dict[int, list[torch.Tensor]] = {index: [None, None, None] for index in layers}
+    layer_list = model.get_submodule(find_layer_list(model)) if layers else []
+    handles = []
+    for index in layers:
+        for slot, module in enumerate(_qkv_modules(layer_list[index], type(model).__name__)):
+
+            def hook(_module, _inputs, output, index=index, slot=slot):
+                captured[index][slot] = output
+
+            handles.append(module.register_forward_hook(hook))
+    try:
+        yield captured
+    finally:
+        for handle in handles:
+            handle.remove()
