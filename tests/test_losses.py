@@ -232,7 +232,7 @@ def attention_reference(student_q, student_k, teacher_q, teacher_k, mask, heads)
     for i in range(len(mask)):
         n = int(mask[i].sum())
 
-        def probs(q, k):
+        def probs(q, k, i=i, n=n):
             d = q.shape[-1] // heads
             q = q[i, :n].view(n, heads, d).transpose(0, 1)
             k = k[i, :n].view(n, heads, d).transpose(0, 1)
@@ -267,7 +267,7 @@ def test_relation_kl_matches_a_direct_reference_across_widths(states):
     heads = 2
     loss = self_attention_relation_kl(student_qkv, teacher_qkv, mask, token_weights(mask, None), heads)
     reference = torch.stack(
-        [attention_reference(s, s, t, t, mask, heads) for s, t in zip(student_qkv, teacher_qkv)]
+        [attention_reference(s, s, t, t, mask, heads) for s, t in zip(student_qkv, teacher_qkv, strict=True)]
     ).mean()
     assert loss.item() == pytest.approx(reference.item(), rel=1e-5)
     identical = self_attention_relation_kl(teacher_qkv, teacher_qkv, mask, token_weights(mask, None), heads)
