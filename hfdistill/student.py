@@ -56,7 +56,7 @@ class StudentShape:
             )
         teacher_sizes = (teacher_hidden, teacher_config.num_attention_heads, teacher_config.intermediate_size)
         if self.init == "teacher" and any(
-            mine > theirs for mine, theirs in zip((hidden, heads, intermediate), teacher_sizes)
+            mine > theirs for mine, theirs in zip((hidden, heads, intermediate), teacher_sizes, strict=True)
         ):
             raise ValueError(
                 f"a student initialised from the teacher cannot be wider than it: hidden {hidden}, heads {heads}, "
