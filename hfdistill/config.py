@@ -19,6 +19,7 @@ CACHE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 BUNDLED_PREFIX = "bundled:"
 DEFAULT_DATASET = BUNDLED_PREFIX + "rotten_tomatoes"
 DEFAULT_PARALLEL_DATASET = BUNDLED_PREFIX + "bible_en_es"
+DEFAULT_TRANSFER_DATASET = BUNDLED_PREFIX + "transfer_text"
 
 
 @dataclass
@@ -274,6 +275,18 @@ class DataArguments:
     max_eval_samples: int | None = field(
         default=None, metadata={"help": "Use only the first N validation and test examples."}
     )
+    transfer_dataset: str | None = field(
+        default=None,
+        metadata={
+            "help": "Unlabelled text on which the student learns only the teacher's soft targets (and hidden states), "
+            "mixed into the distillation's training set: a Hub dataset id, a local .csv/.json/.jsonl/.parquet/.txt "
+            f"file, or '{DEFAULT_TRANSFER_DATASET}' (14,098 bundled English reviews, editorials, tweets and plot "
+            "summaries, offline). A text that is also in the test or validation split is refused."
+        },
+    )
+    transfer_text_column: str = field(default="text", metadata={"help": "Column of the transfer data's text."})
+    transfer_split: str = field(default="train", metadata={"help": "Split of a Hub transfer dataset."})
+    max_transfer_samples: int | None = field(default=None, metadata={"help": "Use only the first N transfer texts."})
 
     def __post_init__(self):
         for name in ("validation_size", "test_size"):
@@ -286,7 +299,7 @@ class DataArguments:
             )
         if self.max_seq_length < 2:
             raise ValueError(f"max_seq_length must be >= 2, got {self.max_seq_length}")
-        for name in ("max_train_samples", "max_eval_samples"):
+        for name in ("max_train_samples", "max_eval_samples", "max_transfer_samples"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")

@@ -12,8 +12,19 @@ from .config import BUNDLED_PREFIX, DataArguments
 
 logger = logging.getLogger(__name__)
 
-LOCAL_BUILDERS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
-BUNDLED = {"rotten_tomatoes": "rotten_tomatoes.csv.gz", "bible_en_es": "bible_kjv_rv1909_en_es.tsv.gz"}
+LOCAL_BUILDERS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".json": "json",
+    ".jsonl": "json",
+    ".parquet": "parquet",
+    ".txt": "text",  # one text per line, in a column named "text"
+}
+BUNDLED = {
+    "rotten_tomatoes": "rotten_tomatoes.csv.gz",
+    "bible_en_es": "bible_kjv_rv1909_en_es.tsv.gz",
+    "transfer_text": "transfer_text.csv.gz",
+}
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -39,7 +50,11 @@ def load_local_file(builder: str, path: Path, **kwargs) -> DatasetDict:
 
 def load_source(data_args: DataArguments) -> DatasetDict:
     """The raw dataset named by `data_args.dataset_name`: bundled, a local file, or a Hub id."""
-    name = data_args.dataset_name
+    return load_named(data_args.dataset_name, data_args.dataset_config_name)
+
+
+def load_named(name: str, config_name: str | None = None) -> DatasetDict:
+    """A bundled dataset (`bundled:NAME`), a local file, or a Hub id."""
     if name.startswith(BUNDLED_PREFIX):
         return load_local_file("csv", bundled_path(name[len(BUNDLED_PREFIX) :]))
     path = Path(name)
@@ -50,7 +65,7 @@ def load_source(data_args: DataArguments) -> DatasetDict:
         return load_local_file(builder, path, **kwargs)
     if path.suffix and not path.exists() and builder is not None:
         raise FileNotFoundError(f"dataset file {name} does not exist")
-    return datasets.load_dataset(name, data_args.dataset_config_name)
+    return datasets.load_dataset(name, config_name)
 
 
 def check_columns(dataset: datasets.Dataset, data_args: DataArguments, split: str) -> None:

@@ -57,17 +57,29 @@ def width(model: PreTrainedModel) -> int:
     return model.config.hidden_size
 
 
-def attach_projections(student: PreTrainedModel, teacher_width: int, num_states: int) -> nn.ModuleList | None:
-    """Give `student` one `Linear(student width -> teacher width)` per mapped hidden state, never saved with it.
+def attach_projections(student: PreTrainedModel, teacher_width: int) -> nn.ModuleList | None:
+    """Give `student` one `Linear(student width -> teacher width)` per hidden state, never saved with it.
 
-    Returns the projections, or None when the widths agree (the states are compared directly).
+    While they are attached, a forward asked for hidden states returns them projected to the teacher's width: the
+    projections must run inside the forward, where DDP's search for unused parameters sees them, and the output must
+    keep its own fields for DDP to rebuild it. Returns the projections, or None when the widths agree (the states are
+    compared directly).
     """
     if width(student) == teacher_width:
         return None
+    num_states = student.config.num_hidden_layers + 1
     projections = nn.ModuleList(nn.Linear(width(student), teacher_width) for _ in range(num_states))
     projections.to(device=student.device, dtype=student.dtype)
     student.add_module(PROJECTIONS, projections)
     student._keys_to_ignore_on_save = {*(student._keys_to_ignore_on_save or ()), *projection_keys(student)}
+
+    def project(_module, _inputs, outputs):
+        states = getattr(outputs, "hidden_states", None)
+        if states is not None:
+            outputs.hidden_states = tuple(map(lambda projection, state: projection(state), projections, states))
+        return outputs
+
+    student.register_forward_hook(project)
     return projections
 
 

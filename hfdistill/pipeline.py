@@ -41,10 +41,12 @@ from .chart import CHART_FILE, tradeoff_chart
 from .config import DataArguments, DistillationArguments
 from .data import load_splits, tokenize_splits
 from .hub import push_folder
+from .intermediate import layer_map_of_copied_layers
 from .metrics import classification_metrics
 from .report import ModelReport, comparison_table, measure_all, write_report
-from .student import build_student, freeze_input_embeddings, resolve_layers
+from .student import StudentShape, build_student, freeze_input_embeddings, resolve_layers
 from .trainer import DistillationTrainer
+from .transfer import with_transfer_data
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +55,15 @@ PREPROCESSING = ("text_column", "text_pair_column", "max_seq_length")
 REPORTED_SETTINGS = (
     "temperature",
     "kd_loss_weight",
+    "hidden_loss_weight",
+    "hidden_loss",
+    "attention_loss_weight",
+    "attention_loss",
     "student_architecture",
+    "student_hidden_size",
+    "student_num_attention_heads",
+    "student_intermediate_size",
+    "student_init",
     "num_train_epochs",
     "learning_rate",
     "per_device_train_batch_size",
@@ -241,7 +251,7 @@ def load_student(
 ) -> PreTrainedModel:
     """The student named by `student_name_or_path` (fresh head, the teacher's labels), or one built from the teacher."""
     if args.student_name_or_path is None:
-        student = build_student(teacher, args.student_architecture, layers)
+        student = build_student(teacher, args.student_architecture, layers, shape=student_shape(args))
     else:
         label_names = [teacher.config.id2label[i] for i in range(teacher.config.num_labels)]
         student = classifier_for_labels(args.student_name_or_path, label_names)
@@ -253,6 +263,23 @@ def load_student(
     if freeze_word_embeddings:
         freeze_input_embeddings(student)
     return student
+
+
+def student_shape(args: DistillationArguments) -> StudentShape:
+    """The built student's widths and initialisation, from the arguments."""
+    return StudentShape(
+        args.student_hidden_size, args.student_num_attention_heads, args.student_intermediate_size, args.student_init
+    )
+
+
+def distillation_arguments(args: DistillationArguments, output_dir: Path, layers: list[int] | None):
+    """The student's training arguments: its own folder, no Trainer push (the run pushes the student with its card),
+    and, for a student started from teacher layers, the layer map that pairs each student layer with the teacher
+    layer it was copied from."""
+    layer_map = args.distill_layer_map
+    if layer_map is None and layers is not None and args.student_init == "teacher":
+        layer_map = layer_map_of_copied_layers(layers)
+    return replace(args, output_dir=str(output_dir / "student"), push_to_hub=False, distill_layer_map=layer_map)
 
 
 def run_pipeline(
@@ -270,6 +297,9 @@ def run_pipeline(
         layers = resolve_layers(teacher_layers, args.student_layers, args.student_num_layers)
     task = load_task(teacher_path, data_args)
     check_top_k(args, task.label_names)
+    train = task.tokenized["train"]
+    if data_args.transfer_dataset is not None:
+        train = with_transfer_data(train, task.splits, task.tokenizer, data_args)
     set_seed(args.seed)  # the teacher's fresh classification head
     fine_tune = pipeline_args.teacher_num_train_epochs > 0
     teacher = load_teacher(teacher_path, task.label_names, fine_tune, pipeline_args.freeze_word_embeddings)
@@ -290,9 +320,7 @@ def run_pipeline(
     student = load_student(args, teacher, layers, pipeline_args.freeze_word_embeddings)
     baseline = copy.deepcopy(student) if pipeline_args.train_baseline else None
     logger.info("distilling a %d-layer %s student", student.config.num_hidden_layers, student.config.model_type)
-    # The run pushes the finished student with its card at the end (`args.push_to_hub`), not the Trainer's checkpoints.
-    distillation = replace(args, output_dir=str(output / "student"), push_to_hub=False)
-    train = shared["train_dataset"]
+    distillation = distillation_arguments(args, output, layers)
     if args.teacher_cache_dir is not None:
         teacher.eval()  # fine-tuning left it in train mode
         train = cache_teacher_logits(
@@ -322,6 +350,8 @@ def run_pipeline(
         "teacher": teacher_path,
         "dataset": data_args.dataset_name,
         "train_examples": len(task.tokenized["train"]),
+        "transfer_dataset": data_args.transfer_dataset,
+        "transfer_examples": len(train) - len(task.tokenized["train"]),
         "test_examples": len(task.tokenized["test"]),
         "pipeline": asdict(pipeline_args),
         "distillation": {"student_layers": layers, **{name: getattr(args, name) for name in REPORTED_SETTINGS}},

@@ -9,7 +9,7 @@ from torch import nn
 from transformers import PreTrainedModel, Trainer
 
 from .config import DistillationArguments
-from .intermediate import PROJECTIONS, attach_projections, capture_qkv, resolve_layer_map, width
+from .intermediate import attach_projections, capture_qkv, resolve_layer_map, width
 from .losses import (
     attention_kl,
     counted_mask,
@@ -117,7 +117,7 @@ class DistillationTrainer(Trainer):
             if args.needs_attention:
                 check_attention_shapes(args, model, teacher_model)
             if args.needs_hidden_states:  # before the Trainer sees the model, so they are optimised and placed
-                attach_projections(model, width(teacher_model), len(self.layer_map))
+                attach_projections(model, width(teacher_model))
         super().__init__(model=model, args=args, **kwargs)
         if cached:
             self.data_collator = TeacherOutputCollator(self.data_collator)
@@ -171,8 +171,8 @@ class DistillationTrainer(Trainer):
         if self.layer_map is not None:
             weights = token_weights(inputs["attention_mask"], labels)
             if args.needs_hidden_states:
-                logged["hidden_loss"] = self.hidden_loss(
-                    student, outputs.hidden_states, teacher_outputs.hidden_states, weights, num_items_in_batch
+                logged["hidden_loss"] = self.hidden_loss(  # the student's states come at the teacher's width
+                    outputs.hidden_states, teacher_outputs.hidden_states, weights, num_items_in_batch
                 )
                 loss = loss + args.hidden_loss_weight * logged["hidden_loss"]
             if args.needs_attention:
@@ -191,17 +191,14 @@ class DistillationTrainer(Trainer):
             self._loss_parts[name].append((value * to_batch_mean).detach())
         return (loss, outputs) if return_outputs else loss
 
-    def hidden_loss(self, student, student_states, teacher_states, weights, num_items_in_batch) -> torch.Tensor:
-        """`hidden_loss` between each student hidden state (projected when narrower) and its mapped teacher one,
+    def hidden_loss(self, student_states, teacher_states, weights, num_items_in_batch) -> torch.Tensor:
+        """`hidden_loss` between each student hidden state (at the teacher's width) and its mapped teacher one,
         averaged over the layer map."""
-        projections = getattr(student, PROJECTIONS, None)
         loss_fn = hidden_state_mse if self.args.hidden_loss == "mse" else hidden_state_cosine
-        losses = []
-        for index, teacher_index in enumerate(self.layer_map):
-            state = student_states[index]
-            if projections is not None:
-                state = projections[index](state)
-            losses.append(loss_fn(state, teacher_states[teacher_index], weights, num_items_in_batch))
+        losses = [
+            loss_fn(student_states[index], teacher_states[teacher_index], weights, num_items_in_batch)
+            for index, teacher_index in enumerate(self.layer_map)
+        ]
         return torch.stack(losses).mean()
 
     def attention_loss(self, student, pairs, student_qkv, teacher_qkv, mask, weights, num_items_in_batch):

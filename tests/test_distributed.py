@@ -243,3 +243,36 @@ def test_multilingual_two_ranks_with_a_teacher_cache_match_one_process(tmp_path)
     for name, value in one_weights.items():
         torch.testing.assert_close(two_weights[name], value, atol=1e-5, rtol=1e-4, msg=name)
     assert json.loads((double / "report.json").read_text())["settings"]["held_out_pairs"] == 8
+
+
+def test_two_ranks_with_intermediate_losses_and_transfer_data_match_one_process(teacher_and_data):
+    """A narrow student (projections trained beside it, used outside its forward) with hidden-state and relation
+    losses on labelled rows mixed with unlabelled transfer rows: 2 ranks equal 1 process with the same global batch."""
+    generator = torch.Generator().manual_seed(1)
+    transfer = teacher_and_data / "transfer.txt"
+    lines = [" ".join(WORDS[i] for i in torch.randint(0, len(WORDS), (10,), generator=generator)) for _ in range(40)]
+    transfer.write_text("\n".join(lines) + "\n")  # 10 words: never one of the 3-8-word labelled texts
+    flags = [
+        "--student_hidden_size", "16",
+        "--hidden_loss_weight", "1.0",
+        "--attention_loss_weight", "1.0",
+        "--transfer_dataset", str(transfer),
+    ]  # fmt: skip
+    single, _ = run_distill(teacher_and_data, "one-intermediate", 1, 8, *flags)
+    double, _ = run_distill(teacher_and_data, "two-intermediate", 2, 4, *flags)
+
+    report = json.loads((single / "report.json").read_text())
+    assert report["settings"]["transfer_examples"] == 40
+    assert (
+        min(log["hidden_loss"] for log in logs(single)) > 0 and min(log["attention_loss"] for log in logs(single)) > 0
+    )
+    one_losses, two_losses = train_losses(single), train_losses(double)
+    assert len(one_losses) == len(two_losses) == 6
+    assert two_losses == pytest.approx(one_losses, rel=1e-3, abs=1e-4)
+    one_weights = load_file(single / "student" / "model.safetensors")
+    two_weights = load_file(double / "student" / "model.safetensors")
+    assert not [name for name in one_weights if "projection" in name]
+    for name, value in one_weights.items():
+        torch.testing.assert_close(two_weights[name], value, atol=1e-5, rtol=1e-4, msg=name)
+    student = AutoModelForSequenceClassification.from_pretrained(single / "student")
+    assert student.config.dim == 16

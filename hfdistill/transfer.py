@@ -1,0 +1,82 @@
+"""Transfer data: unlabelled text on which the student learns the teacher's function, mixed into the labelled set.
+
+Hinton et al.'s "transfer set": the soft targets carry the teacher's knowledge on any input, so a student that sees
+more inputs than the labelled set learns more of it. Transfer rows are tokenised like the training rows and labelled
+`UNLABELLED`: the soft-target and intermediate losses count them, the task loss does not. A transfer text that is
+also a test (or validation) text is refused, since the teacher's outputs on it would leak into the student.
+"""
+
+import logging
+import re
+
+import datasets
+from datasets import Dataset, DatasetDict
+
+from .config import DataArguments
+from .data import MODEL_INPUTS, load_named
+from .losses import UNLABELLED
+
+logger = logging.getLogger(__name__)
+
+
+def normalised(text: str) -> str:
+    """Case- and whitespace-insensitive form of a text, for the leak check."""
+    return re.sub(r"\s+", " ", text.strip().lower())
+
+
+def load_transfer_texts(data_args: DataArguments) -> list[str]:
+    """The transfer texts named by `data_args.transfer_dataset`; empty texts are dropped, and counted in the log."""
+    name, column = data_args.transfer_dataset, data_args.transfer_text_column
+    raw = load_named(name)
+    if data_args.transfer_split not in raw:
+        raise ValueError(f"split {data_args.transfer_split!r} not found in transfer data {name}; found {list(raw)}")
+    split = raw[data_args.transfer_split]
+    if column not in split.column_names:
+        raise ValueError(
+            f"column {column!r} not found in transfer data {name}; available columns: {split.column_names} "
+            "(set --transfer_text_column)"
+        )
+    texts = [text for text in split[column] if isinstance(text, str) and text.strip()]
+    if len(texts) < len(split):
+        logger.warning(
+            "transfer data %s: %d of %d rows have no text and are left out", name, len(split) - len(texts), len(split)
+        )
+    if not texts:
+        raise ValueError(f"transfer data {name} has no text in column {column!r}")
+    if data_args.max_transfer_samples is not None:
+        texts = texts[: data_args.max_transfer_samples]
+    return texts
+
+
+def check_no_leak(transfer_texts: list[str], splits: DatasetDict, text_column: str, source: str) -> None:
+    """Refuse transfer texts that are also test or validation texts (compared case- and space-insensitively)."""
+    transfer = {normalised(text) for text in transfer_texts}
+    for role in ("test", "validation"):
+        leaked = [text for text in splits[role][text_column] if normalised(text) in transfer]
+        if leaked:
+            raise ValueError(
+                f"transfer data {source} holds {len(leaked)} text(s) of the {role} split, e.g. {leaked[0][:80]!r}: "
+                f"remove them from the transfer data, since a {role} text must never be trained on"
+            )
+
+
+def transfer_rows(texts: list[str], tokenizer, max_seq_length: int, label_feature) -> Dataset:
+    """Tokenised transfer texts labelled `UNLABELLED`, with the training rows' columns and label feature."""
+    encoded = tokenizer(texts, truncation=True, max_length=max_seq_length)
+    columns = {name: encoded[name] for name in MODEL_INPUTS if name in encoded}
+    rows = Dataset.from_dict({**columns, "labels": [UNLABELLED] * len(texts)})
+    return rows.cast_column("labels", label_feature)
+
+
+def with_transfer_data(train: Dataset, splits: DatasetDict, tokenizer, data_args: DataArguments) -> Dataset:
+    """The tokenised training rows followed by the transfer rows (the Trainer's sampler mixes them)."""
+    if data_args.text_pair_column is not None:
+        raise ValueError("transfer_dataset holds single texts; it cannot be mixed into a sentence-pair task")
+    texts = load_transfer_texts(data_args)
+    check_no_leak(texts, splits, data_args.text_column, data_args.transfer_dataset)
+    label_feature = datasets.Value("int64")
+    rows = transfer_rows(texts, tokenizer, data_args.max_seq_length, label_feature)
+    logger.info(
+        "transfer data %s: %d unlabelled texts beside %d labelled", data_args.transfer_dataset, len(rows), len(train)
+    )
+    return datasets.concatenate_datasets([train.cast_column("labels", label_feature), rows])
