@@ -60,6 +60,9 @@ def width(model: PreTrainedModel) -> int:
 def attach_projections(student: PreTrainedModel, teacher_width: int) -> nn.ModuleList | None:
     """Give `student` one `Linear(student width -> teacher width)` per hidden state, never saved with it.
 
+    Each starts by placing the student's dimensions on the teacher's leading ones, where a student sliced from the
+    teacher (`StudentShape`) took them from.
+
     While they are attached, a forward asked for hidden states returns them projected to the teacher's width: the
     projections must run inside the forward, where DDP's search for unused parameters sees them, and the output must
     keep its own fields for DDP to rebuild it. Returns the projections, or None when the widths agree (the states are
@@ -69,6 +72,10 @@ def attach_projections(student: PreTrainedModel, teacher_width: int) -> nn.Modul
         return None
     num_states = student.config.num_hidden_layers + 1
     projections = nn.ModuleList(nn.Linear(width(student), teacher_width) for _ in range(num_states))
+    with torch.no_grad():  # start as the inverse of slicing: student dimension i -> teacher dimension i
+        for projection in projections:
+            projection.weight.copy_(torch.eye(teacher_width, width(student)))
+            projection.bias.zero_()
     projections.to(device=student.device, dtype=student.dtype)
     student.add_module(PROJECTIONS, projections)
     student._keys_to_ignore_on_save = {*(student._keys_to_ignore_on_save or ()), *projection_keys(student)}

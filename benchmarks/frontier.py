@@ -1,0 +1,323 @@
+"""The speed/accuracy frontier: how much of the teacher a student of each size keeps, and what the teacher adds.
+
+    python benchmarks/frontier.py                      # every rung (about 2 hours on 2 CPU cores)
+    python benchmarks/frontier.py --rungs 2x192 2x128  # some rungs; finished rungs stay in the JSON
+
+On the bundled Rotten Tomatoes reviews, with the quickstart's teacher (all-MiniLM-L6-v2 fine-tuned for one epoch,
+trained once into the work folder, or `--teacher_name_or_path`), each rung is a DistilBERT student shape (layers ×
+width). Every student starts from the same slices of the teacher's weights (`StudentShape`, init 'teacher': the best
+initialisation that uses no teacher outputs) and is trained three ways:
+
+- no KD:       fine-tuned on the labels alone (a plain `Trainer`);
+- logit KD:    `DistillationTrainer` with soft targets at T (read from the teacher-output cache, built once);
+- full recipe: logit KD + hidden-state MSE over the copied layers (projected when narrower) + MiniLM self-attention
+               relations, on the labelled reviews mixed with the bundled unlabelled transfer text.
+
+For each student: test accuracy, retention against the teacher of the same run, McNemar's exact test against the
+same shape's no-KD student (paired test predictions), parameters, size on disk, CPU latency at batch 1 and
+throughput at batch 32 in PyTorch (timed round-robin with the teacher, in the same process) and in ONNX Runtime int8
+(`hfdistill export`, the teacher exported and timed the same way). Each finished rung is written to the JSON at once,
+so a run that is cut off continues where it stopped; `--redo` measures rungs again. Prints the table and draws
+the frontier (accuracy against CPU speed-up, one line per method) as a PNG beside the JSON.
+Timings are figures, never test assertions.
+"""
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import torch
+from scipy.stats import binomtest
+from transformers import AutoModelForSequenceClassification, HfArgumentParser, Trainer, set_seed
+
+from hfdistill.cache import cache_teacher_logits
+from hfdistill.config import DEFAULT_TRANSFER_DATASET, DataArguments, DistillationArguments
+from hfdistill.export import export_and_check
+from hfdistill.intermediate import layer_map_of_copied_layers
+from hfdistill.pipeline import QUICKSTART_DEFAULTS, PipelineArguments, load_task, load_teacher, predict, train_teacher
+from hfdistill.report import measure_all, write_json
+from hfdistill.student import StudentShape, build_student, evenly_spread_layers, freeze_input_embeddings
+from hfdistill.trainer import DistillationTrainer
+from hfdistill.transfer import with_transfer_data
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+logger = logging.getLogger("frontier")
+METHODS = ("no KD", "logit KD", "full recipe")
+# name -> (layers, width); heads keep the teacher's head width (32), the feed-forward its ratio (4x).
+RUNGS = {"3x384": (3, 384), "4x256": (4, 256), "3x256": (3, 256), "2x192": (2, 192), "2x128": (2, 128)}
+
+
+@dataclass
+class FrontierArguments:
+    """What the frontier benchmark trains and where it keeps its work."""
+
+    output_dir: str = field(
+        default="benchmarks/results/frontier", metadata={"help": "Work folder: teacher, cache, one folder a student."}
+    )
+    json_file: str = field(
+        default="benchmarks/frontier_2cpu.json", metadata={"help": "The results JSON (read first, kept per rung)."}
+    )
+    rungs: list[str] = field(
+        default_factory=lambda: list(RUNGS), metadata={"help": f"Rungs to run, of {list(RUNGS)}."}
+    )
+    redo: bool = field(default=False, metadata={"help": "Train and measure rungs already in the JSON again."})
+    teacher_name_or_path: str | None = field(
+        default=None, metadata={"help": "A fine-tuned teacher; default: the quickstart's, trained once in output_dir."}
+    )
+    num_train_epochs: float = field(default=2.0, metadata={"help": "Epochs of every student."})
+    learning_rate: float = field(default=1e-4, metadata={"help": "Peak learning rate of every student."})
+    temperature: float = field(default=2.0, metadata={"help": "T of both KD methods."})
+    kd_loss_weight: float = field(default=0.5, metadata={"help": "Soft-target weight of both KD methods."})
+    hidden_loss_weight: float = field(default=1.0, metadata={"help": "Hidden-state MSE weight of the full recipe."})
+    attention_loss_weight: float = field(default=1.0, metadata={"help": "Relation KL weight of the full recipe."})
+    max_transfer_samples: int | None = field(
+        default=10000, metadata={"help": "Transfer texts mixed into the full recipe's training set."}
+    )
+    seed: int = field(default=42, metadata={"help": "Seed of every student (its head, dropout and batches)."})
+
+    def __post_init__(self):
+        unknown = sorted(set(self.rungs) - set(RUNGS))
+        if unknown:
+            raise ValueError(f"unknown rungs {unknown}: choose from {list(RUNGS)}")
+
+
+def training_arguments(bench: FrontierArguments, output_dir: Path, **overrides) -> DistillationArguments:
+    """The quickstart's training settings with the benchmark's epochs, rate, T and weights."""
+    settings = {
+        name: value
+        for name, value in QUICKSTART_DEFAULTS.items()
+        if name in {f for f in DistillationArguments.__dataclass_fields__}
+    }
+    settings |= dict(
+        output_dir=str(output_dir),
+        num_train_epochs=bench.num_train_epochs,
+        learning_rate=bench.learning_rate,
+        temperature=bench.temperature,
+        kd_loss_weight=bench.kd_loss_weight,
+        seed=bench.seed,
+        eval_strategy="no",
+        disable_tqdm=True,
+        logging_steps=100,
+    )
+    return DistillationArguments(**(settings | overrides))
+
+
+def fine_tuned_teacher(bench: FrontierArguments, data_args: DataArguments) -> str:
+    """The teacher's folder: given, already trained in the work folder, or fine-tuned now like the quickstart's."""
+    if bench.teacher_name_or_path is not None:
+        return bench.teacher_name_or_path
+    folder = Path(bench.output_dir) / "teacher"
+    if (folder / "config.json").is_file():
+        return str(folder)
+    args = training_arguments(
+        bench,
+        folder,
+        num_train_epochs=QUICKSTART_DEFAULTS["teacher_num_train_epochs"],
+        learning_rate=QUICKSTART_DEFAULTS["teacher_learning_rate"],
+    )
+    train_teacher(args, data_args, PipelineArguments(freeze_word_embeddings=True, overwrite_output_dir=True))
+    return str(folder)
+
+
+def train_student(bench, method, shape_name, teacher, task, data_args, cache_dir: Path) -> tuple[str, float]:
+    """Train one student of the rung `shape_name` by `method` into its folder; its folder and training seconds."""
+    num_layers, width = RUNGS[shape_name]
+    folder = Path(bench.output_dir) / shape_name / method.replace(" ", "-")
+    layers = evenly_spread_layers(teacher.config.num_hidden_layers, num_layers)
+    set_seed(bench.seed)
+    student = build_student(teacher, "distilbert", layers, shape=StudentShape(hidden_size=width))
+    freeze_input_embeddings(student)
+    shared = dict(
+        eval_dataset=task.tokenized["validation"], data_collator=task.collator, processing_class=task.tokenizer
+    )
+    start = time.perf_counter()
+    train = task.tokenized["train"]
+    if method == "no KD":
+        trainer = Trainer(model=student, args=training_arguments(bench, folder), train_dataset=train, **shared)
+    elif method == "logit KD":
+        args = training_arguments(bench, folder, teacher_cache_dir=str(cache_dir))
+        cached = cache_teacher_logits(train, teacher, task.tokenizer, args, task.collator, task.preprocessing)
+        trainer = DistillationTrainer(model=student, teacher_model=None, args=args, train_dataset=cached, **shared)
+    else:
+        transfer_args = replace(
+            data_args, transfer_dataset=DEFAULT_TRANSFER_DATASET, max_transfer_samples=bench.max_transfer_samples
+        )
+        mixed = with_transfer_data(train, task.splits, task.tokenizer, transfer_args)
+        args = training_arguments(
+            bench,
+            folder,
+            hidden_loss_weight=bench.hidden_loss_weight,
+            attention_loss_weight=bench.attention_loss_weight,
+            distill_layer_map=layer_map_of_copied_layers(layers),
+        )
+        trainer = DistillationTrainer(model=student, teacher_model=teacher, args=args, train_dataset=mixed, **shared)
+    trainer.train()
+    trainer.save_model()
+    return str(folder), round(time.perf_counter() - start, 1)
+
+
+def test_predictions(folder: str, task) -> np.ndarray:
+    """The saved model's predicted class for every test example."""
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+
+    @torch.inference_mode()
+    def run(batch):
+        return model(**batch).logits.float().numpy()
+
+    return predict(run, task.tokenized["test"], task.collator).predictions.argmax(-1)
+
+
+def mcnemar_exact(labels: np.ndarray, first: np.ndarray, second: np.ndarray) -> dict:
+    """McNemar's exact test of two classifiers on the same examples: the discordant pairs and the two-sided p."""
+    first_only = int(((first == labels) & (second != labels)).sum())
+    second_only = int(((first != labels) & (second == labels)).sum())
+    discordant = first_only + second_only
+    p = binomtest(first_only, discordant, 0.5).pvalue if discordant else 1.0
+    return {"only_this_right": first_only, "only_no_kd_right": second_only, "p_value": float(p)}
+
+
+def int8_figures(folder: str, data_args: DataArguments) -> dict:
+    """`hfdistill export --quantize`'s int8 row: accuracy, agreement with PyTorch, size and CPU speed."""
+    report = export_and_check(folder, data_args, quantize=True)
+    form = next(form for form in report["forms"] if form["name"] == "ONNX int8")
+    return {
+        name: form[name]
+        for name in ("metrics", "agreement_percent", "size_mb", "latency_ms_batch1", "throughput_batch32")
+    }
+
+
+def run_rung(bench, shape_name, teacher_folder, teacher, task, data_args) -> dict:
+    """Train the rung's three students, then score, test and time them beside the teacher; the rung's results."""
+    cache_dir = Path(bench.output_dir) / "teacher-cache"
+    folders, seconds = {}, {}
+    for method in METHODS:
+        logger.info("rung %s: training the %s student", shape_name, method)
+        folders[method], seconds[method] = train_student(
+            bench, method, shape_name, teacher, task, data_args, cache_dir
+        )
+    labels = np.asarray(task.tokenized["test"]["labels"])
+    predictions = {
+        name: test_predictions(folder, task) for name, folder in {"teacher": teacher_folder, **folders}.items()
+    }
+    accuracy = {name: float((values == labels).mean()) for name, values in predictions.items()}
+    logger.info("rung %s: timing the teacher and the students", shape_name)
+    models = {
+        name: AutoModelForSequenceClassification.from_pretrained(folder)
+        for name, folder in {"teacher": teacher_folder, **folders}.items()
+    }
+    rows = measure_all(
+        models,
+        {"teacher": teacher_folder, **folders},
+        task.tokenizer,
+        {name: {"accuracy": accuracy[name]} for name in models},
+        list(task.splits["test"][data_args.text_column]),
+        rounds=3,
+    )
+    int8 = {name: int8_figures(folder, data_args) for name, folder in {"teacher": teacher_folder, **folders}.items()}
+    teacher_row = rows[0]
+    result = {
+        "settings": asdict(bench),
+        "layers": RUNGS[shape_name][0],
+        "width": RUNGS[shape_name][1],
+        "teacher": {**asdict(teacher_row), "int8": int8["teacher"]},
+    }
+    for row in rows[1:]:
+        method = row.name
+        result[method] = {
+            **asdict(row),
+            "accuracy": round(accuracy[method], 4),
+            "retention_percent": round(100 * accuracy[method] / accuracy["teacher"], 2),
+            "speedup_batch32": round(row.throughput_batch32 / teacher_row.throughput_batch32, 2),
+            "speedup_batch1": round(teacher_row.latency_ms_batch1 / row.latency_ms_batch1, 2),
+            "int8": int8[method],
+            "int8_speedup_batch32_vs_teacher_int8": round(
+                int8[method]["throughput_batch32"] / int8["teacher"]["throughput_batch32"], 2
+            ),
+            "train_seconds": seconds[method],
+            "mcnemar_vs_no_kd": None
+            if method == "no KD"
+            else mcnemar_exact(labels, predictions[method], predictions["no KD"]),
+        }
+    for folder in folders.values():
+        shutil.rmtree(Path(folder) / "onnx", ignore_errors=True)  # ~100 MB a student, measured already
+    return result
+
+
+def frontier_table(results: dict) -> str:
+    """Markdown: one row per rung and method."""
+    lines = [
+        "| rung | method | accuracy | retention | McNemar p vs no KD | params | size MB | speed-up b=32 | "
+        "speed-up b=1 | int8 speed-up b=32 (vs teacher int8) | train s |",
+        "|---" * 11 + "|",
+    ]
+    for name, rung in results.items():
+        for method in METHODS:
+            row = rung[method]
+            p = row["mcnemar_vs_no_kd"]
+            lines.append(
+                f"| {name} | {method} | {row['accuracy']:.4f} | {row['retention_percent']:.1f}% | "
+                f"{'—' if p is None else format(p['p_value'], '.3g')} | {row['parameters'] / 1e6:.1f}M | "
+                f"{row['size_mb']:.1f} | {row['speedup_batch32']:.1f}× | {row['speedup_batch1']:.1f}× | "
+                f"{row['int8_speedup_batch32_vs_teacher_int8']:.1f}× | {row['train_seconds']:.0f} |"
+            )
+    return "\n".join(lines)
+
+
+def frontier_chart(results: dict, teacher_accuracy: float, path: Path) -> None:
+    """Accuracy against CPU speed-up (PyTorch, batch 32), one line per method, the teacher at 1×."""
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for method, marker in zip(METHODS, "osD", strict=True):
+        points = sorted(
+            (rung[method]["speedup_batch32"], rung[method]["accuracy"], name) for name, rung in results.items()
+        )
+        axes.plot([p[0] for p in points], [p[1] for p in points], marker=marker, label=method)
+        if method == "full recipe":
+            for x, y, name in points:
+                axes.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    axes.scatter([1.0], [teacher_accuracy], marker="*", s=160, color="black", label="teacher", zorder=3)
+    axes.axhline(0.97 * teacher_accuracy, color="grey", linestyle=":", linewidth=1, label="97% of the teacher")
+    axes.set_xscale("log")
+    axes.set_xlabel("CPU throughput at batch 32, × the teacher's (PyTorch)")
+    axes.set_ylabel("test accuracy")
+    axes.set_title("Students of the quickstart teacher on Rotten Tomatoes")
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def main() -> None:
+    logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.INFO)
+    (bench,) = HfArgumentParser(FrontierArguments).parse_args_into_dataclasses()
+    json_path = Path(bench.json_file)
+    previous = json.loads(json_path.read_text())["rungs"] if json_path.is_file() else {}
+    data_args = DataArguments()
+    teacher_folder = fine_tuned_teacher(bench, data_args)
+    task = load_task(teacher_folder, data_args)
+    teacher = load_teacher(teacher_folder, task.label_names, fine_tune=False, freeze_word_embeddings=False).eval()
+    results = dict(previous)
+    for name in bench.rungs:
+        if name in results and not bench.redo:
+            logger.info("rung %s is in %s already (--redo measures it again)", name, json_path)
+            continue
+        results[name] = run_rung(bench, name, teacher_folder, teacher, task, data_args)
+        ordered = {rung: results[rung] for rung in RUNGS if rung in results}
+        write_json(
+            json_path, {"teacher": teacher_folder, "test_examples": len(task.tokenized["test"]), "rungs": ordered}
+        )
+        logger.info("rung %s written to %s", name, json_path)
+    ordered = {rung: results[rung] for rung in RUNGS if rung in results}
+    teacher_accuracy = next(iter(ordered.values()))["teacher"]["metrics"]["accuracy"]
+    frontier_chart(ordered, teacher_accuracy, json_path.with_suffix(".png"))
+    print(frontier_table(ordered))
+
+
+if __name__ == "__main__":
+    main()
