@@ -5,8 +5,9 @@
 
 On the bundled Rotten Tomatoes reviews, with the quickstart's teacher (all-MiniLM-L6-v2 fine-tuned for one epoch,
 trained once into the work folder, or `--teacher_name_or_path`), each rung is a DistilBERT student shape (layers ×
-width). Every student starts from the same slices of the teacher's weights (`StudentShape`, init 'teacher': the best
-initialisation that uses no teacher outputs) and is trained three ways:
+width; heads keep the teacher's head width, the feed-forward its 4× ratio). Every student starts from the same slices
+of the teacher's weights (`StudentShape`, init 'teacher': the best initialisation that uses no teacher outputs; it
+beat a random one by 0.9 points at 2x192) and is trained three ways, with the same schedule and seed:
 
 - no KD:       fine-tuned on the labels alone (a plain `Trainer`);
 - logit KD:    `DistillationTrainer` with soft targets at T (read from the teacher-output cache, built once);
@@ -51,7 +52,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 logger = logging.getLogger("frontier")
 METHODS = ("no KD", "logit KD", "full recipe")
 # name -> (layers, width); heads keep the teacher's head width (32), the feed-forward its ratio (4x).
-RUNGS = {"3x384": (3, 384), "4x256": (4, 256), "3x256": (3, 256), "2x192": (2, 192), "2x128": (2, 128)}
+RUNGS = {"3x384": (3, 384), "2x384": (2, 384), "3x256": (3, 256), "2x192": (2, 192), "2x128": (2, 128)}
 
 
 @dataclass
@@ -72,13 +73,22 @@ class FrontierArguments:
         default=None, metadata={"help": "A fine-tuned teacher; default: the quickstart's, trained once in output_dir."}
     )
     num_train_epochs: float = field(default=2.0, metadata={"help": "Epochs of every student."})
-    learning_rate: float = field(default=1e-4, metadata={"help": "Peak learning rate of every student."})
+    learning_rate: float = field(
+        default=5e-4,
+        metadata={
+            "help": "Peak learning rate of every student (5e-4 beat the quickstart's 1e-4 by 2 points at 2x192)."
+        },
+    )
+    freeze_word_embeddings: bool = field(
+        default=False,
+        metadata={"help": "Keep the students' sliced word-embedding tables frozen (cost 2 points at 2x192)."},
+    )
     temperature: float = field(default=2.0, metadata={"help": "T of both KD methods."})
     kd_loss_weight: float = field(default=0.5, metadata={"help": "Soft-target weight of both KD methods."})
     hidden_loss_weight: float = field(default=1.0, metadata={"help": "Hidden-state MSE weight of the full recipe."})
     attention_loss_weight: float = field(default=1.0, metadata={"help": "Relation KL weight of the full recipe."})
     max_transfer_samples: int | None = field(
-        default=10000, metadata={"help": "Transfer texts mixed into the full recipe's training set."}
+        default=8000, metadata={"help": "Transfer texts mixed into the full recipe's training set."}
     )
     seed: int = field(default=42, metadata={"help": "Seed of every student (its head, dropout and batches)."})
 
@@ -133,7 +143,8 @@ def train_student(bench, method, shape_name, teacher, task, data_args, cache_dir
     layers = evenly_spread_layers(teacher.config.num_hidden_layers, num_layers)
     set_seed(bench.seed)
     student = build_student(teacher, "distilbert", layers, shape=StudentShape(hidden_size=width))
-    freeze_input_embeddings(student)
+    if bench.freeze_word_embeddings:
+        freeze_input_embeddings(student)
     shared = dict(
         eval_dataset=task.tokenized["validation"], data_collator=task.collator, processing_class=task.tokenizer
     )
@@ -294,7 +305,9 @@ def frontier_chart(results: dict, teacher_accuracy: float, path: Path) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.INFO)
+    logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.WARNING)
+    for name in ("frontier", "hfdistill"):  # onnxruntime's quantiser logs every tensor on the root logger at INFO
+        logging.getLogger(name).setLevel(logging.INFO)
     (bench,) = HfArgumentParser(FrontierArguments).parse_args_into_dataclasses()
     json_path = Path(bench.json_file)
     previous = json.loads(json_path.read_text())["rungs"] if json_path.is_file() else {}
