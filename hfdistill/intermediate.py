@@ -34,9 +34,9 @@ def layer_map_of_copied_layers(layers: list[int]) -> list[int]:
     return [0, *(index + 1 for index in layers)]
 
 
-def resolve_layer_map(layer_map: list[int] | None, student: PreTrainedModel, teacher: PreTrainedModel) -> list[int]:
-    """`layer_map` checked against both depths, or the default one."""
-    student_layers, teacher_layers = student.config.num_hidden_layers, teacher.config.num_hidden_layers
+def resolve_layer_map(layer_map: list[int] | None, student_config, teacher_config) -> list[int]:
+    """`layer_map` checked against both models' depths (from their configs), or the default one."""
+    student_layers, teacher_layers = student_config.num_hidden_layers, teacher_config.num_hidden_layers
     if layer_map is None:
         return default_layer_map(student_layers, teacher_layers)
     if len(layer_map) != student_layers + 1:
@@ -55,6 +55,35 @@ def resolve_layer_map(layer_map: list[int] | None, student: PreTrainedModel, tea
 
 def width(model: PreTrainedModel) -> int:
     return model.config.hidden_size
+
+
+def relation_heads(args, student_config) -> int:
+    """Heads of relation distillation: `relation_heads`, or the student's attention head count."""
+    return args.relation_heads or student_config.num_attention_heads
+
+
+def check_intermediate_plan(args, student_config, teacher_config) -> list[int] | None:
+    """Refuse, before any work, intermediate losses the two models cannot give; the resolved layer map (None when
+    no intermediate loss is weighted)."""
+    if not (args.needs_hidden_states or args.needs_attention):
+        return None
+    layer_map = resolve_layer_map(args.distill_layer_map, student_config, teacher_config)
+    if not args.needs_attention:
+        return layer_map
+    student_heads, teacher_heads = student_config.num_attention_heads, teacher_config.num_attention_heads
+    if args.attention_loss == "kl" and student_heads != teacher_heads:
+        raise ValueError(
+            f"attention_loss='kl' needs equal head counts, but the student has {student_heads} and the teacher "
+            f"{teacher_heads}: use attention_loss='relation' (any head counts) or a student with {teacher_heads} heads"
+        )
+    heads = relation_heads(args, student_config)
+    widths = student_config.hidden_size, teacher_config.hidden_size
+    if args.attention_loss == "relation" and (widths[0] % heads or widths[1] % heads):
+        raise ValueError(
+            f"relation_heads={heads} must divide both widths (student {widths[0]}, teacher {widths[1]}): "
+            "set --relation_heads to a common divisor"
+        )
+    return layer_map
 
 
 def attach_projections(student: PreTrainedModel, teacher_width: int) -> nn.ModuleList | None:

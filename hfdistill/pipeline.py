@@ -41,10 +41,10 @@ from .chart import CHART_FILE, tradeoff_chart
 from .config import DataArguments, DistillationArguments
 from .data import load_splits, tokenize_splits
 from .hub import push_folder
-from .intermediate import layer_map_of_copied_layers
+from .intermediate import check_intermediate_plan, layer_map_of_copied_layers
 from .metrics import classification_metrics
 from .report import ModelReport, comparison_table, measure_all, write_report
-from .student import StudentShape, build_student, freeze_input_embeddings, resolve_layers
+from .student import StudentShape, build_student, freeze_input_embeddings, resolve_layers, student_config
 from .trainer import DistillationTrainer
 from .transfer import with_transfer_data
 
@@ -282,6 +282,34 @@ def distillation_arguments(args: DistillationArguments, output_dir: Path, layers
     return replace(args, output_dir=str(output_dir / "student"), push_to_hub=False, distill_layer_map=layer_map)
 
 
+SHAPE_FLAGS = (
+    "student_num_layers",
+    "student_layers",
+    "student_hidden_size",
+    "student_num_attention_heads",
+    "student_intermediate_size",
+)
+
+
+def plan_student(args: DistillationArguments, teacher_path: str, output: Path) -> list[int] | None:
+    """Check, before any work, the student the run will train and the losses asked of it; the teacher layers a
+    built student starts from (None for a named student)."""
+    teacher_config = AutoConfig.from_pretrained(teacher_path)
+    if args.student_name_or_path is not None:
+        given = [f"--{name}" for name in SHAPE_FLAGS if getattr(args, name) is not None]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} shape a student built from the teacher, but --student_name_or_path names one: "
+                "drop one or the other"
+            )
+        planned, layers = AutoConfig.from_pretrained(args.student_name_or_path), None
+    else:
+        layers = resolve_layers(teacher_config.num_hidden_layers, args.student_layers, args.student_num_layers)
+        planned = student_config(teacher_config, args.student_architecture, layers, student_shape(args))
+    check_intermediate_plan(distillation_arguments(args, output, layers), planned, teacher_config)
+    return layers
+
+
 def run_pipeline(
     args: DistillationArguments, data_args: DataArguments, pipeline_args: PipelineArguments
 ) -> dict | None:
@@ -291,10 +319,7 @@ def run_pipeline(
     state.wait_for_everyone()  # no rank may see another's first files as an earlier run's
     output = Path(args.output_dir)
     teacher_path = args.teacher_name_or_path or default_teacher_path()
-    layers = None
-    if args.student_name_or_path is None:
-        teacher_layers = AutoConfig.from_pretrained(teacher_path).num_hidden_layers
-        layers = resolve_layers(teacher_layers, args.student_layers, args.student_num_layers)
+    layers = plan_student(args, teacher_path, output)
     task = load_task(teacher_path, data_args)
     check_top_k(args, task.label_names)
     train = task.tokenized["train"]

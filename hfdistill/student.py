@@ -151,6 +151,27 @@ def load_sliced_weights(student: nn.Module, sources: dict[str, torch.Tensor], sh
     return load_mapped_weights(student, {name: tensor.detach().clone() for name, tensor in fitted.items()})
 
 
+def truncated_config(teacher_config, layers: list[int], shape: StudentShape | None = None):
+    """The teacher's config with only `layers` and `shape`'s widths (default the teacher's)."""
+    shape = (shape or StudentShape()).resolve(teacher_config)
+    config = copy.deepcopy(teacher_config)
+    config.num_hidden_layers = len(layers)
+    config.hidden_size, config.num_attention_heads = shape.hidden_size, shape.num_attention_heads
+    config.intermediate_size = shape.intermediate_size
+    if isinstance(getattr(config, "layer_types", None), list):  # per-layer attention kinds (e.g. ModernBERT)
+        config.layer_types = [config.layer_types[i] for i in layers]
+    return config
+
+
+def student_config(teacher_config, architecture: str, layers: list[int], shape: StudentShape | None = None):
+    """The config of the student `build_student` makes, without building it (to check a run before any work)."""
+    if architecture == "distilbert":
+        return distilbert_config_from(teacher_config, len(layers), shape)
+    if architecture == "same":
+        return truncated_config(teacher_config, layers, shape)
+    raise ValueError(f"student_architecture must be 'distilbert' or 'same', got {architecture!r}")
+
+
 def build_truncated_student(
     teacher: PreTrainedModel,
     layers: list[int] | None = None,
@@ -167,13 +188,7 @@ def build_truncated_student(
     """
     layers = resolve_layers(teacher.config.num_hidden_layers, layers, num_layers)
     shape = (shape or StudentShape()).resolve(teacher.config)
-    config = copy.deepcopy(teacher.config)
-    config.num_hidden_layers = len(layers)
-    config.hidden_size, config.num_attention_heads = shape.hidden_size, shape.num_attention_heads
-    config.intermediate_size = shape.intermediate_size
-    if isinstance(getattr(config, "layer_types", None), list):  # per-layer attention kinds (e.g. ModernBERT)
-        config.layer_types = [config.layer_types[i] for i in layers]
-    student = type(teacher)(config)
+    student = type(teacher)(truncated_config(teacher.config, layers, shape))
 
     path, per_layer = _layer_sources(teacher, layers)
     sources = {name: tensor for name, tensor in teacher.state_dict().items() if not name.startswith(path + ".")}

@@ -9,7 +9,7 @@ from torch import nn
 from transformers import PreTrainedModel, Trainer
 
 from .config import DistillationArguments
-from .intermediate import attach_projections, capture_qkv, resolve_layer_map, width
+from .intermediate import attach_projections, capture_qkv, check_intermediate_plan, relation_heads, width
 from .losses import (
     attention_kl,
     counted_mask,
@@ -42,27 +42,6 @@ def check_label_counts(teacher: PreTrainedModel, student: PreTrainedModel) -> No
         raise ValueError(
             f"teacher has {teacher_labels} labels but student has {student_labels}: build the student with "
             f"num_labels={teacher_labels} (and the teacher's id2label)"
-        )
-
-
-def relation_heads(args: DistillationArguments, student: PreTrainedModel) -> int:
-    """Heads of relation distillation: `relation_heads`, or the student's attention head count."""
-    return args.relation_heads or student.config.num_attention_heads
-
-
-def check_attention_shapes(args: DistillationArguments, student: PreTrainedModel, teacher: PreTrainedModel) -> None:
-    """Refuse, before training, an attention loss the two models' head counts or widths cannot give."""
-    student_heads, teacher_heads = student.config.num_attention_heads, teacher.config.num_attention_heads
-    if args.attention_loss == "kl" and student_heads != teacher_heads:
-        raise ValueError(
-            f"attention_loss='kl' needs equal head counts, but the student has {student_heads} and the teacher "
-            f"{teacher_heads}: use attention_loss='relation' (any head counts) or a student with {teacher_heads} heads"
-        )
-    heads = relation_heads(args, student)
-    if args.attention_loss == "relation" and (width(student) % heads or width(teacher) % heads):
-        raise ValueError(
-            f"relation_heads={heads} must divide both widths (student {width(student)}, teacher {width(teacher)}): "
-            "set --relation_heads to a common divisor"
         )
 
 
@@ -113,9 +92,7 @@ class DistillationTrainer(Trainer):
             check_label_counts(teacher_model, model)
         self.layer_map = None
         if intermediate:
-            self.layer_map = resolve_layer_map(args.distill_layer_map, model, teacher_model)
-            if args.needs_attention:
-                check_attention_shapes(args, model, teacher_model)
+            self.layer_map = check_intermediate_plan(args, model.config, teacher_model.config)
             if args.needs_hidden_states:  # before the Trainer sees the model, so they are optimised and placed
                 attach_projections(model, width(teacher_model))
         super().__init__(model=model, args=args, **kwargs)
@@ -224,7 +201,7 @@ class DistillationTrainer(Trainer):
                         (teacher_q, teacher_k, teacher_v),
                         mask,
                         weights,
-                        relation_heads(self.args, student),
+                        relation_heads(self.args, student.config),
                         num_items_in_batch,
                     )
                 )

@@ -34,6 +34,26 @@ def test_quickstart_help_describes_the_flags(capsys):
         (["--kd_loss_weight", "2"], r"kd_loss_weight must be in [0, 1], got 2.0"),
         (["--text_column", "review"], "column 'review' not found"),
         (["--student_layers", "0", "9"], "student_layers [9] out of range: the teacher has 6 layers"),
+        (
+            ["--student_hidden_size", "100"],
+            "student_hidden_size 100 is not a multiple of student_num_attention_heads 3",
+        ),
+        (["--student_hidden_size", "512"], "cannot be wider than it: hidden 512"),
+        (["--hidden_loss_weight", "-1"], "hidden_loss_weight must be >= 0, got -1.0"),
+        (
+            ["--attention_loss_weight", "1", "--attention_loss", "kl", "--student_hidden_size", "192"],
+            "attention_loss='kl' needs equal head counts",
+        ),
+        (
+            ["--hidden_loss_weight", "1", "--distill_layer_map", "0", "6"],
+            "distill_layer_map has 2 entries but the student has 4",
+        ),
+        (["--attention_loss_weight", "1", "--relation_heads", "5"], "relation_heads=5 must divide both widths"),
+        (
+            ["--student_name_or_path", "x", "--student_hidden_size", "192"],
+            "--student_hidden_size shape a student built",
+        ),
+        (["--transfer_dataset", "missing.txt"], "dataset file missing.txt does not exist"),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(tmp_path, capsys, flags, message):

@@ -3,6 +3,7 @@ import torch
 from transformers import DistilBertForSequenceClassification
 
 from hfdistill.student import (
+    StudentShape,
     build_distilbert_student,
     build_truncated_student,
     count_parameters,
@@ -94,3 +95,41 @@ def test_shape_mismatch_names_the_parameter(teacher):
     wrong = {"distilbert.embeddings.word_embeddings.weight": torch.zeros(5, 32)}
     with pytest.raises(ValueError, match=r"'distilbert.embeddings.word_embeddings.weight': student \(99, 32\)"):
         load_mapped_weights(student, wrong)
+
+
+@pytest.mark.parametrize("build", [build_distilbert_student, build_truncated_student])
+def test_a_narrow_student_starts_from_leading_slices_of_the_teacher(teacher, build):
+    student = build(teacher, [1, 3], shape=StudentShape(hidden_size=16))  # the tiny teacher: 32 wide, 4 heads of 8
+    config = student.config
+    widths = (
+        (config.dim, config.n_heads, config.hidden_dim)
+        if config.model_type == "distilbert"
+        else (config.hidden_size, config.num_attention_heads, config.intermediate_size)
+    )
+    assert widths == (16, 2, 18)  # the teacher's head width (8) and feed-forward ratio (37 / 32) kept
+    words = student.get_input_embeddings().weight
+    torch.testing.assert_close(words, teacher.bert.embeddings.word_embeddings.weight[:, :16])
+    query = dict(student.named_parameters())[
+        "distilbert.transformer.layer.1.attention.q_lin.weight"
+        if config.model_type == "distilbert"
+        else "bert.encoder.layer.1.attention.self.query.weight"
+    ]
+    torch.testing.assert_close(query, teacher.bert.encoder.layer[3].attention.self.query.weight[:16, :16])
+    assert count_parameters(student) < count_parameters(teacher) / 2
+    input_ids, attention_mask = inputs()
+    assert student(input_ids=input_ids, attention_mask=attention_mask).logits.shape == (3, 3)
+
+
+def test_a_random_student_copies_nothing(teacher):
+    student = build_distilbert_student(teacher, [0, 3], shape=StudentShape(hidden_size=16, init="random"))
+    words = student.get_input_embeddings().weight
+    assert not torch.equal(words, teacher.bert.embeddings.word_embeddings.weight[:, :16])
+    wide = build_distilbert_student(teacher, [0], shape=StudentShape(hidden_size=64, init="random"))
+    assert wide.config.dim == 64  # wider than the teacher is allowed when nothing is copied
+
+
+def test_impossible_shapes_are_refused(teacher):
+    with pytest.raises(ValueError, match="cannot be wider than it: hidden 64"):
+        build_distilbert_student(teacher, [0], shape=StudentShape(hidden_size=64))
+    with pytest.raises(ValueError, match="student_hidden_size 16 is not a multiple of student_num_attention_heads 3"):
+        build_distilbert_student(teacher, [0], shape=StudentShape(hidden_size=16, num_attention_heads=3))
