@@ -3,15 +3,17 @@
 #   make test         install, then run the test suite
 # and `make multilingual` makes the English sentence-embedding teacher multilingual (English-Spanish), offline;
 # `make benchmark` measures what distillation costs against plain fine-tuning, online and with the teacher cache
-# (more rounds: make benchmark BENCHMARK_ARGS="--rounds 3").
+# (more rounds: make benchmark BENCHMARK_ARGS="--rounds 3"), and `make frontier` the speed/accuracy frontier of
+# students with and without the teacher (rung by rung: make frontier FRONTIER_ARGS="--rungs 2x192").
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 
 # torch first and pinned: on a CPU-only machine 2.13.0 is the CPU wheel; an unpinned torch pulls CUDA packages.
 TORCH ?= torch==2.13.0
 BENCHMARK_ARGS ?=
+FRONTIER_ARGS ?=
 
-.PHONY: install quickstart multilingual benchmark test lint
+.PHONY: install quickstart multilingual benchmark frontier test lint
 
 install:
 	$(PIP) install --quiet "$(TORCH)"
@@ -25,6 +27,9 @@ multilingual: install
 
 benchmark: install
 	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/distillation_cost.py $(BENCHMARK_ARGS)
+
+frontier: install
+	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/frontier.py $(FRONTIER_ARGS)
 
 test: install
 	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q
