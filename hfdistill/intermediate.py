@@ -6,6 +6,7 @@
   listed in the student's `_keys_to_ignore_on_save`: the saved student has exactly its own parameters.
 - `capture_qkv` records the query, key and value projections of chosen layers with forward hooks, for attention
   and relation losses, without switching either model to eager attention.
+- `mapped_hidden_loss` and `paired_attention_loss` apply the pure losses of `hfdistill.losses` over the layer map.
 """
 
 from collections.abc import Iterator
@@ -15,6 +16,13 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
+from .losses import (
+    attention_kl,
+    hidden_state_cosine,
+    hidden_state_mse,
+    relation_log_probs,
+    self_attention_relation_kl,
+)
 from .student import find_layer_list
 
 PROJECTIONS = "distillation_projections"
@@ -158,3 +166,53 @@ def capture_qkv(model: nn.Module, layers: list[int]) -> Iterator[dict[int, list[
     finally:
         for handle in handles:
             handle.remove()
+
+
+def mapped_hidden_loss(
+    student_states, teacher_states, layer_map: list[int], kind: str, token_weights, num_items_in_batch
+) -> torch.Tensor:
+    """`kind` ('mse' or 'cosine') between each student hidden state (at the teacher's width) and the teacher state
+    the layer map gives it, averaged over the map.
+
+    Args:
+        student_states: the student's hidden states, embeddings first, each `(batch, seq, teacher_width)`.
+        teacher_states: the teacher's, embeddings first.
+        layer_map: teacher index for each student index.
+        kind: 'mse' or 'cosine'.
+        token_weights: `(batch, seq)`, from `hfdistill.losses.token_weights`.
+        num_items_in_batch: the divisor shared with the other losses.
+    """
+    loss_fn = hidden_state_mse if kind == "mse" else hidden_state_cosine
+    losses = [
+        loss_fn(student_states[index], teacher_states[teacher_index], token_weights, num_items_in_batch)
+        for index, teacher_index in enumerate(layer_map)
+    ]
+    return torch.stack(losses).mean()
+
+
+def paired_attention_loss(pairs, kind: str, heads: int, attention_mask, token_weights, num_items_in_batch):
+    """Attention KL (`kind` 'kl', from queries and keys) or MiniLM relation KL ('relation', from queries, keys and
+    values) for each (student layer, teacher layer) pair, averaged over the pairs.
+
+    Args:
+        pairs: `[(student [q, k, v], teacher [q, k, v]), ...]`, each tensor `(batch, seq, width)`.
+        kind: 'kl' or 'relation'.
+        heads: the head count both sides are split into (the models' own for 'kl', the relation heads otherwise).
+        attention_mask: `(batch, seq)`, 1 for real tokens.
+        token_weights: `(batch, seq)`, from `hfdistill.losses.token_weights`.
+        num_items_in_batch: the divisor shared with the other losses.
+    """
+    losses = []
+    for (student_q, student_k, student_v), (teacher_q, teacher_k, teacher_v) in pairs:
+        if kind == "kl":
+            student = relation_log_probs(student_q, student_k, attention_mask, heads)
+            teacher = relation_log_probs(teacher_q, teacher_k, attention_mask, heads)
+            losses.append(attention_kl(student, teacher, token_weights, num_items_in_batch))
+        else:
+            student_qkv, teacher_qkv = (student_q, student_k, student_v), (teacher_q, teacher_k, teacher_v)
+            losses.append(
+                self_attention_relation_kl(
+                    student_qkv, teacher_qkv, attention_mask, token_weights, heads, num_items_in_batch
+                )
+            )
+    return torch.stack(losses).mean()

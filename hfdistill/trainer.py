@@ -9,19 +9,16 @@ from torch import nn
 from transformers import PreTrainedModel, Trainer
 
 from .config import DistillationArguments
-from .intermediate import attach_projections, capture_qkv, check_intermediate_plan, relation_heads, width
-from .losses import (
-    attention_kl,
-    counted_mask,
-    distillation_loss,
-    embedding_mse,
-    hidden_state_cosine,
-    hidden_state_mse,
-    relation_log_probs,
-    self_attention_relation_kl,
-    task_loss,
-    token_weights,
+from .intermediate import (
+    attach_projections,
+    capture_qkv,
+    check_intermediate_plan,
+    mapped_hidden_loss,
+    paired_attention_loss,
+    relation_heads,
+    width,
 )
+from .losses import counted_mask, distillation_loss, embedding_mse, task_loss, token_weights
 from .placement import prepare_teacher
 from .teacher_outputs import (
     NOT_TEACHER_INPUTS,
@@ -148,14 +145,19 @@ class DistillationTrainer(Trainer):
         if self.layer_map is not None:
             weights = token_weights(inputs["attention_mask"], labels)
             if args.needs_hidden_states:
-                logged["hidden_loss"] = self.hidden_loss(  # the student's states come at the teacher's width
-                    outputs.hidden_states, teacher_outputs.hidden_states, weights, num_items_in_batch
-                )
+                logged["hidden_loss"] = mapped_hidden_loss(  # the student's states come at the teacher's width
+                    outputs.hidden_states, teacher_outputs.hidden_states, self.layer_map, args.hidden_loss, weights,
+                    num_items_in_batch,
+                )  # fmt: skip
                 loss = loss + args.hidden_loss_weight * logged["hidden_loss"]
             if args.needs_attention:
-                logged["attention_loss"] = self.attention_loss(
-                    student, pairs, student_qkv, teacher_qkv, inputs["attention_mask"], weights, num_items_in_batch
-                )
+                heads = student.config.num_attention_heads
+                if args.attention_loss == "relation":
+                    heads = relation_heads(args, student.config)
+                logged["attention_loss"] = paired_attention_loss(
+                    [(student_qkv[s], teacher_qkv[t]) for s, t in pairs], args.attention_loss, heads,
+                    inputs["attention_mask"], weights, num_items_in_batch,
+                )  # fmt: skip
                 loss = loss + args.attention_loss_weight * logged["attention_loss"]
         if num_items_in_batch is not None and args.average_tokens_across_devices:
             # The divisor counts items on all ranks and DDP averages gradients, so scale back up by the rank count.
@@ -167,45 +169,6 @@ class DistillationTrainer(Trainer):
         for name, value in logged.items():
             self._loss_parts[name].append((value * to_batch_mean).detach())
         return (loss, outputs) if return_outputs else loss
-
-    def hidden_loss(self, student_states, teacher_states, weights, num_items_in_batch) -> torch.Tensor:
-        """`hidden_loss` between each student hidden state (at the teacher's width) and its mapped teacher one,
-        averaged over the layer map."""
-        loss_fn = hidden_state_mse if self.args.hidden_loss == "mse" else hidden_state_cosine
-        losses = [
-            loss_fn(student_states[index], teacher_states[teacher_index], weights, num_items_in_batch)
-            for index, teacher_index in enumerate(self.layer_map)
-        ]
-        return torch.stack(losses).mean()
-
-    def attention_loss(self, student, pairs, student_qkv, teacher_qkv, mask, weights, num_items_in_batch):
-        """Attention KL or self-attention relation KL at every (student, teacher) layer pair, averaged."""
-        losses = []
-        for student_layer, teacher_layer in pairs:
-            student_q, student_k, student_v = student_qkv[student_layer]
-            teacher_q, teacher_k, teacher_v = teacher_qkv[teacher_layer]
-            if self.args.attention_loss == "kl":
-                heads = student.config.num_attention_heads
-                losses.append(
-                    attention_kl(
-                        relation_log_probs(student_q, student_k, mask, heads),
-                        relation_log_probs(teacher_q, teacher_k, mask, heads),
-                        weights,
-                        num_items_in_batch,
-                    )
-                )
-            else:
-                losses.append(
-                    self_attention_relation_kl(
-                        (student_q, student_k, student_v),
-                        (teacher_q, teacher_k, teacher_v),
-                        mask,
-                        weights,
-                        relation_heads(self.args, student.config),
-                        num_items_in_batch,
-                    )
-                )
-        return torch.stack(losses).mean()
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         """Add the mean KD and task losses since the last training log, averaged over ranks."""
