@@ -35,7 +35,7 @@ SHAPES = {"2x192": (2, 192), "3x384": (3, 384)}
 @dataclass
 class CostArguments:
     teacher_name_or_path: str = field(metadata={"help": "A fine-tuned teacher folder."})
-    steps: int = field(default=40, metadata={"help": "Training steps timed per run (after 3 warm-up steps)."})
+    steps: int = field(default=30, metadata={"help": "Training steps timed per run (after 3 warm-up steps)."})
     json_file: str = field(default="benchmarks/intermediate_cost_2cpu.json", metadata={"help": "Where to write."})
 
 
