@@ -6,8 +6,8 @@
 On the bundled Rotten Tomatoes reviews, with the quickstart's teacher (all-MiniLM-L6-v2 fine-tuned for one epoch,
 trained once into the work folder, or `--teacher_name_or_path`), each rung is a DistilBERT student shape (layers ×
 width; heads keep the teacher's head width, the feed-forward its 4× ratio). Every student starts from the same slices
-of the teacher's weights (`StudentShape`, init 'teacher': the best initialisation that uses no teacher outputs; it
-beat a random one by 0.9 points at 2x192) and is trained three ways, with the same schedule and seed:
+of the teacher's weights (`StudentShape`, init 'teacher': the initialisation that uses no teacher outputs and beat a
+random one in pilot runs) and is trained three ways, with the same schedule and seed:
 
 - no KD:       fine-tuned on the labels alone (a plain `Trainer`);
 - logit KD:    `DistillationTrainer` with soft targets at T (read from the teacher-output cache, built once);
@@ -75,13 +75,11 @@ class FrontierArguments:
     num_train_epochs: float = field(default=2.0, metadata={"help": "Epochs of every student."})
     learning_rate: float = field(
         default=5e-4,
-        metadata={
-            "help": "Peak learning rate of every student (5e-4 beat the quickstart's 1e-4 by 2 points at 2x192)."
-        },
+        metadata={"help": "Peak learning rate of every student."},
     )
     freeze_word_embeddings: bool = field(
         default=False,
-        metadata={"help": "Keep the students' sliced word-embedding tables frozen (cost 2 points at 2x192)."},
+        metadata={"help": "Keep the students' sliced word-embedding tables frozen."},
     )
     temperature: float = field(default=2.0, metadata={"help": "T of both KD methods."})
     kd_loss_weight: float = field(default=0.5, metadata={"help": "Soft-target weight of both KD methods."})
