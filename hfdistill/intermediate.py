@@ -74,6 +74,12 @@ def check_intermediate_plan(args, student_config, teacher_config) -> list[int] |
     """Refuse, before any work, intermediate losses the two models cannot give; the resolved layer map (None when
     no intermediate loss is weighted)."""
     if not (args.needs_hidden_states or args.needs_attention):
+        unused = [f"--{name}" for name in ("distill_layer_map", "relation_heads") if getattr(args, name) is not None]
+        if unused:
+            raise ValueError(
+                f"{', '.join(unused)} only shape the intermediate losses: set --hidden_loss_weight or "
+                "--attention_loss_weight > 0, or drop them"
+            )
         return None
     layer_map = resolve_layer_map(args.distill_layer_map, student_config, teacher_config)
     if not args.needs_attention:

@@ -277,7 +277,8 @@ def distillation_arguments(args: DistillationArguments, output_dir: Path, layers
     and, for a student started from teacher layers, the layer map that pairs each student layer with the teacher
     layer it was copied from."""
     layer_map = args.distill_layer_map
-    if layer_map is None and layers is not None and args.student_init == "teacher":
+    intermediate = args.needs_hidden_states or args.needs_attention
+    if intermediate and layer_map is None and layers is not None and args.student_init == "teacher":
         layer_map = layer_map_of_copied_layers(layers)
     return replace(args, output_dir=str(output_dir / "student"), push_to_hub=False, distill_layer_map=layer_map)
 
@@ -297,6 +298,7 @@ def plan_student(args: DistillationArguments, teacher_path: str, output: Path) -
     teacher_config = AutoConfig.from_pretrained(teacher_path)
     if args.student_name_or_path is not None:
         given = [f"--{name}" for name in SHAPE_FLAGS if getattr(args, name) is not None]
+        given += ["--student_init random"] if args.student_init == "random" else []
         if given:
             raise ValueError(
                 f"{', '.join(given)} shape a student built from the teacher, but --student_name_or_path names one: "
