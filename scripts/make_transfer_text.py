@@ -54,8 +54,10 @@ def main() -> None:
     frame = frame[~leaked]
     target = ROOT / "hfdistill" / "data" / "transfer_text.csv.gz"
     frame.to_csv(target, index=False, compression={"method": "gzip", "mtime": 0})
-    print(f"wrote {len(frame)} texts ({frame['source'].value_counts().to_dict()}; {int(leaked.sum())} equal to a "
-          f"bundled review dropped) to {target}")
+    print(
+        f"wrote {len(frame)} texts ({frame['source'].value_counts().to_dict()}; {int(leaked.sum())} equal to a "
+        f"bundled review dropped) to {target}"
+    )
 
 
 if __name__ == "__main__":
