@@ -27,7 +27,7 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import matplotlib
@@ -98,11 +98,8 @@ class FrontierArguments:
 
 def training_arguments(bench: FrontierArguments, output_dir: Path, **overrides) -> DistillationArguments:
     """The quickstart's training settings with the benchmark's epochs, rate, T and weights."""
-    settings = {
-        name: value
-        for name, value in QUICKSTART_DEFAULTS.items()
-        if name in {f for f in DistillationArguments.__dataclass_fields__}
-    }
+    training_fields = {f.name for f in fields(DistillationArguments)}
+    settings = {name: value for name, value in QUICKSTART_DEFAULTS.items() if name in training_fields}
     settings |= dict(
         output_dir=str(output_dir),
         num_train_epochs=bench.num_train_epochs,
