@@ -287,6 +287,13 @@ class DataArguments:
     transfer_text_column: str = field(default="text", metadata={"help": "Column of the transfer data's text."})
     transfer_split: str = field(default="train", metadata={"help": "Split of a Hub transfer dataset."})
     max_transfer_samples: int | None = field(default=None, metadata={"help": "Use only the first N transfer texts."})
+    augment_copies: int = field(
+        default=0,
+        metadata={
+            "help": "Perturbed copies of each training text (words masked or swapped, some cut to n-grams; Tang et "
+            "al. 2019) added to the transfer data: the student learns the teacher's soft targets on them. 0: none."
+        },
+    )
 
     def __post_init__(self):
         for name in ("validation_size", "test_size"):
@@ -303,6 +310,13 @@ class DataArguments:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
+        if self.augment_copies < 0:
+            raise ValueError(f"augment_copies must be >= 0, got {self.augment_copies}")
+
+    @property
+    def has_transfer(self) -> bool:
+        """Whether the distillation's training set gets unlabelled rows (transfer data or augmented copies)."""
+        return self.transfer_dataset is not None or self.augment_copies > 0
 
 
 @dataclass

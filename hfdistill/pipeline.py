@@ -325,8 +325,8 @@ def run_pipeline(
     task = load_task(teacher_path, data_args)
     check_top_k(args, task.label_names)
     train = task.tokenized["train"]
-    if data_args.transfer_dataset is not None:
-        train = with_transfer_data(train, task.splits, task.tokenizer, data_args)
+    if data_args.has_transfer:
+        train = with_transfer_data(train, task.splits, task.tokenizer, data_args, args.seed)
     set_seed(args.seed)  # the teacher's fresh classification head
     fine_tune = pipeline_args.teacher_num_train_epochs > 0
     teacher = load_teacher(teacher_path, task.label_names, fine_tune, pipeline_args.freeze_word_embeddings)
@@ -378,6 +378,7 @@ def run_pipeline(
         "dataset": data_args.dataset_name,
         "train_examples": len(task.tokenized["train"]),
         "transfer_dataset": data_args.transfer_dataset,
+        "augment_copies": data_args.augment_copies,
         "transfer_examples": len(train) - len(task.tokenized["train"]),
         "test_examples": len(task.tokenized["test"]),
         "pipeline": asdict(pipeline_args),

@@ -2,7 +2,7 @@ import os
 
 import pytest
 import torch
-from transformers import BertConfig, BertForSequenceClassification
+from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -30,6 +30,14 @@ def tiny_bert(
 @pytest.fixture
 def teacher() -> BertForSequenceClassification:
     return tiny_bert().eval()
+
+
+@pytest.fixture
+def tokenizer(tmp_path) -> BertTokenizerFast:
+    """A WordPiece tokenizer that knows the words of `write_reviews`' texts."""
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film"]))
+    return BertTokenizerFast(vocab_file=str(vocab))
 
 
 def tiny_sentence_encoder(

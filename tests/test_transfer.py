@@ -2,7 +2,6 @@ import logging
 
 import pandas as pd
 import pytest
-from transformers import BertTokenizerFast
 
 from hfdistill.cli import main
 from hfdistill.config import DEFAULT_TRANSFER_DATASET, DataArguments
@@ -16,13 +15,6 @@ def write_reviews(path, n):
     texts = [" ".join(words[(i + j) % 3] for j in range(i % 5 + 1)) + f" {i}" for i in range(n)]
     pd.DataFrame({"text": texts, "label": ["pos", "neg"] * (n // 2)}).to_csv(path, index=False)
     return path
-
-
-@pytest.fixture
-def tokenizer(tmp_path):
-    vocab = tmp_path / "vocab.txt"
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film"]))
-    return BertTokenizerFast(vocab_file=str(vocab))
 
 
 def test_the_bundled_transfer_text_never_holds_a_bundled_test_review():
