@@ -11,8 +11,11 @@ random one in pilot runs) and is trained three ways, with the same schedule and 
 
 - no KD:       fine-tuned on the labels alone (a plain `Trainer`);
 - logit KD:    `DistillationTrainer` with soft targets at T (read from the teacher-output cache, built once);
-- full recipe: logit KD + hidden-state MSE over the copied layers (projected when narrower) + MiniLM self-attention
-               relations, on the labelled reviews mixed with the bundled unlabelled transfer text.
+- full recipe: logit KD with the soft targets alone (`kd_loss_weight` 1) on the labelled reviews mixed with all the
+               bundled unlabelled transfer text and 4 perturbed copies of every training review (`--augment_copies`,
+               Tang et al.), about 62,000 texts, from the teacher-output cache (built once, shared by every rung);
+               with `--intermediate_epochs N`, N epochs of hidden-state MSE + MiniLM relations with the teacher online
+               come first (TinyBERT's two stages).
 
 For each student: test accuracy, retention against the teacher of the same run, McNemar's exact test against the
 same shape's no-KD student (paired test predictions), parameters, size on disk, CPU latency at batch 1 and
@@ -72,7 +75,7 @@ class FrontierArguments:
     teacher_name_or_path: str | None = field(
         default=None, metadata={"help": "A fine-tuned teacher; default: the quickstart's, trained once in output_dir."}
     )
-    num_train_epochs: float = field(default=2.0, metadata={"help": "Epochs of every student."})
+    num_train_epochs: float = field(default=3.0, metadata={"help": "Epochs of every student."})
     learning_rate: float = field(
         default=5e-4,
         metadata={"help": "Peak learning rate of every student."},
@@ -83,11 +86,17 @@ class FrontierArguments:
     )
     temperature: float = field(default=2.0, metadata={"help": "T of both KD methods."})
     kd_loss_weight: float = field(default=0.5, metadata={"help": "Soft-target weight of both KD methods."})
-    hidden_loss_weight: float = field(default=1.0, metadata={"help": "Hidden-state MSE weight of the full recipe."})
-    attention_loss_weight: float = field(default=1.0, metadata={"help": "Relation KL weight of the full recipe."})
+    full_kd_loss_weight: float = field(default=1.0, metadata={"help": "Soft-target weight of the full recipe."})
+    augment_copies: int = field(default=4, metadata={"help": "Perturbed copies of each review in the full recipe."})
     max_transfer_samples: int | None = field(
-        default=8000, metadata={"help": "Transfer texts mixed into the full recipe's training set."}
+        default=None, metadata={"help": "Transfer texts mixed into the full recipe's training set (default: all)."}
     )
+    intermediate_epochs: float = field(
+        default=0.0,
+        metadata={"help": "Epochs of hidden-state and relation distillation (teacher online) before the full recipe."},
+    )
+    hidden_loss_weight: float = field(default=1.0, metadata={"help": "Hidden-state MSE weight of that stage."})
+    attention_loss_weight: float = field(default=1.0, metadata={"help": "Relation KL weight of that stage."})
     seed: int = field(default=42, metadata={"help": "Seed of every student (its head, dropout and batches)."})
 
     def __post_init__(self):
@@ -153,17 +162,30 @@ def train_student(bench, method, shape_name, teacher, task, data_args, cache_dir
         trainer = DistillationTrainer(model=student, teacher_model=None, args=args, train_dataset=cached, **shared)
     else:
         transfer_args = replace(
-            data_args, transfer_dataset=DEFAULT_TRANSFER_DATASET, max_transfer_samples=bench.max_transfer_samples
+            data_args,
+            transfer_dataset=DEFAULT_TRANSFER_DATASET,
+            max_transfer_samples=bench.max_transfer_samples,
+            augment_copies=bench.augment_copies,
         )
-        mixed = with_transfer_data(train, task.splits, task.tokenizer, transfer_args)
+        mixed = with_transfer_data(train, task.splits, task.tokenizer, transfer_args, bench.seed)
+        if bench.intermediate_epochs > 0:
+            intermediate = training_arguments(
+                bench,
+                folder,
+                num_train_epochs=bench.intermediate_epochs,
+                kd_loss_weight=bench.full_kd_loss_weight,
+                hidden_loss_weight=bench.hidden_loss_weight,
+                attention_loss_weight=bench.attention_loss_weight,
+                distill_layer_map=layer_map_of_copied_layers(layers),
+            )
+            DistillationTrainer(
+                model=student, teacher_model=teacher, args=intermediate, train_dataset=mixed, **shared
+            ).train()
         args = training_arguments(
-            bench,
-            folder,
-            hidden_loss_weight=bench.hidden_loss_weight,
-            attention_loss_weight=bench.attention_loss_weight,
-            distill_layer_map=layer_map_of_copied_layers(layers),
+            bench, folder, kd_loss_weight=bench.full_kd_loss_weight, teacher_cache_dir=str(cache_dir)
         )
-        trainer = DistillationTrainer(model=student, teacher_model=teacher, args=args, train_dataset=mixed, **shared)
+        cached = cache_teacher_logits(mixed, teacher, task.tokenizer, args, task.collator, task.preprocessing)
+        trainer = DistillationTrainer(model=student, teacher_model=None, args=args, train_dataset=cached, **shared)
     trainer.train()
     trainer.save_model()
     return str(folder), round(time.perf_counter() - start, 1)

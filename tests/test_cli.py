@@ -54,6 +54,7 @@ def test_quickstart_help_describes_the_flags(capsys):
             "--student_hidden_size shape a student built",
         ),
         (["--transfer_dataset", "missing.txt"], "dataset file missing.txt does not exist"),
+        (["--augment_copies", "-1"], "augment_copies must be >= 0, got -1"),
         (["--distill_layer_map", "0", "1", "3", "6"], "--distill_layer_map only shape the intermediate losses"),
         (["--student_name_or_path", "x", "--student_init", "random"], "--student_init random shape a student built"),
     ],
