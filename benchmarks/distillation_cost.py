@@ -39,8 +39,10 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, HfArgum
 
 from hfdistill.cache import cache_teacher_logits
 from hfdistill.config import DataArguments, DistillationArguments
-from hfdistill.pipeline import QUICKSTART_DEFAULTS, PipelineArguments, load_task, score, train_teacher
-from hfdistill.report import write_json
+from hfdistill.evaluation import load_task
+from hfdistill.pipeline import QUICKSTART_DEFAULTS, train_teacher
+from hfdistill.report import markdown_table, write_json
+from hfdistill.run import PipelineArguments
 from hfdistill.student import build_student, freeze_input_embeddings, resolve_layers
 from hfdistill.trainer import DistillationTrainer
 
@@ -177,7 +179,7 @@ def run_way(way: str, bench: BenchmarkArguments, data_args: DataArguments, teach
     trainer.train()
     seconds = time.perf_counter() - start
     training_peak = peak_rss_mb()
-    accuracy = score(student, task.tokenized["test"], task.collator, task.compute_metrics)["accuracy"]
+    accuracy = task.score(student)["accuracy"]
     samples = len(task.tokenized["train"]) * bench.num_train_epochs
     return {
         "seconds": round(seconds, 2),
@@ -303,18 +305,23 @@ def summarise(results: dict, epochs: float, rounds: list[dict]) -> dict:
 
 
 def table(results: dict, ideal: dict) -> str:
-    lines = [
-        "| way | train samples/s | vs floor | vs ideal, mean | vs ideal, each round | time (s), best round "
-        "| peak RSS (MB) | RSS vs floor | test accuracy (± SE) |",
-        "|---|---|---|---|---|---|---|---|---|",
+    columns = ["way", "train samples/s", "vs floor", "vs ideal, mean", "vs ideal, each round", "time (s), best round"]
+    columns += ["peak RSS (MB)", "RSS vs floor", "test accuracy (± SE)"]
+    cells = [
+        [
+            way,
+            f"{r['samples_per_second']:.1f}",
+            f"{r.get('ratio_to_floor', float('nan')):.3f}x",
+            f"{r['ratio_to_ideal']:.3f}x",
+            " / ".join(f"{ratio:.3f}x" for ratio in r["ratio_to_ideal_by_round"]),
+            f"{r['seconds']:.1f}",
+            f"{r['peak_rss_mb']:.0f}",
+            f"{r.get('rss_ratio_to_floor', float('nan')):.3f}x",
+            f"{r['accuracy']:.4f} ± {r['accuracy_se']:.4f}",
+        ]
+        for way, r in results.items()
     ]
-    for way, r in results.items():
-        by_round = " / ".join(f"{ratio:.3f}x" for ratio in r["ratio_to_ideal_by_round"])
-        lines.append(
-            f"| {way} | {r['samples_per_second']:.1f} | {r.get('ratio_to_floor', float('nan')):.3f}x | "
-            f"{r['ratio_to_ideal']:.3f}x | {by_round} | {r['seconds']:.1f} | {r['peak_rss_mb']:.0f} | "
-            f"{r.get('rss_ratio_to_floor', float('nan')):.3f}x | {r['accuracy']:.4f} ± {r['accuracy_se']:.4f} |"
-        )
+    lines = [markdown_table(columns, cells)]
     lines.append(
         f"\nper batch (bare loop, {ideal['measurements']} measurements pooled, {ideal['batches_per_epoch']} batches "
         f"per epoch): student step {ideal['student_step_ms']} ms ({ideal['student_step_ms_range'][0]}-"

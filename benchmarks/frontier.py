@@ -36,15 +36,17 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import torch
-from scipy.stats import binomtest
 from transformers import AutoModelForSequenceClassification, HfArgumentParser, Trainer, set_seed
 
 from hfdistill.cache import cache_teacher_logits
 from hfdistill.config import DEFAULT_TRANSFER_DATASET, DataArguments, DistillationArguments
+from hfdistill.evaluation import load_task, predict
 from hfdistill.export import export_and_check
 from hfdistill.intermediate import layer_map_of_copied_layers
-from hfdistill.pipeline import QUICKSTART_DEFAULTS, PipelineArguments, load_task, load_teacher, predict, train_teacher
-from hfdistill.report import measure_all, write_json
+from hfdistill.pipeline import QUICKSTART_DEFAULTS, load_teacher, train_teacher
+from hfdistill.report import markdown_table, measure_all, timing_inputs, write_json
+from hfdistill.run import PipelineArguments
+from hfdistill.significance import mcnemar_exact
 from hfdistill.student import StudentShape, build_student, evenly_spread_layers, freeze_input_embeddings
 from hfdistill.trainer import DistillationTrainer
 from hfdistill.transfer import with_transfer_data
@@ -202,15 +204,6 @@ def test_predictions(folder: str, task) -> np.ndarray:
     return predict(run, task.tokenized["test"], task.collator).predictions.argmax(-1)
 
 
-def mcnemar_exact(labels: np.ndarray, first: np.ndarray, second: np.ndarray) -> dict:
-    """McNemar's exact test of two classifiers on the same examples: the discordant pairs and the two-sided p."""
-    first_only = int(((first == labels) & (second != labels)).sum())
-    second_only = int(((first != labels) & (second == labels)).sum())
-    discordant = first_only + second_only
-    p = binomtest(first_only, discordant, 0.5).pvalue if discordant else 1.0
-    return {"only_this_right": first_only, "only_no_kd_right": second_only, "p_value": float(p)}
-
-
 def int8_figures(folder: str, data_args: DataArguments) -> dict:
     """`hfdistill export --quantize`'s int8 row: accuracy, agreement with PyTorch, size and CPU speed."""
     report = export_and_check(folder, data_args, quantize=True)
@@ -243,9 +236,8 @@ def run_rung(bench, shape_name, teacher_folder, teacher, task, data_args) -> dic
     rows = measure_all(
         models,
         {"teacher": teacher_folder, **folders},
-        task.tokenizer,
         {name: {"accuracy": accuracy[name]} for name in models},
-        list(task.splits["test"][data_args.text_column]),
+        *timing_inputs(task.tokenized["test"], task.collator),
         rounds=3,
     )
     int8 = {name: int8_figures(folder, data_args) for name, folder in {"teacher": teacher_folder, **folders}.items()}
@@ -280,22 +272,29 @@ def run_rung(bench, shape_name, teacher_folder, teacher, task, data_args) -> dic
 
 def frontier_table(results: dict) -> str:
     """Markdown: one row per rung and method."""
-    lines = [
-        "| rung | method | accuracy | retention | McNemar p vs no KD | params | size MB | speed-up b=32 | "
-        "speed-up b=1 | int8 speed-up b=32 (vs teacher int8) | train s |",
-        "|---" * 11 + "|",
-    ]
+    columns = ["rung", "method", "accuracy", "retention", "McNemar p vs no KD", "params", "size MB", "speed-up b=32"]
+    columns += ["speed-up b=1", "int8 speed-up b=32 (vs teacher int8)", "train s"]
+    cells = []
     for name, rung in results.items():
         for method in METHODS:
             row = rung[method]
             p = row["mcnemar_vs_no_kd"]
-            lines.append(
-                f"| {name} | {method} | {row['accuracy']:.4f} | {row['retention_percent']:.1f}% | "
-                f"{'—' if p is None else format(p['p_value'], '.3g')} | {row['parameters'] / 1e6:.1f}M | "
-                f"{row['size_mb']:.1f} | {row['speedup_batch32']:.1f}× | {row['speedup_batch1']:.1f}× | "
-                f"{row['int8_speedup_batch32_vs_teacher_int8']:.1f}× | {row['train_seconds']:.0f} |"
+            cells.append(
+                [
+                    name,
+                    method,
+                    f"{row['accuracy']:.4f}",
+                    f"{row['retention_percent']:.1f}%",
+                    "—" if p is None else format(p["p_value"], ".3g"),
+                    f"{row['parameters'] / 1e6:.1f}M",
+                    f"{row['size_mb']:.1f}",
+                    f"{row['speedup_batch32']:.1f}×",
+                    f"{row['speedup_batch1']:.1f}×",
+                    f"{row['int8_speedup_batch32_vs_teacher_int8']:.1f}×",
+                    f"{row['train_seconds']:.0f}",
+                ]
             )
-    return "\n".join(lines)
+    return markdown_table(columns, cells)
 
 
 def frontier_chart(results: dict, teacher_accuracy: float, path: Path) -> None:
@@ -331,7 +330,7 @@ def main() -> None:
     data_args = DataArguments()
     teacher_folder = fine_tuned_teacher(bench, data_args)
     task = load_task(teacher_folder, data_args)
-    teacher = load_teacher(teacher_folder, task.label_names, fine_tune=False, freeze_word_embeddings=False).eval()
+    teacher = load_teacher(task.task, teacher_folder, task.label_names, False, False).eval()
     results = dict(previous)
     for name in bench.rungs:
         if name in results and not bench.redo:

@@ -17,8 +17,9 @@ from pathlib import Path
 from transformers import HfArgumentParser, set_seed
 
 from hfdistill.config import DataArguments, DistillationArguments
+from hfdistill.evaluation import load_task
 from hfdistill.intermediate import layer_map_of_copied_layers
-from hfdistill.pipeline import load_task, load_teacher
+from hfdistill.pipeline import load_teacher
 from hfdistill.report import write_json
 from hfdistill.student import StudentShape, build_student, evenly_spread_layers
 from hfdistill.trainer import DistillationTrainer
@@ -82,7 +83,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     (cost,) = HfArgumentParser(CostArguments).parse_args_into_dataclasses()
     task = load_task(cost.teacher_name_or_path, DataArguments())
-    teacher = load_teacher(cost.teacher_name_or_path, task.label_names, False, False).eval()
+    teacher = load_teacher(task.task, cost.teacher_name_or_path, task.label_names, False, False).eval()
     results = {shape: {way: [] for way in WAYS} for shape in SHAPES}
     for _ in range(2):
         for shape in SHAPES:

@@ -8,6 +8,8 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from transformers import AutoConfig
 
 from .config import BUNDLED_PREFIX
+from .report import markdown_table
+from .tasks import EncoderTask
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,11 @@ def teacher_metadata(teacher_path: str) -> TeacherCard:
         logger.info("no licence or language read from the teacher's card (%s)", reason)
         return TeacherCard(hub_id, None, None)
     return TeacherCard(hub_id, data.license, data.language)
+
+
+def settings_table(settings: dict) -> str:
+    """The card's table of training settings."""
+    return markdown_table(["setting", "value"], [[name, value] for name, value in settings.items()])
 
 
 def save_card(folder: Path, data: ModelCardData, body: str) -> Path:
@@ -89,8 +96,7 @@ def write_embedding_card(folder: Path, report: dict, teacher_path: str) -> Path:
         eval_results=eval_results,
     )
     teacher_name = teacher.hub_id or teacher_path
-    body = (
-        f"""
+    body = f"""
 # Multilingual student of {teacher_name}
 
 Distilled with hfdistill by multilingual knowledge distillation
@@ -109,11 +115,7 @@ teacher's embedding of the {source} sentence. Measured on {report["machine"]} ({
 
 ## Training
 
-| setting | value |
-|---|---|
-"""
-        + "\n".join(f"| {name} | {value} |" for name, value in settings.items())
-        + f"""
+{settings_table(settings)}
 
 ## Usage
 
@@ -124,7 +126,6 @@ model = SentenceTransformer("path/to/this/folder")
 embeddings = model.encode(["{_example(source)}", "{_example(targets[0])}"])
 ```
 """
-    )
     return save_card(folder, data, body)
 
 
@@ -135,12 +136,12 @@ def _example(language: str) -> str:
 
 
 def task_card_data(
-    name: str, settings: dict, metrics: dict[str, float], teacher: TeacherCard, model_type: str
+    name: str, settings: dict, metrics: dict[str, float], teacher: TeacherCard, model_type: str, task: EncoderTask
 ) -> ModelCardData:
     """A task student's card metadata; its `model-index` holds the measured test `metrics`."""
     eval_results = [
         EvalResult(
-            task_type="text-classification",
+            task_type=task.name,
             dataset_type=settings["dataset"],
             dataset_name=settings["dataset"],
             dataset_split=f"test ({settings['test_examples']} held-out examples)",
@@ -155,14 +156,16 @@ def task_card_data(
         library_name="transformers",
         base_model=teacher.hub_id,
         datasets=hub_dataset(settings["dataset"]),
-        pipeline_tag="text-classification",
+        pipeline_tag=task.name,
         tags=["knowledge-distillation", "hfdistill", model_type],
         model_name=name,
         eval_results=eval_results,
     )
 
 
-def write_task_card(folder: Path, report: dict, student_name: str, teacher_path: str, chart: str | None) -> Path:
+def write_task_card(
+    folder: Path, report: dict, student_name: str, teacher_path: str, chart: str | None, task: EncoderTask
+) -> Path:
     """`README.md` for a task student: metadata with the measured metrics, the comparison table, settings, usage.
 
     Args:
@@ -171,13 +174,14 @@ def write_task_card(folder: Path, report: dict, student_name: str, teacher_path:
         student_name: the student's row in `report["models"]`.
         teacher_path: the teacher the run started from (a Hub id or folder), for `base_model`, licence and language.
         chart: file name of the trade-off chart inside `folder`, or None.
+        task: the run's task (pipeline tag, what the model is, a usage example).
     """
     settings = report["settings"]
     metric = report["metric"]
     row = next(model for model in report["models"] if model["name"] == student_name)
     teacher = teacher_metadata(teacher_path)
     config = AutoConfig.from_pretrained(folder)
-    data = task_card_data(folder.name, settings, row["metrics"], teacher, config.model_type)
+    data = task_card_data(folder.name, settings, row["metrics"], teacher, config.model_type, task)
     distillation = settings["distillation"]
     hyperparameters = {
         "temperature": distillation["temperature"],
@@ -193,37 +197,28 @@ def write_task_card(folder: Path, report: dict, student_name: str, teacher_path:
     labels = ", ".join(config.id2label[i] for i in range(config.num_labels))
     chart_line = f"\n![{metric} against latency and size]({chart})\n" if chart else ""
     teacher_name = teacher.hub_id or teacher_path
-    body = (
-        f"""
+    body = f"""
 # {folder.name}
 
-A {config.num_hidden_layers}-layer {config.model_type} text classifier ({labels}) trained with hfdistill {kd}
+A {config.num_hidden_layers}-layer {config.model_type} {task.describes} ({labels}) trained with hfdistill {kd}
 from a teacher built on `{teacher_name}`, on `{settings["dataset"]}` ({settings["train_examples"]} training examples).
 Its row below is **{student_name}**; retention and speed-up are against the teacher.
 
 ## Measured on the test split ({settings["test_examples"]} held-out examples)
 
-{report["machine"]}, {report["date"]}. Latency: median of 128 single texts, best of 5 rounds; throughput: batches
-of 32 over 768 texts, best of 5 rounds.
+{report["machine"]}, {report["date"]}. Latency: median of 128 single test inputs, best of 5 rounds; throughput:
+batches of 32 over 768 test inputs, best of 5 rounds; inputs cut at the run's `max_seq_length`, as they are scored.
 
 {report["table"]}
 {chart_line}
 ## Training
 
-| setting | value |
-|---|---|
-"""
-        + "\n".join(f"| {name} | {value} |" for name, value in hyperparameters.items())
-        + f"""
+{settings_table(hyperparameters)}
 
 ## Usage
 
 ```python
-from transformers import pipeline
-
-classifier = pipeline("text-classification", model="path/to/{folder.name}")
-classifier("A warm, funny and beautifully acted film.")
+{task.usage(folder.name)}
 ```
 """
-    )
     return save_card(folder, data, body)

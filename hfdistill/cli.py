@@ -12,14 +12,8 @@ from transformers import HfArgumentParser
 from .config import DataArguments, DistillationArguments, ParallelDataArguments, parse_with_recipe
 from .hub import push_folder
 from .multilingual import MULTILINGUAL_DEFAULTS, cache_multilingual_targets, run_multilingual
-from .pipeline import (
-    QUICKSTART_DEFAULTS,
-    PipelineArguments,
-    cache_teacher,
-    evaluate_folders,
-    run_pipeline,
-    train_teacher,
-)
+from .pipeline import QUICKSTART_DEFAULTS, cache_teacher, evaluate_folders, run_pipeline, train_teacher
+from .run import PipelineArguments
 
 logger = logging.getLogger("hfdistill")
 

@@ -247,12 +247,26 @@ class DataArguments:
             "Rotten Tomatoes movie reviews, offline)."
         },
     )
+    task: str = field(
+        default="text-classification",
+        metadata={
+            "help": "What the models predict: a label per text ('text-classification') or a tag per word "
+            "('token-classification', e.g. NER).",
+            "choices": ["text-classification", "token-classification"],
+        },
+    )
     dataset_config_name: str | None = field(default=None, metadata={"help": "Hub dataset configuration, e.g. 'sst2'."})
-    text_column: str = field(default="text", metadata={"help": "Column holding the input text."})
+    text_column: str | None = field(
+        default=None,
+        metadata={"help": "Column holding the input text (token classification: the words); default: the task's."},
+    )
     text_pair_column: str | None = field(
         default=None, metadata={"help": "Second text column for sentence-pair tasks (e.g. 'hypothesis')."}
     )
-    label_column: str = field(default="label", metadata={"help": "Column holding the class label."})
+    label_column: str | None = field(
+        default=None,
+        metadata={"help": "Column holding the label (token classification: a tag per word); default: the task's."},
+    )
     train_split: str = field(default="train", metadata={"help": "Split to train on."})
     validation_split: str = field(
         default="validation", metadata={"help": "Split to evaluate on; carved from train (seeded) when absent."}
@@ -296,6 +310,15 @@ class DataArguments:
     )
 
     def __post_init__(self):
+        from .tasks import task_for  # the tasks read these arguments
+
+        task = task_for(self.task)
+        self.text_column = self.text_column or task.columns[0]
+        self.label_column = self.label_column or task.columns[1]
+        if self.has_transfer and not task.supports_transfer:
+            raise ValueError(
+                f"transfer_dataset and augment_copies give unlabelled text, which {self.task} does not use: drop them"
+            )
         for name in ("validation_size", "test_size"):
             value = getattr(self, name)
             if not 0.0 < value < 1.0:

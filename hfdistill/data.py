@@ -1,6 +1,7 @@
 """Load labelled text, give it train/validation/test splits and label names, and tokenise it."""
 
 import logging
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -24,6 +25,7 @@ BUNDLED = {
     "rotten_tomatoes": "rotten_tomatoes.csv.gz",
     "bible_en_es": "bible_kjv_rv1909_en_es.tsv.gz",
     "transfer_text": "transfer_text.csv.gz",
+    "wnut16": "wnut16.jsonl.gz",
 }
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -55,9 +57,9 @@ def load_source(data_args: DataArguments) -> DatasetDict:
 
 def load_named(name: str, config_name: str | None = None) -> DatasetDict:
     """A bundled dataset (`bundled:NAME`), a local file, or a Hub id."""
-    if name.startswith(BUNDLED_PREFIX):
-        return load_local_file("csv", bundled_path(name[len(BUNDLED_PREFIX) :]))
     path = Path(name)
+    if name.startswith(BUNDLED_PREFIX):
+        path = bundled_path(name[len(BUNDLED_PREFIX) :])
     suffix = "".join(s for s in path.suffixes if s not in {".gz", ".bz2", ".xz", ".zst"})[-8:]
     builder = next((b for ext, b in LOCAL_BUILDERS.items() if suffix.endswith(ext)), None)
     if path.is_file() and builder is not None:
@@ -87,12 +89,8 @@ def _has_labels(dataset: datasets.Dataset, label_column: str) -> bool:
     return not (isinstance(feature, ClassLabel) or feature.dtype.startswith("int")) or min(dataset[label_column]) >= 0
 
 
-def load_splits(data_args: DataArguments) -> tuple[DatasetDict, list[str]]:
-    """Train, validation and test splits with integer labels, and the label names (index = label id).
-
-    A missing validation or test split (or a test split without labels) is carved from train with
-    `data_args.split_seed`, stratified by label.
-    """
+def training_split(data_args: DataArguments) -> tuple[DatasetDict, datasets.Dataset]:
+    """The raw dataset and its training split, its columns checked and not empty."""
     raw = load_source(data_args)
     if data_args.train_split not in raw:
         raise ValueError(f"split {data_args.train_split!r} not found in {data_args.dataset_name}; found {list(raw)}")
@@ -100,6 +98,16 @@ def load_splits(data_args: DataArguments) -> tuple[DatasetDict, list[str]]:
     check_columns(train, data_args, data_args.train_split)
     if len(train) == 0:
         raise ValueError(f"split {data_args.train_split!r} of {data_args.dataset_name} is empty: nothing to train on")
+    return raw, train
+
+
+def load_splits(data_args: DataArguments) -> tuple[DatasetDict, list[str]]:
+    """Train, validation and test splits with integer labels, and the label names (index = label id).
+
+    A missing validation or test split (or a test split without labels) is carved from train with
+    `data_args.split_seed`, stratified by label.
+    """
+    raw, train = training_split(data_args)
     train = train.filter(
         lambda row: row[data_args.text_column] is not None and row[data_args.label_column] is not None
     )
@@ -107,18 +115,37 @@ def load_splits(data_args: DataArguments) -> tuple[DatasetDict, list[str]]:
         train = train.class_encode_column(data_args.label_column)
     label_names = list(train.features[data_args.label_column].names)
 
+    def align(split: datasets.Dataset) -> datasets.Dataset | None:
+        if not _has_labels(split, data_args.label_column):
+            return None
+        return _align_labels(split, data_args.label_column, label_names)
+
+    return held_out_splits(raw, train, data_args, align, stratify=data_args.label_column), label_names
+
+
+def held_out_splits(
+    raw: DatasetDict,
+    train: datasets.Dataset,
+    data_args: DataArguments,
+    align: Callable[[datasets.Dataset], datasets.Dataset | None],
+    stratify: str | None,
+) -> DatasetDict:
+    """`train` with validation and test splits: the source's own where `align` accepts them (labels encoded as in
+    train), else carved from train with `data_args.split_seed` (stratified by the column `stratify`, when given).
+    Then the sample limits, and a check that no split is empty."""
     splits = {"train": train}
     for role, split_name, size in (
         ("test", data_args.test_split, data_args.test_size),
         ("validation", data_args.validation_split, data_args.validation_size),
     ):
-        if split_name in raw and _has_labels(raw[split_name], data_args.label_column):
-            check_columns(raw[split_name], data_args, split_name)
-            splits[role] = _align_labels(raw[split_name], data_args.label_column, label_names)
+        aligned = align(raw[split_name]) if split_name in raw else None
+        if aligned is not None:
+            check_columns(aligned, data_args, split_name)
+            splits[role] = aligned
         else:
             fraction = size / (len(splits["train"]) / len(train))  # a fraction of the original train size
             carved = splits["train"].train_test_split(
-                test_size=fraction, seed=data_args.split_seed, stratify_by_column=data_args.label_column
+                test_size=fraction, seed=data_args.split_seed, stratify_by_column=stratify
             )
             logger.info("no labelled %r split: carved %d examples from train", split_name, len(carved["test"]))
             splits["train"], splits[role] = carved["train"], carved["test"]
@@ -131,7 +158,7 @@ def load_splits(data_args: DataArguments) -> tuple[DatasetDict, list[str]]:
     for role, split in splits.items():
         if len(split) == 0:
             raise ValueError(f"the {role} split of {data_args.dataset_name} is empty after filtering and splitting")
-    return DatasetDict(splits), label_names
+    return DatasetDict(splits)
 
 
 def _align_labels(dataset: datasets.Dataset, label_column: str, label_names: list[str]) -> datasets.Dataset:

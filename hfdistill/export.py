@@ -1,4 +1,4 @@
-"""Export a saved classifier to ONNX (optionally int8), check it against PyTorch on the test split, and time it.
+"""Export a saved model of any task to ONNX (optionally int8), check it against PyTorch on the test split, and time it.
 
 The exported files go to `<folder>/onnx/` (`model.onnx`, `model_quantized.onnx`), the layout the Hub and
 transformers.js use for ONNX weights. Quantisation is onnxruntime's dynamic int8 (weights int8, activations
@@ -15,11 +15,10 @@ import numpy as np
 import onnxruntime
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
-from transformers import AutoModelForSequenceClassification
 
 from .config import DataArguments
-from .pipeline import METRICS, load_task, predict
-from .report import latency_ms, throughput, timing_inputs, write_json
+from .evaluation import load_task, predict
+from .report import latency_ms, markdown_table, throughput, timing_inputs, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +46,13 @@ def input_names(model: torch.nn.Module, tokenizer) -> list[str]:
     return [name for name in inspect.signature(model.forward).parameters if name in tokenizer.model_input_names]
 
 
-def export_onnx(model: torch.nn.Module, tokenizer, path: Path) -> Path:
-    """Write `model` as ONNX with dynamic batch and sequence axes; outputs `logits`."""
+def export_onnx(model: torch.nn.Module, tokenizer, path: Path, output_axes: dict[int, str]) -> Path:
+    """Write `model` as ONNX with dynamic batch and sequence axes; outputs `logits`, whose dynamic axes are
+    `output_axes` (the task's: batch, and sequence for per-token logits)."""
     names = input_names(model, tokenizer)
     sample = tokenizer(["a short text", "a longer text than the first one"], return_tensors="pt", padding=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    dynamic_axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"logits": {0: "batch"}}
+    dynamic_axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"logits": output_axes}
     # The TorchScript exporter handles dynamic axes of encoder classifiers directly; dynamo=True needs shape specs.
     torch.onnx.export(
         model.eval(),
@@ -95,18 +95,18 @@ def export_and_check(folder: str, data_args: DataArguments, quantize: bool) -> d
         raise ValueError(
             f"{folder} is not a saved model folder (config.json and *.safetensors): export a student folder"
         )
-    model = AutoModelForSequenceClassification.from_pretrained(folder)
-    task = load_task(str(folder), data_args)
-    if model.config.num_labels != len(task.label_names):
+    data = load_task(str(folder), data_args)
+    model = data.task.load_model(str(folder))
+    if model.config.num_labels != len(data.label_names):
         raise ValueError(
             f"{folder} predicts {model.config.num_labels} labels but {data_args.dataset_name} has "
-            f"{len(task.label_names)}: check it on the data it was trained for (--dataset_name)"
+            f"{len(data.label_names)}: check it on the data it was trained for (--dataset_name, --task)"
         )
-    names = input_names(model, task.tokenizer)
+    names = input_names(model, data.tokenizer)
     onnx_dir = folder / "onnx"
     paths = {
         "PyTorch": folder / "model.safetensors",
-        "ONNX": export_onnx(model, task.tokenizer, onnx_dir / "model.onnx"),
+        "ONNX": export_onnx(model, data.tokenizer, onnx_dir / "model.onnx", data.task.output_axes),
     }
     if quantize:
         paths["ONNX int8"] = onnx_dir / "model_quantized.onnx"
@@ -114,22 +114,23 @@ def export_and_check(folder: str, data_args: DataArguments, quantize: bool) -> d
     runners = {"PyTorch": torch_runner(model, names)}
     runners |= {name: onnx_runner(path, names) for name, path in paths.items() if name != "PyTorch"}
 
-    test = task.tokenized["test"]
+    test = data.tokenized["test"]
     reference = None
-    singles, batches = timing_inputs(task.tokenizer, list(task.splits["test"][data_args.text_column]))
+    singles, batches = timing_inputs(test, data.collator)
     forms = []
     for name, run in runners.items():
         logger.info("scoring and timing %s", name)
-        prediction = predict(run, test, task.collator)
+        prediction = predict(run, test, data.collator)
         predictions = prediction.predictions.argmax(-1)
         reference = predictions if reference is None else reference
-        metrics = task.compute_metrics(prediction)
+        metrics = data.compute_metrics(prediction)
+        scored = prediction.label_ids != -100  # every example; for per-token logits, the scored positions
         forms.append(
             ExportedForm(
                 name=name,
                 path=str(paths[name]),
-                metrics={metric: round(metrics[metric], 4) for metric in METRICS},
-                agreement_percent=round(100.0 * float((predictions == reference).mean()), 2),
+                metrics={metric: round(metrics[metric], 4) for metric in data.task.metric_keys},
+                agreement_percent=round(100.0 * float((predictions == reference)[scored].mean()), 2),
                 size_mb=round(paths[name].stat().st_size / 1e6, 2),
                 latency_ms_batch1=round(min(latency_ms(run, singles) for _ in range(3)), 2),
                 throughput_batch32=round(max(throughput(run, batches) for _ in range(3)), 1),
@@ -144,19 +145,22 @@ def export_and_check(folder: str, data_args: DataArguments, quantize: bool) -> d
             "forms": [asdict(f) for f in forms],
         },
     )
-    report["table"] = export_table(forms)
+    report["table"] = export_table(forms, data.task.headline_metric)
     return report
 
 
-def export_table(forms: list[ExportedForm]) -> str:
+def export_table(forms: list[ExportedForm], metric: str) -> str:
     """A Markdown table of the exported forms against the PyTorch model (the first row)."""
-    lines = [
-        "| form | accuracy | agreement with PyTorch | size (MB) | latency b=1 (ms) | throughput b=32 (ex/s) |",
-        "|---|---|---|---|---|---|",
+    columns = ["form", metric, "agreement with PyTorch", "size (MB)", "latency b=1 (ms)", "throughput b=32 (ex/s)"]
+    rows = [
+        [
+            form.name,
+            f"{form.metrics[metric]:.4f}",
+            f"{form.agreement_percent:.2f}%",
+            f"{form.size_mb:.1f}",
+            f"{form.latency_ms_batch1:.2f}",
+            f"{form.throughput_batch32:.0f}",
+        ]
+        for form in forms
     ]
-    for form in forms:
-        lines.append(
-            f"| {form.name} | {form.metrics['accuracy']:.4f} | {form.agreement_percent:.2f}% | {form.size_mb:.1f} "
-            f"| {form.latency_ms_batch1:.2f} | {form.throughput_batch32:.0f} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(columns, rows)

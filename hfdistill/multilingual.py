@@ -13,8 +13,7 @@ student, and the bundled English-Spanish Bible verse pairs, offline.
 """
 
 import logging
-from dataclasses import asdict, replace
-from pathlib import Path
+from dataclasses import asdict, fields, replace
 
 import numpy as np
 from accelerate import PartialState
@@ -34,11 +33,10 @@ from .embedding import (
     teacher_targets,
     training_rows,
 )
-from .hub import push_folder
 from .parallel import load_parallel, split_pairs
-from .pipeline import PipelineArguments, check_output_dir, default_teacher_path
-from .report import write_json
-from .student import freeze_input_embeddings, resolve_layers
+from .report import markdown_table, write_json
+from .run import PipelineArguments, default_teacher_path, push_student, start_run
+from .student import freeze_input_embeddings, layers_to_keep
 from .teacher_outputs import TEACHER_EMBEDDING
 from .trainer import EmbeddingDistillationTrainer
 
@@ -67,10 +65,7 @@ def load_student(
     """The named student encoder, or a copy of the teacher (with `student_layers`/`student_num_layers` when set)."""
     if args.student_name_or_path is not None:
         return student_from_encoder(args.student_name_or_path, teacher, max_seq_length), None
-    layers = None
-    if args.student_layers is not None or args.student_num_layers is not None:
-        teacher_layers = AutoConfig.from_pretrained(teacher_path).num_hidden_layers
-        layers = resolve_layers(teacher_layers, args.student_layers, args.student_num_layers)
+    layers = layers_to_keep(args, AutoConfig.from_pretrained(teacher_path), keep_all_by_default=True)
     return student_from_teacher(teacher_path, layers, max_seq_length), layers
 
 
@@ -85,32 +80,25 @@ def score_all(model: SentenceTransformer, held_out, data_args: ParallelDataArgum
 
 def scores_table(rows: dict[str, dict], source: str) -> str:
     """A Markdown table: one line per model and translation column."""
-    header = [
-        "model",
-        "pair",
-        f"top-1 {source}→xx",
-        f"top-1 xx→{source}",
-        f"cos {source}",
-        "cos xx",
-        f"MSE {source}",
-        "MSE xx",
-    ]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    columns = ["model", "pair", f"top-1 {source}→xx", f"top-1 xx→{source}", f"cos {source}", "cos xx"]
+    columns += [f"MSE {source}", "MSE xx"]
+    cells = []
     for name, by_target in rows.items():
         for target, s in by_target.items():
             s = EmbeddingScores(**s)
-            cells = [
-                name,
-                f"{source}-{target}",
-                f"{s.source_to_target_top1:.4f}",
-                f"{s.target_to_source_top1:.4f}",
-                f"{s.source_cosine:.4f}",
-                f"{s.target_cosine:.4f}",
-                f"{s.source_mse:.6f}",
-                f"{s.target_mse:.6f}",
-            ]
-            lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+            cells.append(
+                [
+                    name,
+                    f"{source}-{target}",
+                    f"{s.source_to_target_top1:.4f}",
+                    f"{s.target_to_source_top1:.4f}",
+                    f"{s.source_cosine:.4f}",
+                    f"{s.target_cosine:.4f}",
+                    f"{s.source_mse:.6f}",
+                    f"{s.target_mse:.6f}",
+                ]
+            )
+    return markdown_table(columns, cells)
 
 
 def run_settings(
@@ -160,16 +148,32 @@ def source_targets(teacher: SentenceTransformer, teacher_path: str, sentences: l
     return cached_teacher_targets(teacher, teacher_path, sentences, args)
 
 
-def check_embedding_cache(args: DistillationArguments) -> None:
-    if args.teacher_cache_top_k is not None:
-        raise ValueError("teacher_cache_top_k applies to logits, not to sentence embeddings: drop it")
+# Settings of logit distillation, which mean nothing for embeddings: a value other than the default is refused.
+LOGIT_SETTINGS = (
+    "temperature",
+    "kd_loss_weight",
+    "hidden_loss_weight",
+    "attention_loss_weight",
+    "teacher_cache_top_k",
+)
+
+
+def check_embedding_settings(args: DistillationArguments) -> None:
+    """Refuse, before any work, settings of logit distillation: the student regresses onto embeddings here."""
+    defaults = {setting.name: setting.default for setting in fields(DistillationArguments)}
+    given = [f"--{name}" for name in LOGIT_SETTINGS if getattr(args, name) != defaults[name]]
+    if given:
+        raise ValueError(
+            f"{', '.join(given)} apply to distilling logits, not to multilingual embeddings (the student regresses "
+            "onto the teacher's embeddings with MSE): drop them"
+        )
 
 
 def cache_multilingual_targets(args: DistillationArguments, data_args: ParallelDataArguments) -> dict:
     """Embed the training source sentences with the teacher once, into `teacher_cache_dir`, for later runs."""
     if args.teacher_cache_dir is None:
         raise ValueError("cache-teacher needs --teacher_cache_dir (where the teacher's embeddings go)")
-    check_embedding_cache(args)
+    check_embedding_settings(args)
     teacher_path = args.teacher_name_or_path or default_teacher_path()
     train = load_pairs(data_args)["train"]
     teacher = load_teacher(teacher_path, args, data_args)
@@ -187,11 +191,8 @@ def run_multilingual(
             "teacher_num_train_epochs and train_baseline apply to task distillation, not to multilingual embeddings: "
             "drop them (the untrained student is the baseline here)"
         )
-    check_embedding_cache(args)
-    check_output_dir(args.output_dir, pipeline_args.overwrite_output_dir)
-    state.wait_for_everyone()
-    output = Path(args.output_dir)
-    teacher_path = args.teacher_name_or_path or default_teacher_path()
+    check_embedding_settings(args)
+    output, teacher_path = start_run(args, pipeline_args)
     splits = load_pairs(data_args)
     train, held_out = splits["train"], splits["test"]
     source = data_args.source_column
@@ -236,7 +237,7 @@ def run_multilingual(
     report = write_json(output / "report.json", report)
     report["table"] = scores_table(rows, source)
     write_embedding_card(student_dir, report, teacher_path)
-    if args.push_to_hub:
-        repo_id = args.hub_model_id or output.name
-        report["pushed"] = push_folder(student_dir, repo_id, args.hub_private_repo, args.hub_token)
+    pushed = push_student(args, student_dir)
+    if pushed is not None:
+        report["pushed"] = pushed
     return report

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 from huggingface_hub import snapshot_download
+from tqdm.auto import tqdm
 from transformers import PreTrainedModel
 
 from .student import count_parameters
@@ -92,36 +93,38 @@ def gpu_speed(model: PreTrainedModel, singles: list[dict], batches: list[dict]) 
     return speed
 
 
-def timing_inputs(tokenizer, texts: list[str]) -> tuple[list[dict], list[dict]]:
-    """The timing workload: 128 single texts for latency, batches of 32 over 768 texts for throughput."""
-    singles = [tokenizer(text, return_tensors="pt", truncation=True) for text in texts[:128]]
-    batches = [
-        tokenizer(texts[i : i + 32], return_tensors="pt", padding=True, truncation=True)
-        for i in range(0, min(len(texts), 768), 32)
-    ]
-    return singles, batches
+def timing_inputs(test_dataset, collator, singles: int = 128, batched: int = 768) -> tuple[list[dict], list[dict]]:
+    """The timing workload, from the tokenised test split (so inputs are cut at `max_seq_length`, as they are scored
+    and served): the first `singles` rows one at a time for latency, batches of 32 over the first `batched` rows for
+    throughput."""
+    rows = test_dataset.remove_columns([name for name in test_dataset.column_names if name == "labels"])
+    single = [collator([rows[i]]) for i in range(min(singles, len(rows)))]
+    count = min(batched, len(rows))
+    batches = [collator([rows[j] for j in range(i, min(i + 32, count))]) for i in range(0, count, 32)]
+    return single, batches
 
 
 def measure_all(
     models: dict[str, PreTrainedModel],
     folders: dict[str, str],
-    tokenizer,
     metrics: dict,
-    texts: list[str],
+    singles: list[dict],
+    batches: list[dict],
     rounds: int = 5,
 ) -> list[ModelReport]:
     """Size and CPU speed of saved models, with quality metrics measured elsewhere; one `ModelReport` each.
 
-    Latency is at batch 1 over 128 texts, throughput at batch 32 over 768. The models are timed round-robin and each
-    keeps its best round, so no model pays for running first or after a larger one.
+    Latency is at batch 1 over `singles`, throughput over `batches` (see `timing_inputs`). The models are timed
+    round-robin and each keeps its best round, so no model pays for running first or after a larger one.
     """
-    singles, batches = timing_inputs(tokenizer, texts)
     latencies = {name: [] for name in models}
     throughputs = {name: [] for name in models}
-    for _ in range(rounds):
-        for name, model in models.items():
-            latencies[name].append(cpu_latency_ms(model, singles))
-            throughputs[name].append(cpu_throughput(model, batches))
+    with tqdm(total=rounds * len(models), desc="Timing on the CPU") as progress:
+        for _ in range(rounds):
+            for name, model in models.items():
+                latencies[name].append(cpu_latency_ms(model, singles))
+                throughputs[name].append(cpu_throughput(model, batches))
+                progress.update()
     gpu = (
         {name: gpu_speed(model, singles, batches) for name, model in models.items()}
         if torch.cuda.is_available()
@@ -148,15 +151,22 @@ def retention(value: float, reference: float) -> float:
     return 100.0 * value / reference if reference else float("nan")
 
 
+def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table: a header of `columns`, then one line per row of already formatted cells."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return "\n".join(lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows])
+
+
 def comparison_table(rows: list[ModelReport], metric: str) -> str:
     """A Markdown table of `rows`; retention and speed-up are against the first row (the teacher)."""
     reference = rows[0]
     gpu = all(row.gpu_latency_ms_batch1 is not None for row in rows)
-    columns = [metric, "retention", "parameters", "size (MB)", "CPU latency b=1 (ms)", "CPU throughput b=32 (ex/s)"]
-    columns += ["CPU speed-up"] + (["GPU latency b=1 (ms)", "GPU throughput b=32 (ex/s)"] if gpu else [])
-    lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    columns = ["model", metric, "retention", "parameters", "size (MB)", "CPU latency b=1 (ms)"]
+    columns += ["CPU throughput b=32 (ex/s)", "CPU speed-up"]
+    columns += ["GPU latency b=1 (ms)", "GPU throughput b=32 (ex/s)"] if gpu else []
+    cells = []
     for row in rows:
-        cells = [
+        line = [
             row.name,
             f"{row.metrics[metric]:.4f}",
             f"{retention(row.metrics[metric], reference.metrics[metric]):.1f}%",
@@ -167,9 +177,9 @@ def comparison_table(rows: list[ModelReport], metric: str) -> str:
             f"{reference.latency_ms_batch1 / row.latency_ms_batch1:.2f}x",
         ]
         if gpu:
-            cells += [f"{row.gpu_latency_ms_batch1:.2f}", f"{row.gpu_throughput_batch32:.0f}"]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+            line += [f"{row.gpu_latency_ms_batch1:.2f}", f"{row.gpu_throughput_batch32:.0f}"]
+        cells.append(line)
+    return markdown_table(columns, cells)
 
 
 def machine_description() -> str:

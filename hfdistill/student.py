@@ -107,6 +107,19 @@ def resolve_layers(num_teacher_layers: int, layers: list[int] | None, num_layers
     return evenly_spread_layers(num_teacher_layers, num_layers or (num_teacher_layers + 1) // 2)
 
 
+def layers_to_keep(args, teacher_config, keep_all_by_default: bool = False) -> list[int] | None:
+    """The teacher layers a student built from the teacher keeps, from `student_layers` / `student_num_layers`.
+
+    None for a named student (`student_name_or_path`), and, with `keep_all_by_default`, when neither flag is given
+    (the student is a whole copy of the teacher); otherwise the layers chosen, or half of them spread evenly.
+    """
+    if args.student_name_or_path is not None:
+        return None
+    if keep_all_by_default and args.student_layers is None and args.student_num_layers is None:
+        return None
+    return resolve_layers(teacher_config.num_hidden_layers, args.student_layers, args.student_num_layers)
+
+
 def load_mapped_weights(student: nn.Module, sources: dict[str, torch.Tensor]) -> list[str]:
     """Copy `sources` (student parameter name -> tensor) into `student`; return the names left at their init.
 
@@ -285,10 +298,12 @@ def build_student(
     layers: list[int] | None = None,
     num_layers: int | None = None,
     shape: StudentShape | None = None,
+    student_class=AutoModelForSequenceClassification,
 ) -> PreTrainedModel:
-    """Build a student of `architecture` ('distilbert' or 'same') and `shape` from `teacher`."""
+    """Build a student of `architecture` ('distilbert' or 'same') and `shape` from `teacher`; a DistilBERT student
+    gets the head of `student_class` (the task's auto class), a truncated copy keeps the teacher's."""
     if architecture == "distilbert":
-        return build_distilbert_student(teacher, layers, num_layers, shape=shape)
+        return build_distilbert_student(teacher, layers, num_layers, student_class, shape)
     if architecture == "same":
         return build_truncated_student(teacher, layers, num_layers, shape)
     raise ValueError(f"student_architecture must be 'distilbert' or 'same', got {architecture!r}")

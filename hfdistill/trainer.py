@@ -2,6 +2,7 @@
 
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import replace
 
 import torch
@@ -32,13 +33,42 @@ from .teacher_outputs import (
 logger = logging.getLogger(__name__)
 
 
-def check_label_counts(teacher: PreTrainedModel, student: PreTrainedModel) -> None:
-    """Raise `ValueError` before any work when teacher and student predict different numbers of labels."""
-    teacher_labels, student_labels = teacher.config.num_labels, student.config.num_labels
-    if teacher_labels != student_labels:
+def model_output(outputs) -> Mapping:
+    """A model's outputs as a mapping with `logits`: a `ModelOutput` (or dict) as it is; a tensor, or a tuple whose
+    first item is the logits, as `{"logits": ...}`. So any `nn.Module` with logits can teach or learn."""
+    if isinstance(outputs, Mapping):
+        if "logits" not in outputs:
+            raise ValueError(f"the model's outputs have no 'logits' (they hold {list(outputs)})")
+        return outputs
+    if isinstance(outputs, tuple | list) and outputs:
+        outputs = outputs[0]
+    if not isinstance(outputs, torch.Tensor):
+        raise TypeError(
+            f"a model must return its logits as a tensor, a tuple whose first item is the logits, or a ModelOutput; "
+            f"got {type(outputs).__name__}"
+        )
+    return {"logits": outputs}
+
+
+def check_label_counts(teacher: nn.Module, student: nn.Module) -> None:
+    """Raise `ValueError` before any work when teacher and student predict different numbers of labels (known from
+    their configs; for plain modules the first batch's logits are compared instead)."""
+    teacher_labels = getattr(getattr(teacher, "config", None), "num_labels", None)
+    student_labels = getattr(getattr(student, "config", None), "num_labels", None)
+    if None not in (teacher_labels, student_labels) and teacher_labels != student_labels:
         raise ValueError(
             f"teacher has {teacher_labels} labels but student has {student_labels}: build the student with "
             f"num_labels={teacher_labels} (and the teacher's id2label)"
+        )
+
+
+def check_logit_shapes(student_logits: torch.Tensor, teacher_logits) -> None:
+    """Refuse a teacher and a student whose logits differ in the number of classes (a clear message, not a broadcast
+    error inside the loss)."""
+    if isinstance(teacher_logits, torch.Tensor) and teacher_logits.shape[-1] != student_logits.shape[-1]:
+        raise ValueError(
+            f"the teacher's logits have {teacher_logits.shape[-1]} classes but the student's "
+            f"{student_logits.shape[-1]}: give both models the same label set"
         )
 
 
@@ -53,6 +83,10 @@ class DistillationTrainer(Trainer):
     asked for them. Training logs `kd_loss`, `task_loss` (and `hidden_loss`, `attention_loss`) beside `loss`.
     Evaluation reports the student's task loss alone, comparable with a model trained without a teacher.
 
+    Teacher and student may be any `nn.Module`s whose outputs carry logits of the same shape (a `ModelOutput`, a
+    tensor, or a tuple whose first item is the logits), whatever their architectures: a BERT and a DistilBERT, or two
+    CNNs of different depth. The batch's inputs other than `labels` are passed to both by name.
+
     Args:
         model: the student.
         teacher_model: the fine-tuned teacher; same label set as the student. Leave it None when the training set
@@ -62,7 +96,7 @@ class DistillationTrainer(Trainer):
         **kwargs: passed to `Trainer` (datasets, collator, processing_class, compute_metrics, callbacks, …).
     """
 
-    def __init__(self, model: nn.Module, teacher_model: PreTrainedModel | None, args: DistillationArguments, **kwargs):
+    def __init__(self, model: nn.Module, teacher_model: nn.Module | None, args: DistillationArguments, **kwargs):
         if not isinstance(args, DistillationArguments):
             raise TypeError(f"args must be DistillationArguments, got {type(args).__name__}")
         if teacher_model is None and not carries_teacher_outputs(kwargs.get("train_dataset")):
@@ -92,6 +126,9 @@ class DistillationTrainer(Trainer):
             self.layer_map = check_intermediate_plan(args, model.config, teacher_model.config)
             if args.needs_hidden_states:  # before the Trainer sees the model, so they are optimised and placed
                 attach_projections(model, width(teacher_model))
+        if args.label_names is None and not isinstance(model, PreTrainedModel):
+            # `Trainer` finds a model's label columns in its forward's signature; a plain module's takes no labels.
+            args = replace(args, label_names=["labels"])
         super().__init__(model=model, args=args, **kwargs)
         if cached:
             self.data_collator = TeacherOutputCollator(self.data_collator)
@@ -117,8 +154,8 @@ class DistillationTrainer(Trainer):
         model_inputs = {name: value for name, value in inputs.items() if name not in NOT_TEACHER_INPUTS}
         labels = inputs.get("labels")
         if not model.training:
-            outputs = model(**model_inputs)
-            loss = task_loss(outputs.logits, labels, num_items_in_batch)
+            outputs = model_output(model(**model_inputs))
+            loss = task_loss(outputs["logits"], labels, num_items_in_batch)
             return (loss, outputs) if return_outputs else loss
 
         args = self.args
@@ -126,7 +163,7 @@ class DistillationTrainer(Trainer):
         pairs = self.attention_pairs if args.needs_attention else []
         student = self.accelerator.unwrap_model(model)
         with capture_qkv(student, [s for s, _ in pairs]) as student_qkv:
-            outputs = model(**model_inputs, **extra)
+            outputs = model_output(model(**model_inputs, **extra))
         teacher_logits = soft_targets_in(inputs)  # cached beforehand: no teacher pass
         if teacher_logits is None:
             if self.teacher is None:
@@ -135,10 +172,11 @@ class DistillationTrainer(Trainer):
                 )
             teacher = self.accelerator.unwrap_model(self.teacher)
             with torch.no_grad(), capture_qkv(teacher, [t for _, t in pairs]) as teacher_qkv:
-                teacher_outputs = self.teacher(**model_inputs, **extra)
-            teacher_logits = teacher_outputs.logits
+                teacher_outputs = model_output(self.teacher(**model_inputs, **extra))
+            teacher_logits = teacher_outputs["logits"]
+        check_logit_shapes(outputs["logits"], teacher_logits)
         parts = distillation_loss(
-            outputs.logits, teacher_logits, labels, args.temperature, args.kd_loss_weight, num_items_in_batch
+            outputs["logits"], teacher_logits, labels, args.temperature, args.kd_loss_weight, num_items_in_batch
         )
         loss = parts.loss
         logged = {"kd_loss": parts.kd, "task_loss": parts.task}
@@ -165,7 +203,7 @@ class DistillationTrainer(Trainer):
         # Log per-batch means whatever the divisor, so the parts read the same with or without accumulation.
         to_batch_mean = 1.0
         if num_items_in_batch is not None:
-            to_batch_mean = num_items_in_batch / counted_mask(labels, outputs.logits).sum().clamp(min=1)
+            to_batch_mean = num_items_in_batch / counted_mask(labels, outputs["logits"]).sum().clamp(min=1)
         for name, value in logged.items():
             self._loss_parts[name].append((value * to_batch_mean).detach())
         return (loss, outputs) if return_outputs else loss

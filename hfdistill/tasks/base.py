@@ -1,0 +1,81 @@
+"""`EncoderTask`: what every task of a Hugging Face encoder with a classification head shares."""
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+import numpy as np
+from datasets import DatasetDict
+from transformers import PreTrainedModel
+
+from ..config import DataArguments
+from ..metrics import load_metric
+
+
+class EncoderTask(ABC):
+    """A task: its models, data, metrics, card and export, as the rest of hfdistill asks for them.
+
+    Subclasses set the class attributes and implement `load_splits`, `tokenize`, `collator` and `scores`.
+    """
+
+    name: str  # the Hub pipeline tag, also the card's `pipeline_tag` and the value of `--task`
+    auto_class: type  # the transformers auto class with this task's head
+    columns: tuple[str, str]  # default input and label columns
+    metric_names: tuple[str, ...]  # the `evaluate` modules its scores come from
+    headline_metric: str  # the report's and the chart's metric; retention is computed on it
+    metric_keys: tuple[str, ...]  # the scores reported for every model
+    output_axes: dict[int, str]  # the dynamic axes of the ONNX export's `logits`
+    describes: str  # what a student is, in the card ("text classifier")
+    example: str  # an input for the card's usage snippet
+    teacher_target: str = "logits"  # the output the student learns from the teacher
+    supports_transfer: bool = False  # whether unlabelled text (`--transfer_dataset`, `--augment_copies`) applies
+
+    @abstractmethod
+    def load_splits(self, data_args: DataArguments) -> tuple[DatasetDict, list[str]]:
+        """Train, validation and test splits with integer labels, and the label names (index = label id)."""
+
+    @abstractmethod
+    def tokenize(self, splits: DatasetDict, tokenizer, data_args: DataArguments) -> DatasetDict:
+        """Model inputs and `labels` for every split; nothing else (the collator pads)."""
+
+    @abstractmethod
+    def collator(self, tokenizer) -> Callable:
+        """Pads a list of tokenised rows (labels included) into a batch."""
+
+    @abstractmethod
+    def scores(self, logits: np.ndarray, labels: np.ndarray, label_names: list[str]) -> dict[str, float]:
+        """The `metric_keys` of `logits` against `labels` (-100: not scored)."""
+
+    def compute_metrics(self, label_names: list[str]) -> Callable:
+        """A `compute_metrics` for `Trainer`: `scores` of an `EvalPrediction`."""
+
+        def compute(eval_pred) -> dict[str, float]:
+            logits = eval_pred.predictions
+            logits = logits[0] if isinstance(logits, tuple) else logits
+            return self.scores(logits, eval_pred.label_ids, label_names)
+
+        return compute
+
+    def metrics(self) -> dict:
+        """The task's `evaluate` modules, loaded from the packaged copies (offline)."""
+        return {name: load_metric(name) for name in self.metric_names}
+
+    def model_for_labels(self, path: str, label_names: list[str]) -> PreTrainedModel:
+        """The encoder at `path` with a fresh head for `label_names` (kept in its config)."""
+        return self.auto_class.from_pretrained(
+            path,
+            num_labels=len(label_names),
+            id2label=dict(enumerate(label_names)),
+            label2id={name: i for i, name in enumerate(label_names)},
+        )
+
+    def load_model(self, path: str) -> PreTrainedModel:
+        """A trained model of this task, as a user would load it."""
+        return self.auto_class.from_pretrained(path)
+
+    def usage(self, folder_name: str) -> str:
+        """The card's usage snippet."""
+        return (
+            "from transformers import pipeline\n\n"
+            f'model = pipeline("{self.name}", model="path/to/{folder_name}")\n'
+            f'model("{self.example}")'
+        )

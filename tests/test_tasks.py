@@ -1,0 +1,140 @@
+"""Every task end to end on a tiny model, and the pieces a task owns: data, labels, metrics, timing inputs."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from transformers import BertConfig, BertModel, BertTokenizerFast, pipeline
+
+from hfdistill.cli import main
+from hfdistill.config import DataArguments
+from hfdistill.evaluation import load_task
+from hfdistill.report import timing_inputs
+from hfdistill.tasks import TASK_NAMES, task_for
+from hfdistill.tasks.token_classification import first_subtoken_labels, tag_names
+
+WORDS = ["good", "bad", "film", "paris", "london", "anna", "bob"]
+TAGS = {"paris": "B-loc", "london": "B-loc", "anna": "B-per", "bob": "B-per"}
+
+
+@pytest.fixture
+def encoder_folder(tmp_path):
+    """A random tiny BERT encoder (no head) and a word-level tokenizer for `WORDS`, saved as a teacher folder."""
+    folder = tmp_path / "encoder"
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, "##s"]))
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(WORDS) + 6,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=37,
+        max_position_embeddings=64,
+    )
+    BertModel(config).save_pretrained(folder)
+    BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(folder)
+    return str(folder)
+
+
+def write_data(tmp_path, task: str, rows: int = 80) -> str:
+    """A small dataset file of `task`'s shape, its labels learnable from the words."""
+    rng = np.random.default_rng(0)
+    sentences = [list(rng.choice(WORDS, size=rng.integers(2, 6))) for _ in range(rows)]
+    if task == "text-classification":
+        path = tmp_path / "texts.csv"
+        labels = ["positive" if "good" in words else "negative" for words in sentences]
+        pd.DataFrame({"text": [" ".join(words) for words in sentences], "label": labels}).to_csv(path, index=False)
+    else:
+        path = tmp_path / "tagged.jsonl"
+        tags = [[TAGS.get(word, "O") for word in words] for words in sentences]
+        pd.DataFrame({"tokens": sentences, "ner_tags": tags}).to_json(path, orient="records", lines=True)
+    return str(path)
+
+
+@pytest.mark.parametrize("task", TASK_NAMES)
+def test_every_task_runs_end_to_end_on_a_tiny_model(task, tmp_path, encoder_folder, capsys):
+    data, output = write_data(tmp_path, task), tmp_path / "run"
+    argv = [
+        "distill", "--task", task, "--dataset_name", data, "--teacher_name_or_path", encoder_folder,
+        "--teacher_num_train_epochs", "2", "--teacher_learning_rate", "1e-3", "--student_num_layers", "1",
+        "--train_baseline", "true", "--num_train_epochs", "2", "--learning_rate", "1e-3",
+        "--per_device_train_batch_size", "8", "--max_seq_length", "16", "--output_dir", str(output),
+        "--report_to", "none", "--save_strategy", "no", "--disable_tqdm", "true", "--use_cpu", "true",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads((output / "report.json").read_text())
+    metric = task_for(task).headline_metric
+    assert report["metric"] == metric and report["settings"]["task"] == task
+    assert [row["name"] for row in report["models"]] == ["teacher", "distilled student", "student without KD"]
+    assert all(set(row["metrics"]) == set(task_for(task).metric_keys) for row in report["models"])
+    assert f"| model | {metric} | retention |" in capsys.readouterr().out
+    card = (output / "student" / "README.md").read_text()
+    assert f"pipeline_tag: {task}" in card and f'pipeline("{task}"' in card
+    assert (output / "student" / "tradeoff.png").is_file()
+    predicted = pipeline(task, model=str(output / "student"))("good film paris")
+    assert predicted  # a label for the text, or tagged words
+    assert main(["export", "--folder", str(output / "student"), "--task", task, "--dataset_name", data,
+                 "--max_seq_length", "16", "--quantize", "false"]) == 0  # fmt: skip
+    export = json.loads((output / "student" / "onnx" / "export_report.json").read_text())
+    assert export["forms"][1]["agreement_percent"] == 100.0
+
+
+def test_tags_go_to_the_first_subtoken_only():
+    #              [CLS] paris  london ##s  [SEP]
+    word_ids = [None, 0, 1, 1, None]
+    assert first_subtoken_labels(word_ids, [3, 1]) == [-100, 3, 1, -100, -100]
+
+
+def test_tag_names_put_outside_first_and_group_each_type():
+    names = tag_names(None, [["O", "I-per", "B-per"], ["B-loc", "O"]])
+    assert names == ["O", "B-loc", "B-per", "I-per"]
+
+
+def test_token_task_keeps_one_label_per_word_and_cuts_at_max_seq_length(tmp_path, encoder_folder):
+    path = tmp_path / "tagged.jsonl"
+    words = ["anna", "bob", "good", "film"] * 10
+    pd.DataFrame({"tokens": [words] * 30, "ner_tags": [[TAGS.get(w, "O") for w in words]] * 30}).to_json(
+        path, orient="records", lines=True
+    )
+    data = load_task(
+        encoder_folder, DataArguments(task="token-classification", dataset_name=str(path), max_seq_length=9)
+    )
+    row = data.tokenized["train"][0]
+    assert data.label_names == ["O", "B-per"]
+    assert len(row["input_ids"]) == 9  # [CLS], 7 words, [SEP]
+    assert row["labels"] == [-100, 1, 1, 0, 0, 1, 1, 0, -100]
+
+
+def test_a_row_whose_words_and_tags_differ_in_number_is_refused(tmp_path, encoder_folder):
+    path = tmp_path / "tagged.jsonl"
+    rows = [{"tokens": ["anna", "film"], "ner_tags": ["B-per", "O"]}] * 20 + [{"tokens": ["bob"], "ner_tags": []}]
+    pd.DataFrame(rows).to_json(path, orient="records", lines=True)
+    with pytest.raises(ValueError, match="row 20 .* has 1 words in 'tokens' but 0 tags in 'ner_tags'"):
+        load_task(encoder_folder, DataArguments(task="token-classification", dataset_name=str(path)))
+
+
+def test_timing_inputs_are_cut_at_max_seq_length(tmp_path, encoder_folder):
+    path = tmp_path / "long.csv"
+    pd.DataFrame({"text": [" ".join(["good"] * 200)] * 40, "label": ["a", "b"] * 20}).to_csv(path, index=False)
+    data = load_task(encoder_folder, DataArguments(dataset_name=str(path), max_seq_length=12))
+    singles, batches = timing_inputs(data.tokenized["test"], data.collator)
+    assert {tuple(inputs["input_ids"].shape) for inputs in singles} == {(1, 12)}
+    assert all(inputs["input_ids"].shape[1] == 12 and "labels" not in inputs for inputs in batches)
+
+
+def test_token_scores_are_entity_level():
+    task = task_for("token-classification")
+    names = ["O", "B-per", "I-per"]
+    labels = np.array([[-100, 1, 2, 0, -100]])
+    half_entity = np.eye(3)[[[0, 1, 0, 0, 0]]]  # the entity's second word missed
+    scores = task.scores(half_entity, labels, names)
+    assert scores["f1"] == 0.0 and scores["accuracy"] == pytest.approx(2 / 3)
+    assert task.scores(np.eye(3)[[[0, 1, 2, 0, 0]]], labels, names)["f1"] == 1.0
+
+
+def test_transfer_data_is_refused_for_token_classification():
+    with pytest.raises(ValueError, match="token-classification does not use"):
+        DataArguments(task="token-classification", augment_copies=2)
