@@ -25,7 +25,7 @@ from accelerate import PartialState
 from datasets.arrow_writer import ArrowWriter
 from torch import nn
 from tqdm.auto import tqdm
-from transformers import AutoModelForSequenceClassification, DataCollatorForLanguageModeling, DataCollatorWithPadding
+from transformers import DataCollatorForLanguageModeling, DataCollatorWithPadding
 
 from .config import DistillationArguments
 from .fingerprint import data_fingerprint, teacher_fingerprint, tokenizer_fingerprint
@@ -288,10 +288,13 @@ def cache_teacher_logits(
             `teacher_dtype` and `per_device_eval_batch_size`.
         collator: pads the teacher's batches; `DataCollatorWithPadding(tokenizer)` by default.
         preprocessing: settings that made `dataset` (max length, columns…), recorded in the key.
-        load_teacher: how to get the teacher when `teacher` is a path; `AutoModelForSequenceClassification` by default.
+        load_teacher: how to get the teacher when `teacher` is a path (the task's auto class knows its head);
+            needed then.
     """
     if args.teacher_cache_dir is None:
         raise ValueError("set teacher_cache_dir (where the teacher's outputs are stored) to cache them")
+    if not isinstance(teacher, nn.Module) and load_teacher is None:
+        raise ValueError("the teacher is given as a path: pass load_teacher, which loads it with its task's head")
     collator = collator or DataCollatorWithPadding(tokenizer)
     check_cacheable(collator, dataset, teacher if isinstance(teacher, nn.Module) else None)
     key = logits_key(teacher, tokenizer, dataset, args, preprocessing or {})
@@ -299,7 +302,7 @@ def cache_teacher_logits(
     def compute():
         model = teacher
         if not isinstance(model, nn.Module):
-            model = load_teacher() if load_teacher else AutoModelForSequenceClassification.from_pretrained(teacher)
+            model = load_teacher()
         check_cacheable(collator, dataset, model)
         model = model.to(PartialState().device)
         if args.teacher_torch_dtype is not None:

@@ -61,13 +61,10 @@ def hub_dataset(dataset_name: str) -> list[str] | None:
     return [dataset_name]
 
 
-def write_embedding_card(folder: Path, report: dict, teacher_path: str) -> Path:
-    """`README.md` for a multilingual embedding student: metadata, held-out scores, settings and usage."""
-    settings = report["settings"]
+def retrieval_results(settings: dict, scores: dict) -> list[EvalResult]:
+    """The card's `model-index`: top-1 retrieval in both directions for every translation column."""
     source, *targets = settings["columns"]
-    teacher = teacher_metadata(teacher_path)
-    student_scores = report["scores"]["distilled student"]
-    eval_results = [
+    return [
         EvalResult(
             task_type="translation-retrieval",
             task_name="Translation retrieval",
@@ -80,10 +77,18 @@ def write_embedding_card(folder: Path, report: dict, teacher_path: str) -> Path:
         )
         for target in targets
         for a, b, value in (
-            (source, target, student_scores[target]["source_to_target_top1"]),
-            (target, source, student_scores[target]["target_to_source_top1"]),
+            (source, target, scores[target]["source_to_target_top1"]),
+            (target, source, scores[target]["target_to_source_top1"]),
         )
     ]
+
+
+def write_embedding_card(folder: Path, report: dict, teacher_path: str) -> Path:
+    """`README.md` for a multilingual embedding student: metadata, held-out scores, settings and usage."""
+    settings = report["settings"]
+    source, *targets = settings["columns"]
+    teacher = teacher_metadata(teacher_path)
+    eval_results = retrieval_results(settings, report["scores"]["distilled student"])
     data = ModelCardData(
         language=[source, *targets],
         license=teacher.license,

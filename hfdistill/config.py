@@ -1,16 +1,12 @@
 """Typed configuration: the KD fields on top of `TrainingArguments`, the data arguments beside them, and recipes."""
 
-import argparse
-import difflib
 import logging
 import os
-from dataclasses import dataclass, field, fields
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
-import yaml
-from transformers import HfArgumentParser, TrainingArguments
+from transformers import TrainingArguments
 
 logger = logging.getLogger(__name__)
 
@@ -386,47 +382,3 @@ class ParallelDataArguments:
     @property
     def columns(self) -> list[str]:
         return [self.source_column, *self.target_columns]
-
-
-def recipe_keys(parser: HfArgumentParser) -> set[str]:
-    """Every field name the parser's dataclasses accept."""
-    return {f.name for dataclass_type in parser.dataclass_types for f in fields(dataclass_type) if f.init}
-
-
-def load_recipe(path: str | Path, valid_keys: set[str]) -> dict:
-    """The fields set by a YAML recipe, flat or in sections (`training:`, `data:`, …); unknown keys are errors."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"recipe {path} does not exist")
-    try:
-        content = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ValueError(f"cannot parse recipe {path}: {str(error).splitlines()[0]}") from error
-    if not isinstance(content, dict):
-        raise ValueError(f"recipe {path} must be a mapping of field names to values, got {type(content).__name__}")
-    values = {}
-    for key, value in content.items():
-        if isinstance(value, dict) and key not in valid_keys:
-            values.update(value)  # a section
-        else:
-            values[key] = value
-    unknown = sorted(set(values) - valid_keys)
-    if unknown:
-        closest = difflib.get_close_matches(unknown[0], valid_keys, n=1)
-        hint = f"; did you mean {closest[0]!r}?" if closest else ""
-        raise ValueError(f"unknown key {unknown[0]!r} in recipe {path}{hint}")
-    return values
-
-
-def parse_with_recipe(parser: HfArgumentParser, argv: list[str], defaults: dict | None = None) -> tuple:
-    """Parse `argv` into the parser's dataclasses: built-in `defaults` < `--config RECIPE.yaml` < command-line flags."""
-    parser.add_argument("--config", default=None, help="YAML recipe; command-line flags override its values.")
-    recipe_path = argparse.ArgumentParser(add_help=False)
-    recipe_path.add_argument("--config", default=None)
-    known, _ = recipe_path.parse_known_args(argv)
-    values = dict(defaults or {})
-    if known.config:
-        values.update(load_recipe(known.config, recipe_keys(parser)))
-    parser.set_defaults(**values)
-    parsed = parser.parse_args_into_dataclasses(args=argv)
-    return tuple(parsed[: len(parser.dataclass_types)])

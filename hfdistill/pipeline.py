@@ -91,14 +91,26 @@ def load_teacher(
         teacher = task.model_for_labels(path, label_names)
     else:
         teacher = task.load_model(path)
-        if teacher.config.num_labels != len(label_names):
-            raise ValueError(
-                f"teacher {path} predicts {teacher.config.num_labels} labels but the data has {len(label_names)} "
-                f"({label_names}): fine-tune it first with --teacher_num_train_epochs or choose a teacher for this task"
-            )
+        check_teacher_labels(teacher.config, path, label_names)
     if freeze_word_embeddings:
         freeze_input_embeddings(teacher)
     return teacher
+
+
+def check_teacher_labels(config, path: str, label_names: list[str]) -> None:
+    """Refuse a trained teacher whose labels differ from the data's in number, or in order where it names them."""
+    if config.num_labels != len(label_names):
+        raise ValueError(
+            f"teacher {path} predicts {config.num_labels} labels but the data has {len(label_names)} "
+            f"({label_names}): fine-tune it first with --teacher_num_train_epochs or choose a teacher for this task"
+        )
+    names = [config.id2label[i] for i in range(config.num_labels)]
+    lowered = [name.lower() for name in names]
+    if lowered != [name.lower() for name in label_names] and names != [f"LABEL_{i}" for i in range(config.num_labels)]:
+        raise ValueError(
+            f"teacher {path} orders its labels {names} but the data {label_names}: its predictions would be read as "
+            "the wrong labels; fine-tune it on this data with --teacher_num_train_epochs"
+        )
 
 
 def load_student(

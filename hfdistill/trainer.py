@@ -181,22 +181,11 @@ class DistillationTrainer(Trainer):
         loss = parts.loss
         logged = {"kd_loss": parts.kd, "task_loss": parts.task}
         if self.layer_map is not None:
-            weights = token_weights(inputs["attention_mask"], labels)
-            if args.needs_hidden_states:
-                logged["hidden_loss"] = mapped_hidden_loss(  # the student's states come at the teacher's width
-                    outputs.hidden_states, teacher_outputs.hidden_states, self.layer_map, args.hidden_loss, weights,
-                    num_items_in_batch,
-                )  # fmt: skip
-                loss = loss + args.hidden_loss_weight * logged["hidden_loss"]
-            if args.needs_attention:
-                heads = student.config.num_attention_heads
-                if args.attention_loss == "relation":
-                    heads = relation_heads(args, student.config)
-                logged["attention_loss"] = paired_attention_loss(
-                    [(student_qkv[s], teacher_qkv[t]) for s, t in pairs], args.attention_loss, heads,
-                    inputs["attention_mask"], weights, num_items_in_batch,
-                )  # fmt: skip
-                loss = loss + args.attention_loss_weight * logged["attention_loss"]
+            logged |= self.intermediate_losses(
+                student, outputs, teacher_outputs, student_qkv, teacher_qkv, inputs, num_items_in_batch
+            )
+            loss = loss + args.hidden_loss_weight * logged.get("hidden_loss", 0.0)
+            loss = loss + args.attention_loss_weight * logged.get("attention_loss", 0.0)
         if num_items_in_batch is not None and args.average_tokens_across_devices:
             # The divisor counts items on all ranks and DDP averages gradients, so scale back up by the rank count.
             loss = loss * self.accelerator.num_processes
@@ -207,6 +196,27 @@ class DistillationTrainer(Trainer):
         for name, value in logged.items():
             self._loss_parts[name].append((value * to_batch_mean).detach())
         return (loss, outputs) if return_outputs else loss
+
+    def intermediate_losses(
+        self, student, outputs, teacher_outputs, student_qkv, teacher_qkv, inputs, num_items_in_batch
+    ) -> dict[str, torch.Tensor]:
+        """`hidden_loss` and `attention_loss` of one batch, for the terms whose weight is > 0."""
+        args, pairs, losses = self.args, self.attention_pairs, {}
+        weights = token_weights(inputs["attention_mask"], inputs.get("labels"))
+        if args.needs_hidden_states:
+            losses["hidden_loss"] = mapped_hidden_loss(  # the student's states come at the teacher's width
+                outputs.hidden_states, teacher_outputs.hidden_states, self.layer_map, args.hidden_loss, weights,
+                num_items_in_batch,
+            )  # fmt: skip
+        if args.needs_attention:
+            heads = student.config.num_attention_heads
+            if args.attention_loss == "relation":
+                heads = relation_heads(args, student.config)
+            losses["attention_loss"] = paired_attention_loss(
+                [(student_qkv[s], teacher_qkv[t]) for s, t in pairs], args.attention_loss, heads,
+                inputs["attention_mask"], weights, num_items_in_batch,
+            )  # fmt: skip
+        return losses
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         """Add the mean KD and task losses since the last training log, averaged over ranks."""

@@ -4,7 +4,13 @@ import logging
 import pytest
 import torch
 from datasets import Dataset
-from transformers import BertConfig, BertForTokenClassification, BertTokenizerFast, DataCollatorForLanguageModeling
+from transformers import (
+    AutoModelForSequenceClassification,
+    BertConfig,
+    BertForTokenClassification,
+    BertTokenizerFast,
+    DataCollatorForLanguageModeling,
+)
 
 from hfdistill import DistillationTrainer, build_distilbert_student
 from hfdistill.cache import MANIFEST, cache_teacher_logits
@@ -113,7 +119,13 @@ def test_a_warm_cache_does_not_load_the_teacher(tmp_path, tokenizer, caplog):
     folder = tmp_path / "teacher"
     confident_teacher().save_pretrained(folder)
     args = cache_args(tmp_path)
-    cold = cache_teacher_logits(data, str(folder), tokenizer, args)
+    cold = cache_teacher_logits(
+        data,
+        str(folder),
+        tokenizer,
+        args,
+        load_teacher=lambda: AutoModelForSequenceClassification.from_pretrained(folder),
+    )
 
     def refuse():
         raise AssertionError("the teacher was loaded although its outputs are cached")

@@ -3,16 +3,10 @@ from pathlib import Path
 import pytest
 
 from hfdistill.cli import multilingual_parser, pipeline_parser
-from hfdistill.config import (
-    DataArguments,
-    DistillationArguments,
-    ParallelDataArguments,
-    load_recipe,
-    parse_with_recipe,
-    recipe_keys,
-)
+from hfdistill.config import DataArguments, DistillationArguments, ParallelDataArguments
 from hfdistill.multilingual import MULTILINGUAL_DEFAULTS
 from hfdistill.pipeline import QUICKSTART_DEFAULTS
+from hfdistill.recipe import load_recipe, parse_with_recipe, recipe_keys
 
 RECIPES = sorted((Path(__file__).parents[1] / "recipes").glob("*.yaml"))
 
