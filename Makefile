@@ -2,6 +2,8 @@
 #   make quickstart   install, then distil on real weights and real data, offline (about 10 minutes on 2 CPU cores)
 #   make test         install, then run the test suite
 # and `make multilingual` makes the English sentence-embedding teacher multilingual (English-Spanish), offline;
+# `make ner` distils a named-entity tagger on the bundled WNUT-16 tweets (recipes/ner.yaml), offline;
+# `make digits` distils a small CNN from a larger one on scikit-learn's handwritten digits, offline;
 # `make benchmark` measures what distillation costs against plain fine-tuning, online and with the teacher cache
 # (more rounds: make benchmark BENCHMARK_ARGS="--rounds 3"), and `make frontier` the speed/accuracy frontier of
 # students with and without the teacher (rung by rung: make frontier FRONTIER_ARGS="--rungs 2x192").
@@ -13,7 +15,7 @@ TORCH ?= torch==2.13.0
 BENCHMARK_ARGS ?=
 FRONTIER_ARGS ?=
 
-.PHONY: install quickstart multilingual benchmark frontier test lint
+.PHONY: install quickstart multilingual ner digits benchmark frontier test lint
 
 install:
 	$(PIP) install --quiet "$(TORCH)"
@@ -24,6 +26,12 @@ quickstart: install
 
 multilingual: install
 	HF_HUB_OFFLINE=1 hfdistill multilingual
+
+ner: install
+	HF_HUB_OFFLINE=1 hfdistill distill --config recipes/ner.yaml
+
+digits: install
+	$(PYTHON) scripts/distil_digits_cnn.py
 
 benchmark: install
 	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/distillation_cost.py $(BENCHMARK_ARGS)

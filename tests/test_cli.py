@@ -57,6 +57,8 @@ def test_quickstart_help_describes_the_flags(capsys):
         (["--augment_copies", "-1"], "augment_copies must be >= 0, got -1"),
         (["--distill_layer_map", "0", "1", "3", "6"], "--distill_layer_map only shape the intermediate losses"),
         (["--student_name_or_path", "x", "--student_init", "random"], "--student_init random shape a student built"),
+        (["--task", "token-classification"], "column 'tokens' not found in split 'train'"),
+        (["--task", "token-classification", "--augment_copies", "2"], "token-classification does not use"),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(tmp_path, capsys, flags, message):
@@ -65,6 +67,13 @@ def test_user_errors_are_one_line_without_traceback(tmp_path, capsys, flags, mes
     assert "Traceback" not in err
     assert err.splitlines()[-1].startswith("hfdistill quickstart: error: ") and message in err.splitlines()[-1]
     assert not (tmp_path / "teacher").exists()  # nothing was trained
+
+
+def test_an_unknown_task_is_refused_by_the_parser(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["distill", "--task", "image-classification", "--output_dir", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "argument --task: invalid choice: 'image-classification'" in capsys.readouterr().err.splitlines()[-1]
 
 
 def test_earlier_results_are_not_overwritten(tmp_path, capsys):
@@ -81,6 +90,12 @@ def test_earlier_results_are_not_overwritten(tmp_path, capsys):
         ("Hello\tHola\n\n", [], "p.tsv, line 2: the line is empty"),
         ("Hello\tHola\nBye\tAdiós\n", ["--eval_pairs", "5"], "eval_pairs=5 leaves nothing to train on"),
         ("Hello\tHola\n", ["--target_columns", "es", "fr"], "line 1: 2 fields, expected 3 (en, es, fr)"),
+        ("Hello\tHola\nBye\tAdiós\n", ["--temperature", "4"], "--temperature apply to distilling logits"),
+        (
+            "Hello\tHola\nBye\tAdiós\n",
+            ["--kd_loss_weight", "0.9", "--hidden_loss_weight", "1"],
+            "--kd_loss_weight, --hidden",
+        ),
     ],
 )
 def test_bad_parallel_data_is_one_line_before_any_work(tmp_path, capsys, lines, flags, message):
