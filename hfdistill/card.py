@@ -211,8 +211,9 @@ Its row below is **{student_name}**; retention and speed-up are against the teac
 
 ## Measured on the test split ({settings["test_examples"]} held-out examples)
 
-{report["machine"]}, {report["date"]}. Latency: median of 128 single test inputs, best of 5 rounds; throughput:
-batches of 32 over 768 test inputs, best of 5 rounds; inputs cut at the run's `max_seq_length`, as they are scored.
+{report["machine"]}, {report["date"]}. Latency: median over the first 128 test inputs one at a time, best of 5
+rounds; throughput: batches of 32 over the first 768 (or all) test inputs, best of 5 rounds; inputs cut at the run's
+`max_seq_length`, as they are scored.
 
 {report["table"]}
 {chart_line}

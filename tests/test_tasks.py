@@ -64,7 +64,13 @@ def test_every_task_runs_end_to_end_on_a_tiny_model(task, tmp_path, encoder_fold
         "--per_device_train_batch_size", "8", "--max_seq_length", "16", "--output_dir", str(output),
         "--report_to", "none", "--save_strategy", "no", "--disable_tqdm", "true", "--use_cpu", "true",
     ]  # fmt: skip
+    cache = tmp_path / "cache"
+    if task == "token-classification":  # text classification reads the cache in the quickstart's end-to-end test
+        argv += ["--teacher_cache_dir", str(cache), "--remove_unused_columns", "false"]
     assert main(argv) == 0
+    if task == "token-classification":
+        (entry,) = cache.iterdir()
+        assert json.loads((entry / "manifest.json").read_text())["rows"] == 64  # 80 rows less test and validation
     report = json.loads((output / "report.json").read_text())
     metric = task_for(task).headline_metric
     assert report["metric"] == metric and report["settings"]["task"] == task

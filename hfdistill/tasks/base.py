@@ -26,7 +26,6 @@ class EncoderTask(ABC):
     output_axes: dict[int, str]  # the dynamic axes of the ONNX export's `logits`
     describes: str  # what a student is, in the card ("text classifier")
     example: str  # an input for the card's usage snippet
-    teacher_target: str = "logits"  # the output the student learns from the teacher
     supports_transfer: bool = False  # whether unlabelled text (`--transfer_dataset`, `--augment_copies`) applies
 
     @abstractmethod

@@ -76,7 +76,7 @@ class TokenClassification(EncoderTask):
     headline_metric = "f1"
     metric_keys = ("f1", "precision", "recall", "accuracy")
     output_axes = {0: "batch", 1: "sequence"}
-    describes = "token classifier (named entities)"
+    describes = "named-entity tagger"
     example = "Empire State Building is in New York"
 
     def load_splits(self, data_args):
