@@ -97,8 +97,8 @@ def test_the_digits_example_distils_a_cnn_on_a_slice(tmp_path):
     report = tmp_path / "report.json"
     command = [
         sys.executable, str(ROOT / "scripts" / "distil_digits_cnn.py"), "--output_dir", str(tmp_path),
-        "--report_json", str(report), "--seeds", "0", "--temperatures", "1", "4", "--teacher_epochs", "8",
-        "--student_epochs", "8", "--max_train_samples", "400",
+        "--report_json", str(report), "--seeds", "0", "--temperatures", "1", "4", "--teacher_epochs", "6",
+        "--student_epochs", "4", "--max_train_samples", "400",
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -56,6 +56,8 @@ def write_data(tmp_path, task: str, rows: int = 80) -> str:
 
 @pytest.mark.parametrize("task", TASK_NAMES)
 def test_every_task_runs_end_to_end_on_a_tiny_model(task, tmp_path, encoder_folder, capsys):
+    from onnx import load_model
+
     data, output = write_data(tmp_path, task), tmp_path / "run"
     argv = [
         "distill", "--task", task, "--dataset_name", data, "--teacher_name_or_path", encoder_folder,
@@ -82,10 +84,15 @@ def test_every_task_runs_end_to_end_on_a_tiny_model(task, tmp_path, encoder_fold
     assert (output / "student" / "tradeoff.png").is_file()
     predicted = pipeline(task, model=str(output / "student"))("good film paris")
     assert predicted  # a label for the text, or tagged words
-    assert main(["export", "--folder", str(output / "student"), "--task", task, "--dataset_name", data,
+    exported = output / ("teacher" if task == "text-classification" else "student")  # BERT (token types), DistilBERT
+    assert main(["export", "--folder", str(exported), "--task", task, "--dataset_name", data,
                  "--max_seq_length", "16", "--quantize", "false"]) == 0  # fmt: skip
-    export = json.loads((output / "student" / "onnx" / "export_report.json").read_text())
+    export = json.loads((exported / "onnx" / "export_report.json").read_text())
     assert export["forms"][1]["agreement_percent"] == 100.0
+    graph_inputs = {i.name for i in load_model(str(exported / "onnx" / "model.onnx")).graph.input}
+    assert graph_inputs == {"input_ids", "attention_mask"} | (
+        {"token_type_ids"} if exported.name == "teacher" else set()
+    )
 
 
 def test_tags_go_to_the_first_subtoken_only():

@@ -1,10 +1,9 @@
 """Tasks: what differs between distilling a text classifier, a token classifier (NER) and the next task.
 
 A task says which auto class its models load with, how its data is read, split, tokenised and collated, how its
-predictions are scored, which model outputs are the teacher's targets, and what its model card and ONNX export
-declare. The pipeline, the report, the card, the export and the teacher-output cache ask the task; none of them
-branches on which task it is. A new task is one module here (a subclass of `EncoderTask`) and its tests, plus one
-line in `task_for`.
+predictions are scored, and what its model card and ONNX export declare. The pipeline, the report, the card, the
+export and the teacher-output cache ask the task; none of them branches on which task it is. A new task is one module
+here (a subclass of `EncoderTask`) and its tests, plus one line in `task_for` and one in `DataArguments.task`.
 """
 
 from typing import Literal
