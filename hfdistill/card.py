@@ -168,6 +168,20 @@ def task_card_data(
     )
 
 
+def training_settings(distillation: dict, config) -> dict:
+    """The card's training table for a task student."""
+    return {
+        "temperature": distillation["temperature"],
+        "kd_loss_weight (KL part; cross-entropy gets 1 - w)": distillation["kd_loss_weight"],
+        "teacher layers kept": distillation["student_layers"] or "student loaded, not built from the teacher",
+        "student architecture": f"{config.model_type}, {config.num_hidden_layers} layers",
+        "epochs": distillation["num_train_epochs"],
+        "learning rate": distillation["learning_rate"],
+        "batch size per device": distillation["per_device_train_batch_size"],
+        "seed": distillation["seed"],
+    }
+
+
 def write_task_card(
     folder: Path, report: dict, student_name: str, teacher_path: str, chart: str | None, task: EncoderTask
 ) -> Path:
@@ -187,21 +201,12 @@ def write_task_card(
     teacher = teacher_metadata(teacher_path)
     config = AutoConfig.from_pretrained(folder)
     data = task_card_data(folder.name, settings, row["metrics"], teacher, config.model_type, task)
-    distillation = settings["distillation"]
-    hyperparameters = {
-        "temperature": distillation["temperature"],
-        "kd_loss_weight (KL part; cross-entropy gets 1 - w)": distillation["kd_loss_weight"],
-        "teacher layers kept": distillation["student_layers"] or "student loaded, not built from the teacher",
-        "student architecture": f"{config.model_type}, {config.num_hidden_layers} layers",
-        "epochs": distillation["num_train_epochs"],
-        "learning rate": distillation["learning_rate"],
-        "batch size per device": distillation["per_device_train_batch_size"],
-        "seed": distillation["seed"],
-    }
+    hyperparameters = training_settings(settings["distillation"], config)
     kd = "without the teacher (the no-KD baseline)" if "without KD" in student_name else "by knowledge distillation"
     labels = ", ".join(config.id2label[i] for i in range(config.num_labels))
     chart_line = f"\n![{metric} against latency and size]({chart})\n" if chart else ""
     teacher_name = teacher.hub_id or teacher_path
+    rounds = settings["pipeline"]["timing_rounds"]
     body = f"""
 # {folder.name}
 
@@ -211,8 +216,8 @@ Its row below is **{student_name}**; retention and speed-up are against the teac
 
 ## Measured on the test split ({settings["test_examples"]} held-out examples)
 
-{report["machine"]}, {report["date"]}. Latency: median over the first 128 test inputs one at a time, best of 5
-rounds; throughput: batches of 32 over the first 768 (or all) test inputs, best of 5 rounds; inputs cut at the run's
+{report["machine"]}, {report["date"]}. Latency: median over the first 128 test inputs one at a time, best of {rounds}
+rounds; throughput: batches of 32 over the first 768 (or all) test inputs, best of {rounds} rounds; inputs cut at the run's
 `max_seq_length`, as they are scored.
 
 {report["table"]}

@@ -26,6 +26,13 @@ class EvaluateArguments:
     teacher: str = field(metadata={"help": "Teacher model folder or Hub id (the reference row)."})
     students: list[str] = field(default_factory=list, metadata={"help": "Student model folders or Hub ids."})
     output_file: str | None = field(default=None, metadata={"help": "Also write the report JSON here."})
+    timing_rounds: int = field(
+        default=5, metadata={"help": "Rounds of CPU timing per model; each keeps its best round."}
+    )
+
+    def __post_init__(self):
+        if self.timing_rounds < 1:
+            raise ValueError(f"timing_rounds must be >= 1, got {self.timing_rounds}")
 
 
 def pipeline_parser(prog: str, description: str) -> HfArgumentParser:
@@ -74,7 +81,9 @@ def evaluate_command(argv: list[str]) -> int:
         description="Score a teacher and its students on the test split, time them on the CPU and print the table.",
     )
     eval_args, data_args = parse_with_recipe(parser, argv)
-    report = evaluate_folders(eval_args.teacher, eval_args.students, data_args, eval_args.output_file)
+    report = evaluate_folders(
+        eval_args.teacher, eval_args.students, data_args, eval_args.output_file, eval_args.timing_rounds
+    )
     print(f"\n{report['table']}")
     return 0
 

@@ -46,8 +46,9 @@ class TaskData:
         """The task's metrics of `model` on the test split."""
         return score(model, self.tokenized["test"], self.collator, self.compute_metrics, self.task.metric_keys)
 
-    def compare(self, folders: dict[str, str]) -> list[ModelReport]:
-        """Reload each saved model as a user would, score it on the test split and time it; one row each."""
+    def compare(self, folders: dict[str, str], rounds: int = 5) -> list[ModelReport]:
+        """Reload each saved model as a user would, score it on the test split and time it (best of `rounds`);
+        one row each."""
         models = {name: self.task.load_model(folder) for name, folder in folders.items()}
         metrics = {}
         for name, model in models.items():
@@ -55,7 +56,7 @@ class TaskData:
             metrics[name] = self.score(model)
         logger.info("timing %s on the CPU", ", ".join(models))
         singles, batches = timing_inputs(self.tokenized["test"], self.collator)
-        return measure_all(models, folders, metrics, singles, batches)
+        return measure_all(models, folders, metrics, singles, batches, rounds)
 
 
 def load_task(tokenizer_path: str, data_args: DataArguments) -> TaskData:

@@ -242,7 +242,7 @@ def run_pipeline(
     if not PartialState().is_main_process:
         return None
     logger.info("measuring on the test split")
-    rows = data.compare(folders)
+    rows = data.compare(folders, pipeline_args.timing_rounds)
     settings = run_settings(args, data_args, pipeline_args, teacher_path, layers)
     settings |= {
         "train_examples": len(data.tokenized["train"]),
@@ -334,11 +334,13 @@ def train_teacher(
     return data.score(teacher)
 
 
-def evaluate_folders(teacher: str, students: list[str], data_args: DataArguments, output_file: str | None) -> dict:
+def evaluate_folders(
+    teacher: str, students: list[str], data_args: DataArguments, output_file: str | None, timing_rounds: int = 5
+) -> dict:
     """Score and time `teacher` and each of `students` on the test split; the report, with its table."""
     data = load_task(teacher, data_args)
     folders = {"teacher": teacher, **{student: student for student in students}}
-    rows = data.compare(folders)
+    rows = data.compare(folders, timing_rounds)
     metric = data.task.headline_metric
     report = {"models": [asdict(row) for row in rows]}
     if output_file is not None:

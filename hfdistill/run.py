@@ -34,6 +34,13 @@ class PipelineArguments:
     overwrite_output_dir: bool = field(
         default=False, metadata={"help": "Write over the results of an earlier run in output_dir."}
     )
+    timing_rounds: int = field(
+        default=5, metadata={"help": "Rounds of CPU timing per model in the comparison; each keeps its best round."}
+    )
+
+    def __post_init__(self):
+        if self.timing_rounds < 1:
+            raise ValueError(f"timing_rounds must be >= 1, got {self.timing_rounds}")
 
 
 def default_teacher_path() -> str:

@@ -59,6 +59,7 @@ def test_quickstart_help_describes_the_flags(capsys):
         (["--student_name_or_path", "x", "--student_init", "random"], "--student_init random shape a student built"),
         (["--task", "token-classification"], "column 'tokens' not found in split 'train'"),
         (["--task", "token-classification", "--augment_copies", "2"], "token-classification does not use"),
+        (["--timing_rounds", "0"], "timing_rounds must be >= 1, got 0"),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(tmp_path, capsys, flags, message):

@@ -40,6 +40,7 @@ def quickstart_run(tmp_path_factory, fake_hub):
         "--num_train_epochs", "1",
         "--disable_tqdm", "true",
         "--eval_strategy", "no",
+        "--timing_rounds", "1",
         "--push_to_hub", "true",
         "--hub_model_id", "me/quickstart-student",
         "--hub_private_repo", "true",
@@ -98,7 +99,7 @@ def test_student_folder_holds_a_card_from_the_report_and_the_chart(quickstart_ru
 
 def test_card_numbers_equal_what_evaluate_prints(quickstart_run, capsys):
     argv = ["evaluate", "--teacher", str(quickstart_run / "teacher"), "--students", str(quickstart_run / "student")]
-    assert main([*argv, "--max_eval_samples", "160"]) == 0
+    assert main([*argv, "--max_eval_samples", "160", "--timing_rounds", "1"]) == 0
     printed = capsys.readouterr().out
     report = json.loads((quickstart_run / "report.json").read_text())
     card = (quickstart_run / "student" / "README.md").read_text()
@@ -173,7 +174,7 @@ def test_distilling_from_the_cache_reaches_the_online_students_accuracy(quicksta
     recipe = str(Path(__file__).parents[1] / "recipes" / "quickstart.yaml")
     argv = ["distill", "--config", recipe, "--teacher_num_train_epochs", "0"]
     argv += ["--teacher_name_or_path", teacher, "--train_baseline", "false", "--output_dir", str(output)]
-    argv += ["--num_train_epochs", "1", "--eval_strategy", "no", *data, *cache]
+    argv += ["--num_train_epochs", "1", "--eval_strategy", "no", "--timing_rounds", "1", *data, *cache]
     assert main(argv) == 0
 
     online = json.loads((quickstart_run / "report.json").read_text())["models"][1]["metrics"]["accuracy"]

@@ -65,6 +65,7 @@ def test_every_task_runs_end_to_end_on_a_tiny_model(task, tmp_path, encoder_fold
         "--train_baseline", "true", "--num_train_epochs", "2", "--learning_rate", "1e-3",
         "--per_device_train_batch_size", "8", "--max_seq_length", "16", "--output_dir", str(output),
         "--report_to", "none", "--save_strategy", "no", "--disable_tqdm", "true", "--use_cpu", "true",
+        "--timing_rounds", "1",
     ]  # fmt: skip
     cache = tmp_path / "cache"
     if task == "token-classification":  # text classification reads the cache in the quickstart's end-to-end test
