@@ -16,6 +16,9 @@ BUNDLED_PREFIX = "bundled:"
 DEFAULT_DATASET = BUNDLED_PREFIX + "rotten_tomatoes"
 DEFAULT_PARALLEL_DATASET = BUNDLED_PREFIX + "bible_en_es"
 DEFAULT_TRANSFER_DATASET = BUNDLED_PREFIX + "transfer_text"
+# `--task`'s values; `hfdistill.tasks.task_for` maps each to its module.
+TaskName = Literal["text-classification", "token-classification"]
+TASK_NAMES: tuple[str, ...] = TaskName.__args__
 
 
 @dataclass
@@ -248,7 +251,7 @@ class DataArguments:
         metadata={
             "help": "What the models predict: a label per text ('text-classification') or a tag per word "
             "('token-classification', e.g. NER).",
-            "choices": ["text-classification", "token-classification"],
+            "choices": list(TASK_NAMES),
         },
     )
     dataset_config_name: str | None = field(default=None, metadata={"help": "Hub dataset configuration, e.g. 'sst2'."})

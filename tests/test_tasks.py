@@ -5,8 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-from transformers import BertConfig, BertModel, BertTokenizerFast, pipeline
+from transformers import AutoConfig, BertTokenizerFast, pipeline
 
 from hfdistill.cli import main
 from hfdistill.config import DataArguments
@@ -14,6 +13,7 @@ from hfdistill.evaluation import load_task
 from hfdistill.report import timing_inputs
 from hfdistill.tasks import TASK_NAMES, task_for
 from hfdistill.tasks.token_classification import first_subtoken_labels, tag_names
+from tests.conftest import tiny_bert
 
 WORDS = ["good", "bad", "film", "paris", "london", "anna", "bob"]
 TAGS = {"paris": "B-loc", "london": "B-loc", "anna": "B-per", "bob": "B-per"}
@@ -25,16 +25,7 @@ def encoder_folder(tmp_path):
     folder = tmp_path / "encoder"
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, "##s"]))
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(WORDS) + 6,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=37,
-        max_position_embeddings=64,
-    )
-    BertModel(config).save_pretrained(folder)
+    tiny_bert(num_layers=2).bert.save_pretrained(folder)  # the encoder alone: each task adds its own head
     BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(folder)
     return str(folder)
 
@@ -83,8 +74,15 @@ def test_every_task_runs_end_to_end_on_a_tiny_model(task, tmp_path, encoder_fold
     card = (output / "student" / "README.md").read_text()
     assert f"pipeline_tag: {task}" in card and f'pipeline("{task}"' in card
     assert (output / "student" / "tradeoff.png").is_file()
-    predicted = pipeline(task, model=str(output / "student"))("good film paris")
+    kwargs = {"ignore_labels": []} if task == "token-classification" else {}  # keep the words tagged O too
+    predicted = pipeline(task, model=str(output / "student"), **kwargs)("good film paris")
     assert predicted  # a label for the text, or tagged words
+    names = set(AutoConfig.from_pretrained(output / "student").label2id)
+    if task == "token-classification":  # every word tagged with one of the data's tags
+        assert [row["word"] for row in predicted] == ["good", "film", "paris"]
+        assert {row["entity"] for row in predicted} <= names
+    else:
+        assert predicted[0]["label"] in names
     exported = output / ("teacher" if task == "text-classification" else "student")  # BERT (token types), DistilBERT
     assert main(["export", "--folder", str(exported), "--task", task, "--dataset_name", data,
                  "--max_seq_length", "16", "--quantize", "false"]) == 0  # fmt: skip

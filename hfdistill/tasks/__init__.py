@@ -3,15 +3,11 @@
 A task says which auto class its models load with, how its data is read, split, tokenised and collated, how its
 predictions are scored, and what its model card and ONNX export declare. The pipeline, the report, the card, the
 export and the teacher-output cache ask the task; none of them branches on which task it is. A new task is one module
-here (a subclass of `EncoderTask`) and its tests, plus one line in `task_for` and one in `DataArguments.task`.
+here (a subclass of `EncoderTask`) and its tests, plus one line in `task_for` and one in `config.TaskName`.
 """
 
-from typing import Literal
-
+from ..config import TASK_NAMES, TaskName
 from .base import EncoderTask
-
-TaskName = Literal["text-classification", "token-classification"]
-TASK_NAMES: tuple[str, ...] = TaskName.__args__
 
 
 def task_for(name: str) -> EncoderTask:

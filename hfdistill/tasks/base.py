@@ -2,6 +2,7 @@
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from functools import cached_property
 
 import numpy as np
 from datasets import DatasetDict
@@ -54,8 +55,9 @@ class EncoderTask(ABC):
 
         return compute
 
+    @cached_property
     def metrics(self) -> dict:
-        """The task's `evaluate` modules, loaded from the packaged copies (offline)."""
+        """The task's `evaluate` modules, loaded once from the packaged copies (offline)."""
         return {name: load_metric(name) for name in self.metric_names}
 
     def model_for_labels(self, path: str, label_names: list[str]) -> PreTrainedModel:

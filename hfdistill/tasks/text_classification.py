@@ -32,7 +32,7 @@ class TextClassification(EncoderTask):
 
     def scores(self, logits, labels, label_names):
         predictions = np.argmax(logits, axis=-1)
-        metrics, results = self.metrics(), {}
+        metrics, results = self.metrics, {}
         results |= metrics["accuracy"].compute(predictions=predictions, references=labels)
         average = "binary" if len(label_names) == 2 else "macro"
         results |= metrics["f1"].compute(predictions=predictions, references=labels, average=average)

@@ -130,7 +130,7 @@ class TokenClassification(EncoderTask):
             scored = row_labels != -100
             predicted.append([label_names[i] for i in row_predictions[scored]])
             reference.append([label_names[i] for i in row_labels[scored]])
-        result = self.metrics()["seqeval"].compute(predictions=predicted, references=reference, zero_division=0)
+        result = self.metrics["seqeval"].compute(predictions=predicted, references=reference, zero_division=0)
         return {key: float(result[f"overall_{key}"]) for key in self.metric_keys}
 
 
