@@ -62,29 +62,30 @@ def hub_dataset(dataset_name: str) -> list[str] | None:
 
 
 def retrieval_results(settings: dict, scores: dict) -> list[EvalResult]:
-    """The card's `model-index`: top-1 retrieval in both directions for every translation column."""
+    """The card's `model-index`: top-1 retrieval in both directions, for every evaluation set and translation column."""
     source, *targets = settings["columns"]
     return [
         EvalResult(
             task_type="translation-retrieval",
             task_name="Translation retrieval",
             dataset_type=settings["dataset"],
-            dataset_name=f"{settings['dataset']} ({settings['held_out_pairs']} held-out pairs)",
+            dataset_name=f"{set_name} ({settings['held_out_pairs'][set_name]} pairs)",
             dataset_split="held-out",
             metric_type="accuracy",
             metric_name=f"top-1 {a}→{b}",
             metric_value=value,
         )
+        for set_name, by_target in scores.items()
         for target in targets
         for a, b, value in (
-            (source, target, scores[target]["source_to_target_top1"]),
-            (target, source, scores[target]["target_to_source_top1"]),
+            (source, target, by_target[target]["source_to_target_top1"]),
+            (target, source, by_target[target]["target_to_source_top1"]),
         )
     ]
 
 
 def write_embedding_card(folder: Path, report: dict, teacher_path: str) -> Path:
-    """`README.md` for a multilingual embedding student: metadata, held-out scores, settings and usage."""
+    """`README.md` for a multilingual embedding student: metadata, held-out scores, speed, settings and usage."""
     settings = report["settings"]
     source, *targets = settings["columns"]
     teacher = teacher_metadata(teacher_path)
@@ -101,6 +102,7 @@ def write_embedding_card(folder: Path, report: dict, teacher_path: str) -> Path:
         eval_results=eval_results,
     )
     teacher_name = teacher.hub_id or teacher_path
+    sets = ", ".join(f"{name} ({count} pairs)" for name, count in settings["held_out_pairs"].items())
     body = f"""
 # Multilingual student of {teacher_name}
 
@@ -109,14 +111,20 @@ Distilled with hfdistill by multilingual knowledge distillation
 embedding of the {source} sentence, so an index built with the teacher can be queried in every one of these languages.
 
 - Teacher: `{teacher_name}`; student: {settings["student"]}
-- Parallel data: `{settings["dataset"]}`, {settings["train_pairs"]} training pairs, {settings["held_out_pairs"]} held out
+- Parallel data: `{settings["dataset"]}`, {settings["train_pairs"]} training pairs; {settings["source_only_sentences"]}
+  {source} sentences alone (`{settings["source_sentences"]}`)
+- Scored on pairs never trained on: {sets}
 
-## Evaluation on held-out pairs
+## Evaluation on pairs never trained on
 
-Top-1 retrieval of the translation among all held-out sentences, in both directions; cosine and MSE against the
+Top-1 retrieval of the translation among all sentences of the set, in both directions; cosine and MSE against the
 teacher's embedding of the {source} sentence. Measured on {report["machine"]} ({report["date"]}).
 
 {report["table"]}
+
+## Speed
+
+{report["speed_table"]}
 
 ## Training
 

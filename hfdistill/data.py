@@ -23,7 +23,8 @@ LOCAL_BUILDERS = {
 }
 BUNDLED = {
     "rotten_tomatoes": "rotten_tomatoes.csv.gz",
-    "bible_en_es": "bible_kjv_rv1909_en_es.tsv.gz",
+    "bible_ot_en_es": "bible_ot_en_es.tsv.gz",
+    "bible_nt_en_es": "bible_nt_en_es.tsv.gz",
     "transfer_text": "transfer_text.csv.gz",
     "wnut16": "wnut16.jsonl.gz",
 }

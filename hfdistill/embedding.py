@@ -7,6 +7,7 @@ reads source sentences and translations with its own tokenizer, which may have a
 """
 
 import logging
+import time
 from dataclasses import dataclass
 
 import datasets
@@ -94,21 +95,33 @@ def cached_teacher_targets(
     return np.asarray(outputs.with_format("numpy")[TEACHER_EMBEDDING], dtype=np.float32)
 
 
-def training_rows(
-    pairs: datasets.Dataset, targets: np.ndarray, columns: list[str], tokenizer, max_seq_length: int
-) -> datasets.Dataset:
-    """One row per sentence, tokenised for the student, with its pair's `teacher_embedding`.
-
-    A pair's sentences are adjacent rows (source, then each translation), so even an unshuffled batch mixes languages.
-    """
+def pair_sentences(pairs: datasets.Dataset, targets: np.ndarray, columns: list[str]) -> tuple[list[str], np.ndarray]:
+    """Every sentence of the pairs with its pair's target (the teacher's embedding of the source, one row per pair).
+    A pair's sentences are adjacent (source, then each translation), so even an unshuffled batch mixes languages."""
     texts = [sentence for pair in zip(*(pairs[column] for column in columns), strict=True) for sentence in pair]
+    return texts, np.repeat(targets, len(columns), axis=0)
+
+
+def training_rows(texts: list[str], targets: np.ndarray, tokenizer, max_seq_length: int) -> datasets.Dataset:
+    """One row per sentence, tokenised for the student, with its `teacher_embedding` (one target row per text)."""
     rows = datasets.Dataset.from_dict({"text": texts})
-    rows = rows.add_column(TEACHER_EMBEDDING, list(np.repeat(targets, len(columns), axis=0)))
+    rows = rows.add_column(TEACHER_EMBEDDING, list(targets))
 
     def tokenize(batch):
         return tokenizer(batch["text"], truncation=True, max_length=max_seq_length)
 
     return rows.map(tokenize, batched=True, remove_columns=["text"], desc="Tokenizing for the student")
+
+
+def encoding_speed(model: SentenceTransformer, sentences: list[str], rounds: int = 3) -> float:
+    """Sentences per second encoded on the model's device at batch 32, best of `rounds` passes (after a warm-up)."""
+    model.encode(sentences[:32], batch_size=32)
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        model.encode(sentences, batch_size=32)
+        best = min(best, time.perf_counter() - start)
+    return len(sentences) / best
 
 
 @dataclass

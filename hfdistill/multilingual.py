@@ -27,24 +27,29 @@ from .embedding import (
     EmbeddingScores,
     cached_teacher_targets,
     encode,
+    encoding_speed,
+    pair_sentences,
     score_embeddings,
     student_from_encoder,
     student_from_teacher,
     teacher_targets,
     training_rows,
 )
-from .parallel import load_parallel, split_pairs
+from .multilingual_e5 import BUNDLED_E5, e5_student_path
+from .parallel import load_parallel, set_name, split_pairs, unseen_pairs
 from .report import markdown_table, write_json
 from .run import PipelineArguments, default_teacher_path, push_student, start_run
-from .student import freeze_input_embeddings, layers_to_keep
+from .student import build_truncated_student, freeze_input_embeddings, layers_to_keep
 from .teacher_outputs import TEACHER_EMBEDDING
 from .trainer import EmbeddingDistillationTrainer
+from .transfer import load_texts
 
 logger = logging.getLogger(__name__)
 
 # `recipes/multilingual.yaml` holds the same values (a test keeps them equal); any flag overrides them.
 MULTILINGUAL_DEFAULTS = {
     "output_dir": "outputs/multilingual",
+    "student_name_or_path": BUNDLED_E5,
     "max_train_pairs": 8000,
     "num_train_epochs": 1,
     "learning_rate": 3e-4,
@@ -56,49 +61,77 @@ MULTILINGUAL_DEFAULTS = {
     "logging_steps": 25,
     "report_to": "none",
 }
+COPY_OF_TEACHER = "teacher"  # `--student_name_or_path teacher`: a copy of the teacher (layers chosen by the flags)
 ROWS = {"teacher": "teacher (both sides embedded by the teacher)", "before": "student before training"}
+
+
+def student_path(args: DistillationArguments) -> str | None:
+    """The student's folder or Hub id: the converted multilingual-e5-small for `BUNDLED_E5`; None for a copy of the
+    teacher (`--student_name_or_path teacher`, or unset)."""
+    name = args.student_name_or_path
+    if name is None or name == COPY_OF_TEACHER:
+        return None
+    return e5_student_path() if name == BUNDLED_E5 else name
 
 
 def load_student(
     args: DistillationArguments, teacher: SentenceTransformer, teacher_path: str, max_seq_length: int
 ) -> tuple[SentenceTransformer, list[int] | None]:
-    """The named student encoder, or a copy of the teacher (with `student_layers`/`student_num_layers` when set)."""
-    if args.student_name_or_path is not None:
-        return student_from_encoder(args.student_name_or_path, teacher, max_seq_length), None
-    layers = layers_to_keep(args, AutoConfig.from_pretrained(teacher_path), keep_all_by_default=True)
-    return student_from_teacher(teacher_path, layers, max_seq_length), layers
+    """The named student encoder or a copy of the teacher, keeping `student_layers`/`student_num_layers` when set."""
+    path = student_path(args)
+    unnamed = replace(args, student_name_or_path=None)  # the layer flags apply to whichever encoder is cut
+    if path is None:
+        layers = layers_to_keep(unnamed, AutoConfig.from_pretrained(teacher_path), keep_all_by_default=True)
+        return student_from_teacher(teacher_path, layers, max_seq_length), layers
+    student = student_from_encoder(path, teacher, max_seq_length)
+    layers = layers_to_keep(unnamed, student[0].auto_model.config, keep_all_by_default=True)
+    if layers is not None:
+        student[0].model = build_truncated_student(student[0].auto_model, layers)
+    return student, layers
 
 
-def score_all(model: SentenceTransformer, held_out, data_args: ParallelDataArguments, teacher_source) -> dict:
-    """`EmbeddingScores` as dicts, one per translation column."""
+def score_all(model: SentenceTransformer, sets: dict, data_args: ParallelDataArguments, teacher_sources) -> dict:
+    """`EmbeddingScores` as dicts, by evaluation set and translation column."""
     source = data_args.source_column
     return {
-        target: asdict(score_embeddings(model, held_out, source, target, teacher_source))
-        for target in data_args.target_columns
+        name: {
+            target: asdict(score_embeddings(model, pairs, source, target, teacher_sources[name]))
+            for target in data_args.target_columns
+        }
+        for name, pairs in sets.items()
     }
 
 
 def scores_table(rows: dict[str, dict], source: str) -> str:
-    """A Markdown table: one line per model and translation column."""
-    columns = ["model", "pair", f"top-1 {source}→xx", f"top-1 xx→{source}", f"cos {source}", "cos xx"]
-    columns += [f"MSE {source}", "MSE xx"]
+    """A Markdown table: one line per model, evaluation set and translation column."""
+    columns = ["model", "evaluation set", "pair", f"top-1 {source}→xx", f"top-1 xx→{source}", f"cos {source}"]
+    columns += ["cos xx", f"MSE {source}", "MSE xx"]
     cells = []
-    for name, by_target in rows.items():
-        for target, s in by_target.items():
-            s = EmbeddingScores(**s)
-            cells.append(
-                [
-                    name,
-                    f"{source}-{target}",
-                    f"{s.source_to_target_top1:.4f}",
-                    f"{s.target_to_source_top1:.4f}",
-                    f"{s.source_cosine:.4f}",
-                    f"{s.target_cosine:.4f}",
-                    f"{s.source_mse:.6f}",
-                    f"{s.target_mse:.6f}",
-                ]
-            )
+    for name, by_set in rows.items():
+        for set_name, by_target in by_set.items():
+            for target, s in by_target.items():
+                s = EmbeddingScores(**s)
+                cells.append(
+                    [
+                        name,
+                        set_name,
+                        f"{source}-{target}",
+                        f"{s.source_to_target_top1:.4f}",
+                        f"{s.target_to_source_top1:.4f}",
+                        f"{s.source_cosine:.4f}",
+                        f"{s.target_cosine:.4f}",
+                        f"{s.source_mse:.6f}",
+                        f"{s.target_mse:.6f}",
+                    ]
+                )
     return markdown_table(columns, cells)
+
+
+def speed_table(speeds: dict[str, float]) -> str:
+    """A Markdown table of CPU encoding speed, each model against the teacher (the first)."""
+    teacher = next(iter(speeds.values()))
+    cells = [[name, f"{value:.1f}", f"{value / teacher:.2f}×"] for name, value in speeds.items()]
+    return markdown_table(["model", "sentences/s (CPU, batch 32)", "vs teacher"], cells)
 
 
 def run_settings(
@@ -106,18 +139,20 @@ def run_settings(
     data_args: ParallelDataArguments,
     teacher_path: str,
     layers: list[int] | None,
-    train_pairs: int,
-    held_out_pairs: int,
+    train: dict[str, int],
+    sets: dict,
 ) -> dict:
     """What a reader of the report or the card needs to reproduce the run."""
     return {
         "teacher": teacher_path,
-        "student": args.student_name_or_path or "copy of the teacher",
+        "student": student_path(args) or "copy of the teacher",
+        "student_name_or_path": args.student_name_or_path or COPY_OF_TEACHER,
         "student_layers": layers,
         "dataset": data_args.dataset_name,
         "columns": data_args.columns,
-        "train_pairs": train_pairs,
-        "held_out_pairs": held_out_pairs,
+        **train,
+        "source_sentences": data_args.source_sentences,
+        "held_out_pairs": {name: len(pairs) for name, pairs in sets.items()},
         "num_train_epochs": args.num_train_epochs,
         "learning_rate": args.learning_rate,
         "per_device_train_batch_size": args.per_device_train_batch_size,
@@ -130,6 +165,35 @@ def load_pairs(data_args: ParallelDataArguments) -> DatasetDict:
     """The training pairs and the held-out pairs (`train`, `test`); one rank reads the files first, the others reuse."""
     with PartialState().main_process_first():
         return split_pairs(load_parallel(data_args), data_args)
+
+
+def evaluation_sets(data_args: ParallelDataArguments, splits: DatasetDict) -> dict:
+    """Held-out pairs of the training data, then `eval_pairs` pairs of each `eval_datasets` source, by name."""
+    sets = {f"{set_name(data_args.dataset_name)}, held out": splits["test"]}
+    with PartialState().main_process_first():
+        for name in data_args.eval_datasets:
+            sets[set_name(name)] = unseen_pairs(name, splits["train"], data_args)
+    return sets
+
+
+def source_only_sentences(data_args: ParallelDataArguments, sets: dict) -> list[str]:
+    """`source_sentences`, without any sentence of an evaluation set (left out, counted in the log)."""
+    if data_args.source_sentences is None:
+        return []
+    with PartialState().main_process_first():
+        texts = load_texts(
+            data_args.source_sentences,
+            data_args.source_sentences_column,
+            "train",
+            data_args.max_source_sentences,
+            role="source sentences",
+            column_flag="--source_sentences_column",
+        )
+    scored = {sentence for pairs in sets.values() for sentence in pairs[data_args.source_column]}
+    kept = [text for text in texts if text not in scored]
+    if len(kept) < len(texts):
+        logger.warning("source sentences: left out %d that are evaluation sentences", len(texts) - len(kept))
+    return kept
 
 
 def load_teacher(teacher_path: str, args: DistillationArguments, data_args: ParallelDataArguments):
@@ -175,9 +239,11 @@ def cache_multilingual_targets(args: DistillationArguments, data_args: ParallelD
         raise ValueError("cache-teacher needs --teacher_cache_dir (where the teacher's embeddings go)")
     check_embedding_settings(args)
     teacher_path = args.teacher_name_or_path or default_teacher_path()
-    train = load_pairs(data_args)["train"]
+    splits = load_pairs(data_args)
+    extra = source_only_sentences(data_args, evaluation_sets(data_args, splits))
     teacher = load_teacher(teacher_path, args, data_args)
-    targets = cached_teacher_targets(teacher, teacher_path, list(train[data_args.source_column]), args)
+    sentences = list(splits["train"][data_args.source_column]) + extra
+    targets = cached_teacher_targets(teacher, teacher_path, sentences, args)
     return {"rows": len(targets), "columns": [TEACHER_EMBEDDING]}
 
 
@@ -194,26 +260,36 @@ def run_multilingual(
     check_embedding_settings(args)
     output, teacher_path = start_run(args, pipeline_args)
     splits = load_pairs(data_args)
-    train, held_out = splits["train"], splits["test"]
-    source = data_args.source_column
+    sets = evaluation_sets(data_args, splits)
+    extra = source_only_sentences(data_args, sets)
+    train, source = splits["train"], data_args.source_column
     teacher = load_teacher(teacher_path, args, data_args)
     set_seed(args.seed)  # a Dense layer, when the student needs one
     student, layers = load_student(args, teacher, teacher_path, data_args.max_seq_length)
     if pipeline_args.freeze_word_embeddings:
         freeze_input_embeddings(student[0].auto_model)
 
-    rows = {}
+    rows, speeds, teacher_sources = {}, {}, {}
     if state.is_main_process:
-        teacher_source = encode(teacher, list(held_out[source]))
-        rows[ROWS["teacher"]] = score_all(teacher, held_out, data_args, teacher_source)
-        rows[ROWS["before"]] = score_all(student, held_out, data_args, teacher_source)
-    targets = source_targets(teacher, teacher_path, list(train[source]), args)
+        teacher_sources = {name: encode(teacher, list(pairs[source])) for name, pairs in sets.items()}
+        rows[ROWS["teacher"]] = score_all(teacher, sets, data_args, teacher_sources)
+        rows[ROWS["before"]] = score_all(student, sets, data_args, teacher_sources)
+        timed = list(next(iter(sets.values()))[source])
+        speeds["teacher"] = encoding_speed(teacher, timed, pipeline_args.timing_rounds)
+    targets = source_targets(teacher, teacher_path, list(train[source]) + extra, args)
     del teacher  # nothing below needs it: the targets are all the student learns from
 
+    texts, pair_targets = pair_sentences(train, targets[: len(train)], data_args.columns)
     tokenizer = student.tokenizer
-    train_rows = training_rows(train, targets, data_args.columns, tokenizer, data_args.max_seq_length)
+    all_targets = np.concatenate([pair_targets, targets[len(train) :]])
+    train_rows = training_rows(texts + extra, all_targets, tokenizer, data_args.max_seq_length)
     logger.info(
-        "training on %d sentences (%d pairs x %d columns)", len(train_rows), len(train), len(data_args.columns)
+        "training on %d sentences (%d pairs x %d columns, %d %s sentences alone)",
+        len(train_rows),
+        len(train),
+        len(data_args.columns),
+        len(extra),
+        source,
     )
     student_dir = output / "student"
     trainer = EmbeddingDistillationTrainer(
@@ -229,13 +305,16 @@ def run_multilingual(
     student.save(str(student_dir), create_model_card=False)
     trainer.save_state()
 
-    logger.info("scoring on %d held-out pairs", len(held_out))
+    logger.info("scoring on %s", ", ".join(f"{len(pairs)} pairs of {name}" for name, pairs in sets.items()))
     reloaded = SentenceTransformer(str(student_dir), device=str(state.device))  # as a user would load it
-    rows["distilled student"] = score_all(reloaded, held_out, data_args, teacher_source)
-    settings = run_settings(args, data_args, teacher_path, layers, len(train), len(held_out))
-    report = {"scores": rows, "settings": settings}
+    rows["distilled student"] = score_all(reloaded, sets, data_args, teacher_sources)
+    speeds["distilled student"] = encoding_speed(reloaded, timed, pipeline_args.timing_rounds)
+    counts = {"train_pairs": len(train), "source_only_sentences": len(extra)}
+    settings = run_settings(args, data_args, teacher_path, layers, counts, sets)
+    report = {"scores": rows, "sentences_per_second": speeds, "settings": settings}
     report = write_json(output / "report.json", report)
     report["table"] = scores_table(rows, source)
+    report["speed_table"] = speed_table(speeds)
     write_embedding_card(student_dir, report, teacher_path)
     pushed = push_student(args, student_dir)
     if pushed is not None:

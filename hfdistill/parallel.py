@@ -16,6 +16,7 @@ import csv
 import gzip
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import datasets
@@ -155,15 +156,20 @@ def load_parallel(data_args: ParallelDataArguments) -> datasets.Dataset:
     return complete
 
 
-def split_pairs(pairs: datasets.Dataset, data_args: ParallelDataArguments) -> DatasetDict:
-    """`train` and held-out `test` pairs; a source sentence that occurs twice is kept once, so none is in both."""
-    source = data_args.source_column
+def distinct_sources(pairs: datasets.Dataset, source: str) -> datasets.Dataset:
+    """The pairs with each source sentence once (its first pair): a retrieval pool needs one answer per query."""
     first_of = {}
     for index, sentence in enumerate(pairs[source]):
         first_of.setdefault(sentence, index)
     unique = pairs.select(sorted(first_of.values()))
     if len(unique) < len(pairs):
         logger.info("dropped %d pairs whose %s sentence repeats an earlier one", len(pairs) - len(unique), source)
+    return unique
+
+
+def split_pairs(pairs: datasets.Dataset, data_args: ParallelDataArguments) -> DatasetDict:
+    """`train` and held-out `test` pairs; a source sentence that occurs twice is kept once, so none is in both."""
+    unique = distinct_sources(pairs, data_args.source_column)
     if data_args.eval_pairs >= len(unique):
         raise ValueError(
             f"eval_pairs={data_args.eval_pairs} leaves nothing to train on: the data has {len(unique)} distinct pairs"
@@ -173,3 +179,28 @@ def split_pairs(pairs: datasets.Dataset, data_args: ParallelDataArguments) -> Da
         splits["train"] = splits["train"].select(range(min(data_args.max_train_pairs, len(splits["train"]))))
     logger.info("parallel data: %d training pairs, %d held out", len(splits["train"]), len(splits["test"]))
     return splits
+
+
+def set_name(name: str) -> str:
+    """A short name for a parallel source in tables: the bundled name, the file's stem, or the Hub id."""
+    if name.startswith(BUNDLED_PREFIX):
+        return name[len(BUNDLED_PREFIX) :]
+    path = Path(name)
+    return path.name.split(".")[0] if path.suffix else name
+
+
+def unseen_pairs(name: str, train: datasets.Dataset, data_args: ParallelDataArguments) -> datasets.Dataset:
+    """`eval_pairs` pairs of the source `name` (all when it has fewer), sampled with `split_seed`, none sharing a
+    sentence with the training pairs: data the student never trained on."""
+    pairs = distinct_sources(
+        load_parallel(replace(data_args, dataset_name=name, eval_datasets=[])), data_args.source_column
+    )
+    seen = {sentence for column in data_args.columns for sentence in train[column]}
+    unseen = pairs.filter(lambda row: not any(row[c] in seen for c in data_args.columns))
+    if len(unseen) < len(pairs):
+        logger.warning(
+            "%s: left out %d pairs that share a sentence with the training pairs", name, len(pairs) - len(unseen)
+        )
+    if len(unseen) < 2:
+        raise ValueError(f"{name} has {len(unseen)} pairs that are not in the training data: nothing to score on")
+    return unseen.shuffle(seed=data_args.split_seed).select(range(min(data_args.eval_pairs, len(unseen))))

@@ -29,26 +29,36 @@ def normalised(text: str) -> str:
 
 def load_transfer_texts(data_args: DataArguments) -> list[str]:
     """The transfer texts named by `data_args.transfer_dataset`; empty texts are dropped, and counted in the log."""
-    name, column = data_args.transfer_dataset, data_args.transfer_text_column
+    return load_texts(
+        data_args.transfer_dataset,
+        data_args.transfer_text_column,
+        data_args.transfer_split,
+        data_args.max_transfer_samples,
+        role="transfer data",
+        column_flag="--transfer_text_column",
+    )
+
+
+def load_texts(name: str, column: str, split_name: str, limit: int | None, role: str, column_flag: str) -> list[str]:
+    """The first `limit` (all when None) non-empty texts of `column` in a bundled dataset, local file or Hub id;
+    empty ones are left out and counted in the log. Errors name the `role` of the data and the flag to fix."""
     raw = load_named(name)
-    if data_args.transfer_split not in raw:
-        raise ValueError(f"split {data_args.transfer_split!r} not found in transfer data {name}; found {list(raw)}")
-    split = raw[data_args.transfer_split]
+    if split_name not in raw:
+        raise ValueError(f"split {split_name!r} not found in {role} {name}; found {list(raw)}")
+    split = raw[split_name]
     if column not in split.column_names:
         raise ValueError(
-            f"column {column!r} not found in transfer data {name}; available columns: {split.column_names} "
-            "(set --transfer_text_column)"
+            f"column {column!r} not found in {role} {name}; available columns: {split.column_names} "
+            f"(set {column_flag})"
         )
     texts = [text for text in split[column] if isinstance(text, str) and text.strip()]
     if len(texts) < len(split):
         logger.warning(
-            "transfer data %s: %d of %d rows have no text and are left out", name, len(split) - len(texts), len(split)
+            "%s %s: %d of %d rows have no text and are left out", role, name, len(split) - len(texts), len(split)
         )
     if not texts:
-        raise ValueError(f"transfer data {name} has no text in column {column!r}")
-    if data_args.max_transfer_samples is not None:
-        texts = texts[: data_args.max_transfer_samples]
-    return texts
+        raise ValueError(f"{role} {name} has no text in column {column!r}")
+    return texts if limit is None else texts[:limit]
 
 
 def held_out_texts(splits: DatasetDict, text_column: str) -> dict[str, set[str]]:

