@@ -108,13 +108,13 @@ def scores_table(rows: dict[str, dict], source: str) -> str:
     columns += ["cos xx", f"MSE {source}", "MSE xx"]
     cells = []
     for name, by_set in rows.items():
-        for set_name, by_target in by_set.items():
+        for evaluation_set, by_target in by_set.items():
             for target, s in by_target.items():
                 s = EmbeddingScores(**s)
                 cells.append(
                     [
                         name,
-                        set_name,
+                        evaluation_set,
                         f"{source}-{target}",
                         f"{s.source_to_target_top1:.4f}",
                         f"{s.target_to_source_top1:.4f}",
