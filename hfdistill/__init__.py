@@ -1,9 +1,10 @@
 """hfdistill: knowledge distillation for Hugging Face encoders."""
 
 from .cache import cache_teacher_logits
-from .config import DataArguments, DistillationArguments, ParallelDataArguments
+from .config import DataArguments, DistillationArguments
 from .evaluation import load_task
 from .losses import distillation_loss, embedding_mse, soft_target_kl, task_loss, topk_soft_target_kl
+from .parallel import ParallelDataArguments
 from .student import build_distilbert_student, build_student, build_truncated_student, evenly_spread_layers
 from .tasks import task_for
 from .trainer import DistillationTrainer, EmbeddingDistillationTrainer

@@ -80,6 +80,7 @@ def retrieval_results(settings: dict, scores: dict) -> list[EvalResult]:
         for a, b, value in (
             (source, target, by_target[target]["source_to_target_top1"]),
             (target, source, by_target[target]["target_to_source_top1"]),
+            (target, f"teacher's {source} index", by_target[target]["target_to_teacher_index_top1"]),
         )
     ]
 
@@ -117,8 +118,9 @@ embedding of the {source} sentence, so an index built with the teacher can be qu
 
 ## Evaluation on pairs never trained on
 
-Top-1 retrieval of the translation among all sentences of the set, in both directions; cosine and MSE against the
-teacher's embedding of the {source} sentence. Measured on {report["machine"]} ({report["date"]}).
+Top-1 retrieval of the translation among all sentences of the set, in both directions (this model embedding both
+sides), and of the {source} sentence in an index of the teacher's embeddings, queried with this model's embedding of
+the translation; cosine and MSE against the teacher's embedding of the {source} sentence. Measured on {report["machine"]} ({report["date"]}).
 
 {report["table"]}
 

@@ -9,9 +9,10 @@ import transformers
 from huggingface_hub.errors import HfHubHTTPError
 from transformers import HfArgumentParser
 
-from .config import DataArguments, DistillationArguments, ParallelDataArguments
+from .config import DataArguments, DistillationArguments
 from .hub import push_folder
 from .multilingual import MULTILINGUAL_DEFAULTS, cache_multilingual_targets, run_multilingual
+from .parallel import ParallelDataArguments
 from .pipeline import QUICKSTART_DEFAULTS, cache_teacher, evaluate_folders, run_pipeline, train_teacher
 from .recipe import parse_with_recipe
 from .run import PipelineArguments

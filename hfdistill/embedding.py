@@ -134,6 +134,9 @@ class EmbeddingScores:
     source_cosine: float
     target_mse: float
     target_cosine: float
+    target_to_teacher_index_top1: (
+        float  # the translation, embedded by this model, finds its source in the teacher's index
+    )
 
 
 def _agreement(embeddings: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
@@ -146,14 +149,20 @@ def _agreement(embeddings: np.ndarray, targets: np.ndarray) -> tuple[float, floa
 def score_embeddings(
     model: SentenceTransformer, held_out: datasets.Dataset, source: str, target: str, teacher_source: np.ndarray
 ) -> EmbeddingScores:
-    """Translation retrieval (top-1, both directions) and agreement with the teacher's source embeddings.
-
-    `model` embeds both sides; pass the teacher as `model` for the teacher's own row.
+    """Translation retrieval (top-1, both directions, `model` embedding both sides), agreement with the teacher's
+    source embeddings, and the promise itself: top-1 retrieval of each translation, embedded by `model`, among the
+    teacher's embeddings of the sources (an index built with the teacher). Pass the teacher as `model` for its row.
     """
     sources, targets = list(held_out[source]), list(held_out[target])
     retrieval = TranslationEvaluator(sources, targets, batch_size=ENCODE_BATCH_SIZE, write_csv=False)(model)
+    target_embeddings = encode(model, targets)
     source_mse, source_cosine = _agreement(encode(model, sources), teacher_source)
-    target_mse, target_cosine = _agreement(encode(model, targets), teacher_source)
+    target_mse, target_cosine = _agreement(target_embeddings, teacher_source)
+    nearest = (
+        F.normalize(torch.from_numpy(target_embeddings), dim=-1)
+        @ F.normalize(torch.from_numpy(teacher_source), dim=-1).T
+    )
+    in_index = (nearest.argmax(dim=-1) == torch.arange(len(targets))).float().mean().item()
     return EmbeddingScores(
         source_to_target_top1=round(retrieval["src2trg_accuracy"], 4),
         target_to_source_top1=round(retrieval["trg2src_accuracy"], 4),
@@ -161,4 +170,5 @@ def score_embeddings(
         source_cosine=round(source_cosine, 4),
         target_mse=round(target_mse, 6),
         target_cosine=round(target_cosine, 4),
+        target_to_teacher_index_top1=round(in_index, 4),
     )

@@ -14,6 +14,7 @@ student, and the bundled English-Spanish Bible verse pairs, offline.
 
 import logging
 from dataclasses import asdict, fields, replace
+from pathlib import Path
 
 import numpy as np
 from accelerate import PartialState
@@ -22,7 +23,7 @@ from sentence_transformers import SentenceTransformer
 from transformers import AutoConfig, DataCollatorWithPadding, set_seed
 
 from .card import write_embedding_card
-from .config import DistillationArguments, ParallelDataArguments
+from .config import DistillationArguments
 from .embedding import (
     EmbeddingScores,
     cached_teacher_targets,
@@ -36,7 +37,7 @@ from .embedding import (
     training_rows,
 )
 from .multilingual_e5 import BUNDLED_E5, e5_student_path
-from .parallel import load_parallel, set_name, split_pairs, unseen_pairs
+from .parallel import ParallelDataArguments, load_parallel, set_name, split_pairs, unseen_pairs
 from .report import markdown_table, write_json
 from .run import PipelineArguments, default_teacher_path, push_student, start_run
 from .student import build_truncated_student, freeze_input_embeddings, layers_to_keep
@@ -104,8 +105,8 @@ def score_all(model: SentenceTransformer, sets: dict, data_args: ParallelDataArg
 
 def scores_table(rows: dict[str, dict], source: str) -> str:
     """A Markdown table: one line per model, evaluation set and translation column."""
-    columns = ["model", "evaluation set", "pair", f"top-1 {source}→xx", f"top-1 xx→{source}", f"cos {source}"]
-    columns += ["cos xx", f"MSE {source}", "MSE xx"]
+    columns = ["model", "evaluation set", "pair", f"top-1 {source}→xx", f"top-1 xx→{source}"]
+    columns += [f"top-1 xx→teacher's {source} index", f"cos {source}", "cos xx", f"MSE {source}", "MSE xx"]
     cells = []
     for name, by_set in rows.items():
         for evaluation_set, by_target in by_set.items():
@@ -118,6 +119,7 @@ def scores_table(rows: dict[str, dict], source: str) -> str:
                         f"{source}-{target}",
                         f"{s.source_to_target_top1:.4f}",
                         f"{s.target_to_source_top1:.4f}",
+                        f"{s.target_to_teacher_index_top1:.4f}",
                         f"{s.source_cosine:.4f}",
                         f"{s.target_cosine:.4f}",
                         f"{s.source_mse:.6f}",
@@ -279,27 +281,8 @@ def run_multilingual(
     targets = source_targets(teacher, teacher_path, list(train[source]) + extra, args)
     del teacher  # nothing below needs it: the targets are all the student learns from
 
-    texts, pair_targets = pair_sentences(train, targets[: len(train)], data_args.columns)
-    tokenizer = student.tokenizer
-    all_targets = np.concatenate([pair_targets, targets[len(train) :]])
-    train_rows = training_rows(texts + extra, all_targets, tokenizer, data_args.max_seq_length)
-    logger.info(
-        "training on %d sentences (%d pairs x %d columns, %d %s sentences alone)",
-        len(train_rows),
-        len(train),
-        len(data_args.columns),
-        len(extra),
-        source,
-    )
-    student_dir = output / "student"
-    trainer = EmbeddingDistillationTrainer(
-        model=student,
-        args=replace(args, output_dir=str(student_dir), push_to_hub=False),  # pushed with its card at the end
-        train_dataset=train_rows,
-        data_collator=DataCollatorWithPadding(tokenizer),
-        processing_class=tokenizer,
-    )
-    trainer.train()
+    trainer = distil_embeddings(student, student_rows(train, extra, targets, data_args, student.tokenizer), args)
+    student_dir = Path(trainer.args.output_dir)
     if not state.is_main_process:
         return None
     student.save(str(student_dir), create_model_card=False)
@@ -311,12 +294,47 @@ def run_multilingual(
     speeds["distilled student"] = encoding_speed(reloaded, timed, pipeline_args.timing_rounds)
     counts = {"train_pairs": len(train), "source_only_sentences": len(extra)}
     settings = run_settings(args, data_args, teacher_path, layers, counts, sets)
+    return write_outputs(rows, speeds, settings, args, teacher_path)
+
+
+def student_rows(train, extra: list[str], targets: np.ndarray, data_args: ParallelDataArguments, tokenizer):
+    """The student's training rows: every sentence of the pairs, then the source sentences alone, with their targets
+    (`targets`: one per training pair, then one per sentence of `extra`)."""
+    texts, pair_targets = pair_sentences(train, targets[: len(train)], data_args.columns)
+    rows = training_rows(
+        texts + extra, np.concatenate([pair_targets, targets[len(train) :]]), tokenizer, data_args.max_seq_length
+    )
+    logger.info(
+        "training on %d sentences (%d pairs x %d columns, %d %s sentences alone)",
+        len(rows), len(train), len(data_args.columns), len(extra), data_args.source_column,
+    )  # fmt: skip
+    return rows
+
+
+def distil_embeddings(student: SentenceTransformer, rows, args: DistillationArguments) -> EmbeddingDistillationTrainer:
+    """Train `student` on `rows` into `<output_dir>/student`; the trainer."""
+    tokenizer = student.tokenizer
+    trainer = EmbeddingDistillationTrainer(
+        model=student,
+        # its own folder, pushed with its card at the end of the run, not by the Trainer
+        args=replace(args, output_dir=str(Path(args.output_dir) / "student"), push_to_hub=False),
+        train_dataset=rows,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        processing_class=tokenizer,
+    )
+    trainer.train()
+    return trainer
+
+
+def write_outputs(rows: dict, speeds: dict, settings: dict, args: DistillationArguments, teacher_path: str) -> dict:
+    """`report.json`, the student's card, then the push; the report, with its tables."""
+    output = Path(args.output_dir)
     report = {"scores": rows, "sentences_per_second": speeds, "settings": settings}
     report = write_json(output / "report.json", report)
-    report["table"] = scores_table(rows, source)
+    report["table"] = scores_table(rows, settings["columns"][0])
     report["speed_table"] = speed_table(speeds)
-    write_embedding_card(student_dir, report, teacher_path)
-    pushed = push_student(args, student_dir)
+    write_embedding_card(output / "student", report, teacher_path)
+    pushed = push_student(args, output / "student")
     if pushed is not None:
         report["pushed"] = pushed
     return report

@@ -3,8 +3,14 @@ import json
 
 import pytest
 
-from hfdistill.config import ParallelDataArguments
-from hfdistill.parallel import load_parallel, read_parallel_file, set_name, split_pairs, unseen_pairs
+from hfdistill.parallel import (
+    ParallelDataArguments,
+    load_parallel,
+    read_parallel_file,
+    set_name,
+    split_pairs,
+    unseen_pairs,
+)
 
 COLUMNS = ["en", "es"]
 

@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 
 from hfdistill.cli import multilingual_parser, pipeline_parser
-from hfdistill.config import DataArguments, DistillationArguments, ParallelDataArguments
+from hfdistill.config import DataArguments, DistillationArguments
 from hfdistill.multilingual import MULTILINGUAL_DEFAULTS
+from hfdistill.parallel import ParallelDataArguments
 from hfdistill.pipeline import QUICKSTART_DEFAULTS
 from hfdistill.recipe import load_recipe, parse_with_recipe, recipe_keys
 
