@@ -11,10 +11,16 @@ from transformers import HfArgumentParser
 
 from .config import DataArguments, DistillationArguments
 from .hub import push_folder
-from .multilingual import MULTILINGUAL_DEFAULTS, cache_multilingual_targets, run_multilingual
+from .multilingual import (
+    MULTILINGUAL_DEFAULTS,
+    cache_multilingual_targets,
+    evaluate_embedding_folders,
+    run_multilingual,
+)
 from .parallel import ParallelDataArguments
 from .pipeline import QUICKSTART_DEFAULTS, cache_teacher, evaluate_folders, run_pipeline, train_teacher
 from .recipe import parse_with_recipe
+from .report import write_json
 from .run import PipelineArguments
 
 logger = logging.getLogger("hfdistill")
@@ -76,16 +82,26 @@ def train_teacher_command(argv: list[str]) -> int:
 
 
 def evaluate_command(argv: list[str]) -> int:
-    parser = HfArgumentParser(
-        (EvaluateArguments, DataArguments),
-        prog="hfdistill evaluate",
-        description="Score a teacher and its students on the test split, time them on the CPU and print the table.",
+    mode = mode_of(argv)
+    description = (
+        "Score a teacher and its students, time them on the CPU and print the table: task models on the test split "
+        "(--mode logits, the data flags of `distill`), or sentence-embedding models on held-out parallel pairs "
+        "(--mode embeddings, the data flags of `multilingual`, whose defaults apply)."
     )
-    eval_args, data_args = parse_with_recipe(parser, argv)
-    report = evaluate_folders(
-        eval_args.teacher, eval_args.students, data_args, eval_args.output_file, eval_args.timing_rounds
-    )
-    print(f"\n{report['table']}")
+    data_class = DataArguments if mode == "logits" else ParallelDataArguments
+    parser = HfArgumentParser((EvaluateArguments, data_class), prog="hfdistill evaluate", description=description)
+    add_mode_flag(parser)
+    eval_args, data_args = parse_with_recipe(parser, argv, None if mode == "logits" else MULTILINGUAL_DEFAULTS)
+    if mode == "logits":
+        report = evaluate_folders(
+            eval_args.teacher, eval_args.students, data_args, eval_args.output_file, eval_args.timing_rounds
+        )
+        print(f"\n{report['table']}")
+        return 0
+    report = evaluate_embedding_folders(eval_args.teacher, eval_args.students, data_args, eval_args.timing_rounds)
+    if eval_args.output_file is not None:
+        write_json(eval_args.output_file, {name: report[name] for name in ("scores", "sentences_per_second")})
+    print(f"\n{report['table']}\n\n{report['speed_table']}")
     return 0
 
 
@@ -173,10 +189,25 @@ def multilingual(argv: list[str]) -> int:
 CACHE_MODES = ("logits", "embeddings")
 
 
-def cache_teacher_command(argv: list[str]) -> int:
+def mode_of(argv: list[str]) -> str:
+    """`--mode` (logits or embeddings), read before the parser for that mode is built."""
     mode_flag = argparse.ArgumentParser(add_help=False)
     mode_flag.add_argument("--mode", choices=CACHE_MODES, default="logits")
-    mode = mode_flag.parse_known_args(argv)[0].mode
+    return mode_flag.parse_known_args(argv)[0].mode
+
+
+def add_mode_flag(parser: HfArgumentParser) -> None:
+    parser.add_argument(
+        "--mode",
+        choices=CACHE_MODES,
+        default="logits",
+        help="logits: a fine-tuned classifier on a task (the data flags of `distill`); embeddings: a sentence-embedding "
+        "teacher on parallel sentences (the data flags of `multilingual`, whose defaults apply).",
+    )
+
+
+def cache_teacher_command(argv: list[str]) -> int:
+    mode = mode_of(argv)
     description = (
         "Run a teacher once over a training set and store its outputs in --teacher_cache_dir, keyed by teacher "
         "weights, tokenizer, preprocessing and data. `distill` (logits) or `multilingual` (embeddings) with the same "
@@ -187,13 +218,7 @@ def cache_teacher_command(argv: list[str]) -> int:
     else:
         parser = multilingual_parser("hfdistill cache-teacher", description)
         defaults, cache = MULTILINGUAL_DEFAULTS, cache_multilingual_targets
-    parser.add_argument(
-        "--mode",
-        choices=CACHE_MODES,
-        default="logits",
-        help="logits: a fine-tuned classifier on a task (the data flags of `distill`); embeddings: a sentence-embedding "
-        "teacher on parallel sentences (the data flags of `multilingual`, whose defaults apply).",
-    )
+    add_mode_flag(parser)
     args, data_args, _ = parse_with_recipe(parser, argv, defaults)
     cached = cache(args, data_args)
     print(f"teacher outputs ({', '.join(cached['columns'])}) for {cached['rows']} rows in {args.teacher_cache_dir}")

@@ -338,3 +338,23 @@ def write_outputs(rows: dict, speeds: dict, settings: dict, args: DistillationAr
     if pushed is not None:
         report["pushed"] = pushed
     return report
+
+
+def evaluate_embedding_folders(
+    teacher_path: str, students: list[str], data_args: ParallelDataArguments, timing_rounds: int = 3
+) -> dict:
+    """Score and time a sentence-embedding teacher and its students on the held-out pairs and `eval_datasets`, as
+    `hfdistill multilingual` does; the report, with its tables."""
+    sets = evaluation_sets(data_args, load_pairs(data_args))
+    source = data_args.source_column
+    models = {"teacher": teacher_path, **{student: student for student in students}}
+    rows, speeds, teacher_sources = {}, {}, {}
+    for name, path in models.items():
+        model = SentenceTransformer(path, device=str(PartialState().device))
+        model.max_seq_length = data_args.max_seq_length
+        if not teacher_sources:
+            teacher_sources = {set_name: encode(model, list(pairs[source])) for set_name, pairs in sets.items()}
+        rows[name] = score_all(model, sets, data_args, teacher_sources)
+        speeds[name] = encoding_speed(model, list(next(iter(sets.values()))[source]), timing_rounds)
+    report = {"scores": rows, "sentences_per_second": speeds}
+    return {**report, "table": scores_table(rows, source), "speed_table": speed_table(speeds)}

@@ -1,3 +1,5 @@
+import json
+
 import datasets
 import numpy as np
 import pytest
@@ -169,3 +171,20 @@ def test_cache_teacher_embeddings_then_multilingual_reads_them(teacher_path, tmp
         assert main(["multilingual", *common, *run]) == 0
     assert "the teacher does not run" in caplog.text and "cached the teacher's outputs" not in caplog.text
     assert main(["cache-teacher", "--mode", "embeddings", *common, "--teacher_cache_top_k", "3"]) == 2
+
+
+def test_evaluate_scores_saved_embedding_models_on_the_held_out_pairs(teacher_path, tmp_path, capsys):
+    from hfdistill.cli import main
+
+    lines = [f"{en}\t{es}" for en, es in zip(PAIRS["en"], PAIRS["es"], strict=True)]
+    (tmp_path / "pairs.tsv").write_text("\n".join(lines) + "\n")
+    student = student_from_teacher(teacher_path, [0, 3], 64)
+    student.save(str(tmp_path / "student"))
+    argv = ["evaluate", "--mode", "embeddings", "--teacher", teacher_path, "--students", str(tmp_path / "student")]
+    argv += ["--dataset_name", str(tmp_path / "pairs.tsv"), "--eval_pairs", "2", "--eval_datasets", "none"]
+    assert main([*argv, "--timing_rounds", "1", "--output_file", str(tmp_path / "scores.json")]) == 0
+    report = json.loads((tmp_path / "scores.json").read_text())
+    teacher, cut = (report["scores"][name]["pairs, held out"]["es"] for name in ("teacher", str(tmp_path / "student")))
+    assert teacher["source_cosine"] == pytest.approx(1.0, abs=1e-4) and cut["source_cosine"] < 1.0
+    assert set(report["sentences_per_second"]) == {"teacher", str(tmp_path / "student")}
+    assert "sentences/s" in capsys.readouterr().out
