@@ -15,9 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.sentence_transformer.evaluation import TranslationEvaluator
 from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling, Transformer
-from sentence_transformers.util import is_sentence_transformer_model
+from sentence_transformers.util import cos_sim, is_sentence_transformer_model
 
 from .cache import cached_outputs, embedding_key
 from .config import DistillationArguments
@@ -124,6 +123,13 @@ def encoding_speed(model: SentenceTransformer, sentences: list[str], rounds: int
     return len(sentences) / best
 
 
+def top1(queries: np.ndarray, index: np.ndarray) -> float:
+    """How often query i's nearest row of `index` by cosine similarity is row i (what sentence-transformers'
+    `TranslationEvaluator` reports, from embeddings already computed)."""
+    nearest = cos_sim(torch.from_numpy(queries), torch.from_numpy(index)).argmax(dim=-1)
+    return round((nearest == torch.arange(len(queries))).float().mean().item(), 4)
+
+
 @dataclass
 class EmbeddingScores:
     """One model's held-out figures for one translation column."""
@@ -153,22 +159,16 @@ def score_embeddings(
     source embeddings, and the promise itself: top-1 retrieval of each translation, embedded by `model`, among the
     teacher's embeddings of the sources (an index built with the teacher). Pass the teacher as `model` for its row.
     """
-    sources, targets = list(held_out[source]), list(held_out[target])
-    retrieval = TranslationEvaluator(sources, targets, batch_size=ENCODE_BATCH_SIZE, write_csv=False)(model)
-    target_embeddings = encode(model, targets)
-    source_mse, source_cosine = _agreement(encode(model, sources), teacher_source)
+    source_embeddings = encode(model, list(held_out[source]))
+    target_embeddings = encode(model, list(held_out[target]))  # each side encoded once, for every figure below
+    source_mse, source_cosine = _agreement(source_embeddings, teacher_source)
     target_mse, target_cosine = _agreement(target_embeddings, teacher_source)
-    nearest = (
-        F.normalize(torch.from_numpy(target_embeddings), dim=-1)
-        @ F.normalize(torch.from_numpy(teacher_source), dim=-1).T
-    )
-    in_index = (nearest.argmax(dim=-1) == torch.arange(len(targets))).float().mean().item()
     return EmbeddingScores(
-        source_to_target_top1=round(retrieval["src2trg_accuracy"], 4),
-        target_to_source_top1=round(retrieval["trg2src_accuracy"], 4),
+        source_to_target_top1=top1(source_embeddings, target_embeddings),
+        target_to_source_top1=top1(target_embeddings, source_embeddings),
         source_mse=round(source_mse, 6),
         source_cosine=round(source_cosine, 4),
         target_mse=round(target_mse, 6),
         target_cosine=round(target_cosine, 4),
-        target_to_teacher_index_top1=round(in_index, 4),
+        target_to_teacher_index_top1=top1(target_embeddings, teacher_source),
     )

@@ -188,3 +188,13 @@ def test_evaluate_scores_saved_embedding_models_on_the_held_out_pairs(teacher_pa
     assert teacher["source_cosine"] == pytest.approx(1.0, abs=1e-4) and cut["source_cosine"] < 1.0
     assert set(report["sentences_per_second"]) == {"teacher", str(tmp_path / "student")}
     assert "sentences/s" in capsys.readouterr().out
+
+
+def test_retrieval_is_what_sentence_transformers_translation_evaluator_reports(teacher):
+    from sentence_transformers.sentence_transformer.evaluation import TranslationEvaluator
+
+    expected = TranslationEvaluator(list(PAIRS["en"]), list(PAIRS["es"]), write_csv=False)(teacher)
+    scores = score_embeddings(teacher, PAIRS, "en", "es", teacher_targets(teacher, PAIRS["en"]))
+    assert scores.source_to_target_top1 == round(expected["src2trg_accuracy"], 4)
+    assert scores.target_to_source_top1 == round(expected["trg2src_accuracy"], 4)
+    assert scores.target_to_teacher_index_top1 == scores.target_to_source_top1  # the teacher is its own index
