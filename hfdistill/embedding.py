@@ -64,6 +64,27 @@ def student_from_encoder(path: str, teacher: SentenceTransformer, max_seq_length
     return SentenceTransformer(modules=modules, device="cpu")
 
 
+def with_linear_map(student: SentenceTransformer, sentences: list[str], targets: np.ndarray) -> SentenceTransformer:
+    """The student followed by a `Dense` layer fitted by least squares from its embeddings of `sentences` onto
+    `targets` (the teacher's embeddings), then normalised again when the teacher's are unit length.
+
+    A pretrained encoder of another model family embeds into a space of its own (cosine about 0 to the teacher's);
+    its cross-lingual alignment survives a linear map, which fine-tuning then refines. Starting from there, training
+    moves the student into the teacher's space instead of collapsing it onto the targets' mean first.
+    """
+    embeddings = torch.from_numpy(encode(student, sentences))
+    inputs = torch.cat([embeddings, torch.ones(len(embeddings), 1)], dim=1)
+    solution = torch.linalg.lstsq(inputs, torch.from_numpy(targets)).solution  # [width + 1, teacher width]
+    dense = Dense(embeddings.shape[1], targets.shape[1], bias=True, activation_function=torch.nn.Identity())
+    with torch.no_grad():
+        dense.linear.weight.copy_(solution[:-1].T)
+        dense.linear.bias.copy_(solution[-1])
+    unit = np.allclose(np.linalg.norm(targets, axis=1), 1.0, atol=1e-3)
+    modules = [*student, dense, *([Normalize()] if unit else [])]
+    logger.info("fitted a linear map from the student's embeddings onto the teacher's on %d sentences", len(sentences))
+    return SentenceTransformer(modules=modules, device=str(student.device))
+
+
 def encode(model: SentenceTransformer, sentences: list[str], progress: bool = False) -> np.ndarray:
     """Float32 embeddings, one row per sentence."""
     return model.encode(
