@@ -18,6 +18,7 @@ from hfdistill.embedding import (
     student_from_teacher,
     teacher_targets,
     training_rows,
+    with_linear_map,
 )
 from hfdistill.teacher_outputs import TEACHER_EMBEDDING
 from hfdistill.trainer import EmbeddingDistillationTrainer
@@ -198,3 +199,14 @@ def test_retrieval_is_what_sentence_transformers_translation_evaluator_reports(t
     assert scores.source_to_target_top1 == round(expected["src2trg_accuracy"], 4)
     assert scores.target_to_source_top1 == round(expected["trg2src_accuracy"], 4)
     assert scores.target_to_teacher_index_top1 == scores.target_to_source_top1  # the teacher is its own index
+
+
+def test_the_linear_map_moves_another_encoders_space_onto_the_teachers(teacher, tmp_path):
+    other = SentenceTransformer(tiny_sentence_encoder(tmp_path / "other", hidden_size=32, num_layers=2), device="cpu")
+    sentences = list(PAIRS["en"]) + list(PAIRS["es"])
+    targets = np.concatenate([teacher_targets(teacher, PAIRS["en"])] * 2)
+    mapped = with_linear_map(other, sentences, targets)
+    assert isinstance(mapped[-2], Dense) and isinstance(mapped[-1], Normalize)
+    before, after = (np.mean((encode(model, sentences) - targets) ** 2) for model in (other, mapped))
+    assert after < before / 2
+    np.testing.assert_allclose(np.linalg.norm(encode(mapped, sentences), axis=1), 1.0, atol=1e-5)
