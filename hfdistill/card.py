@@ -68,7 +68,7 @@ def retrieval_results(settings: dict, scores: dict) -> list[EvalResult]:
         EvalResult(
             task_type="translation-retrieval",
             task_name="Translation retrieval",
-            dataset_type=settings["dataset"],
+            dataset_type=set_name.split(",")[0],  # one model-index entry per evaluation set
             dataset_name=f"{set_name} ({settings['held_out_pairs'][set_name]} pairs)",
             dataset_split="held-out",
             metric_type="accuracy",
