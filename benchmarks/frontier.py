@@ -32,6 +32,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Literal
 
 import matplotlib
 import numpy as np
@@ -44,6 +45,7 @@ from hfdistill.evaluation import load_task, predict
 from hfdistill.export import export_and_check
 from hfdistill.intermediate import layer_map_of_copied_layers
 from hfdistill.pipeline import QUICKSTART_DEFAULTS, load_teacher, train_teacher
+from hfdistill.reorder import reorder_on_training_texts
 from hfdistill.report import markdown_table, measure_all, timing_inputs, write_json
 from hfdistill.run import PipelineArguments
 from hfdistill.significance import mcnemar_exact
@@ -81,6 +83,13 @@ class FrontierArguments:
     learning_rate: float = field(
         default=5e-4,
         metadata={"help": "Peak learning rate of every student."},
+    )
+    student_init: Literal["teacher", "importance"] = field(
+        default="teacher",
+        metadata={
+            "help": "'teacher': leading slices of the teacher's weights; 'importance': slices of the teacher reordered "
+            "by activity on the training texts (the same start for all three methods)."
+        },
     )
     freeze_word_embeddings: bool = field(
         default=False,
@@ -148,7 +157,9 @@ def train_student(bench, method, shape_name, teacher, task, data_args, cache_dir
     folder = Path(bench.output_dir) / shape_name / method.replace(" ", "-")
     layers = evenly_spread_layers(teacher.config.num_hidden_layers, num_layers)
     set_seed(bench.seed)
-    student = build_student(teacher, "distilbert", layers, shape=StudentShape(hidden_size=width))
+    student = build_student(
+        teacher, "distilbert", layers, shape=StudentShape(hidden_size=width, init=bench.student_init)
+    )
     if bench.freeze_word_embeddings:
         freeze_input_embeddings(student)
     shared = dict(
@@ -331,6 +342,8 @@ def main() -> None:
     teacher_folder = fine_tuned_teacher(bench, data_args)
     task = load_task(teacher_folder, data_args)
     teacher = load_teacher(task.task, teacher_folder, task.label_names, False, False).eval()
+    if bench.student_init == "importance":  # a permutation: the teacher's outputs, and so its cache, stay the same
+        reorder_on_training_texts(teacher, task.tokenized["train"], task.collator, bench.seed)
     results = dict(previous)
     for name in bench.rungs:
         if name in results and not bench.redo:

@@ -69,11 +69,13 @@ class DistillationArguments(TrainingArguments):
         default=None,
         metadata={"help": "Feed-forward width of a built student. Default: the teacher's ratio to the hidden size."},
     )
-    student_init: Literal["teacher", "random"] = field(
+    student_init: Literal["teacher", "importance", "random"] = field(
         default="teacher",
         metadata={
             "help": "How a built student starts: 'teacher' copies the chosen teacher layers, sliced to the student's "
-            "widths (leading heads, feed-forward units and hidden dimensions), or 'random'."
+            "widths (leading heads, feed-forward units and hidden dimensions); 'importance' first reorders a BERT "
+            "teacher so the slices keep its most active channels, heads and units on the training texts (Minitron's "
+            "width pruning); 'random' starts from scratch."
         },
     )
     temperature: float = field(

@@ -27,6 +27,7 @@ from .chart import CHART_FILE, tradeoff_chart
 from .config import DataArguments, DistillationArguments
 from .evaluation import TaskData, load_task
 from .intermediate import check_intermediate_plan, layer_map_of_copied_layers
+from .reorder import check_reorderable, reorder_on_training_texts
 from .report import ModelReport, comparison_table, write_report
 from .run import PipelineArguments, push_student, start_run, train_and_save
 from .student import StudentShape, build_student, freeze_input_embeddings, layers_to_keep, student_config
@@ -150,7 +151,7 @@ def distillation_arguments(args: DistillationArguments, output_dir: Path, layers
     layer it was copied from."""
     layer_map = args.distill_layer_map
     intermediate = args.needs_hidden_states or args.needs_attention
-    if intermediate and layer_map is None and layers is not None and args.student_init == "teacher":
+    if intermediate and layer_map is None and layers is not None and args.student_init != "random":
         layer_map = layer_map_of_copied_layers(layers)
     return replace(args, output_dir=str(output_dir / "student"), push_to_hub=False, distill_layer_map=layer_map)
 
@@ -161,7 +162,7 @@ def plan_student(args: DistillationArguments, teacher_path: str, output: Path) -
     teacher_config = AutoConfig.from_pretrained(teacher_path)
     if args.student_name_or_path is not None:
         given = [f"--{name}" for name in SHAPE_FLAGS if getattr(args, name) is not None]
-        given += ["--student_init random"] if args.student_init == "random" else []
+        given += [f"--student_init {args.student_init}"] if args.student_init != "teacher" else []
         if given:
             raise ValueError(
                 f"{', '.join(given)} shape a student built from the teacher, but --student_name_or_path names one: "
@@ -169,6 +170,8 @@ def plan_student(args: DistillationArguments, teacher_path: str, output: Path) -
             )
         planned = AutoConfig.from_pretrained(args.student_name_or_path)
     layers = layers_to_keep(args, teacher_config)
+    if layers is not None and args.student_init == "importance":
+        check_reorderable(teacher_config)
     if layers is not None:
         planned = student_config(teacher_config, args.student_architecture, layers, student_shape(args))
     check_intermediate_plan(distillation_arguments(args, output, layers), planned, teacher_config)
@@ -233,6 +236,9 @@ def run_pipeline(
     if fine_tune:
         folders["teacher"] = fine_tune_teacher(teacher, args, pipeline_args, data, output)
 
+    if layers is not None and args.student_init == "importance":
+        logger.info("reordering the teacher's channels, heads and units by their activity on the training texts")
+        reorder_on_training_texts(teacher, data.tokenized["train"], data.collator, args.seed)
     set_seed(args.seed)  # the student's fresh head, shared with the baseline
     student = load_student(args, data.task, teacher, layers, freeze)
     baseline = copy.deepcopy(student) if pipeline_args.train_baseline else None

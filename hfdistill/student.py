@@ -40,7 +40,7 @@ class StudentShape:
     hidden_size: int | None = None
     num_attention_heads: int | None = None
     intermediate_size: int | None = None
-    init: Literal["teacher", "random"] = "teacher"
+    init: Literal["teacher", "importance", "random"] = "teacher"
 
     def resolve(self, teacher_config) -> "StudentShape":
         """Every width filled in (the teacher's head width and feed-forward ratio kept) and checked."""
@@ -55,7 +55,7 @@ class StudentShape:
                 "sizes where each head gets the same width"
             )
         teacher_sizes = (teacher_hidden, teacher_config.num_attention_heads, teacher_config.intermediate_size)
-        if self.init == "teacher" and any(
+        if self.init != "random" and any(
             mine > theirs for mine, theirs in zip((hidden, heads, intermediate), teacher_sizes, strict=True)
         ):
             raise ValueError(

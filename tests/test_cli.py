@@ -57,6 +57,10 @@ def test_quickstart_help_describes_the_flags(capsys):
         (["--augment_copies", "-1"], "augment_copies must be >= 0, got -1"),
         (["--distill_layer_map", "0", "1", "3", "6"], "--distill_layer_map only shape the intermediate losses"),
         (["--student_name_or_path", "x", "--student_init", "random"], "--student_init random shape a student built"),
+        (
+            ["--student_name_or_path", "x", "--student_init", "importance"],
+            "--student_init importance shape a student built",
+        ),
         (["--task", "token-classification"], "column 'tokens' not found in split 'train'"),
         (["--task", "token-classification", "--augment_copies", "2"], "token-classification does not use"),
         (["--timing_rounds", "0"], "timing_rounds must be >= 1, got 0"),

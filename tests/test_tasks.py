@@ -61,6 +61,7 @@ def test_every_task_runs_end_to_end_on_a_tiny_model(task, tmp_path, encoder_fold
     cache = tmp_path / "cache"
     if task == "token-classification":  # text classification reads the cache in the quickstart's end-to-end test
         argv += ["--teacher_cache_dir", str(cache), "--remove_unused_columns", "false"]
+        argv += ["--student_init", "importance", "--student_hidden_size", "16"]  # a classifier on every token
     assert main(argv) == 0
     if task == "token-classification":
         (entry,) = cache.iterdir()
@@ -68,6 +69,9 @@ def test_every_task_runs_end_to_end_on_a_tiny_model(task, tmp_path, encoder_fold
     report = json.loads((output / "report.json").read_text())
     metric = task_for(task).headline_metric
     assert report["metric"] == metric and report["settings"]["task"] == task
+    if task == "token-classification":
+        assert report["settings"]["distillation"]["student_init"] == "importance"
+        assert AutoConfig.from_pretrained(output / "student").dim == 16
     assert [row["name"] for row in report["models"]] == ["teacher", "distilled student", "student without KD"]
     assert all(set(row["metrics"]) == set(task_for(task).metric_keys) for row in report["models"])
     assert f"| model | {metric} | retention |" in capsys.readouterr().out
