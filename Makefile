@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make quickstart   install, then distil on real weights and real data, offline (about 10 minutes on 2 CPU cores)
-#   make test         install, then run the test suite
+#   make test         install, then lint (ruff check, ruff format --check) and run the test suite
 # and `make multilingual` makes the English sentence-embedding teacher multilingual (English-Spanish), offline;
 # `make ner` distils a named-entity tagger on the bundled WNUT-16 tweets (recipes/ner.yaml), offline;
 # `make digits` distils a small CNN from a larger one on scikit-learn's handwritten digits, offline;
@@ -40,7 +40,8 @@ frontier: install
 	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/frontier.py $(FRONTIER_ARGS)
 
 test: install
+	$(MAKE) lint
 	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q
 
 lint:
-	ruff check . && ruff format --check .
+	$(PYTHON) -m ruff check . && $(PYTHON) -m ruff format --check .

@@ -96,11 +96,17 @@ def assert_cache_built_once_and_read_by_the_other_rank(log: str) -> None:
     assert log.count("the teacher does not run") == 1, log
 
 
-def test_two_ranks_with_a_teacher_cache_match_one_online_process(teacher_and_data):
+@pytest.fixture(scope="module")
+def two_rank_run(teacher_and_data) -> tuple[Path, str]:
+    """A 2-rank distillation (cache built by rank 0, read by both): its output folder and log."""
+    cache = ["--teacher_cache_dir", str(teacher_and_data / "teacher-cache")]
+    return run_distill(teacher_and_data, "two", 2, 4, *cache)
+
+
+def test_two_ranks_with_a_teacher_cache_match_one_online_process(teacher_and_data, two_rank_run):
     """The same global batch on 1 process (teacher online) and on 2 ranks (cache built by rank 0, read by both)."""
     single, _ = run_distill(teacher_and_data, "one", processes=1, per_device_batch=8)
-    cache = ["--teacher_cache_dir", str(teacher_and_data / "teacher-cache")]
-    double, log = run_distill(teacher_and_data, "two", 2, 4, *cache)
+    double, log = two_rank_run
     assert_cache_built_once_and_read_by_the_other_rank(log)
 
     # exactly one model, written once
@@ -119,12 +125,10 @@ def test_two_ranks_with_a_teacher_cache_match_one_online_process(teacher_and_dat
         torch.testing.assert_close(two_weights[name], value, atol=1e-5, rtol=1e-4, msg=name)
 
 
-def test_evaluate_reproduces_the_report(teacher_and_data, capsys):
+def test_evaluate_reproduces_the_report(teacher_and_data, two_rank_run, capsys):
     from hfdistill.cli import main
 
-    output = teacher_and_data / "two"
-    if not (output / "report.json").exists():
-        pytest.skip("needs the two-rank run above")
+    output, _ = two_rank_run
     report = json.loads((output / "report.json").read_text())
     argv = ["evaluate", "--teacher", str(teacher_and_data / "teacher"), "--students", str(output / "student")]
     assert main([*argv, "--dataset_name", str(teacher_and_data / "data.csv")]) == 0

@@ -32,9 +32,17 @@ def test_every_recipe_parses_and_validates(path):
     recipe_parser, data_type = parser_for(path)
     # use_cpu lets the GPU recipes' bf16 settings validate on a CPU-only machine
     argv = ["--config", str(path), "--output_dir", "unused", "--use_cpu"]
-    args, data_args, _ = parse_with_recipe(recipe_parser, argv)
-    assert isinstance(args, DistillationArguments) and isinstance(data_args, data_type)
-    assert 0 <= args.kd_loss_weight <= 1 and args.temperature > 0
+    parsed = parse_with_recipe(recipe_parser, argv)
+    assert isinstance(parsed[0], DistillationArguments) and isinstance(parsed[1], data_type)
+    # every value the recipe sets reaches the run's arguments (output_dir is the flag's: flags win)
+    for key, value in load_recipe(path, recipe_keys(recipe_parser)).items():
+        if key == "output_dir":
+            continue
+        (holder,) = [arguments for arguments in parsed if hasattr(arguments, key)]
+        reached = getattr(holder, key)
+        if key == "report_to":  # TrainingArguments keeps a list of integrations: "none" is the empty one
+            value = [] if value == "none" else [value] if isinstance(value, str) else value
+        assert getattr(reached, "value", reached) == value, f"{path.name}: {key}"
 
 
 def test_flags_override_the_recipe(tmp_path):
