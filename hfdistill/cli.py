@@ -18,6 +18,7 @@ from .multilingual import (
     run_multilingual,
 )
 from .parallel import ParallelDataArguments
+from .paths import model_config
 from .pipeline import QUICKSTART_DEFAULTS, cache_teacher, evaluate_folders, run_pipeline, train_teacher
 from .recipe import parse_with_recipe
 from .report import write_json
@@ -92,6 +93,9 @@ def evaluate_command(argv: list[str]) -> int:
     parser = HfArgumentParser((EvaluateArguments, data_class), prog="hfdistill evaluate", description=description)
     add_mode_flag(parser)
     eval_args, data_args = parse_with_recipe(parser, argv, None if mode == "logits" else MULTILINGUAL_DEFAULTS)
+    for flag, names in (("teacher", [eval_args.teacher]), ("students", eval_args.students)):
+        for name in names:
+            model_config(name, flag)
     if mode == "logits":
         report = evaluate_folders(
             eval_args.teacher, eval_args.students, data_args, eval_args.output_file, eval_args.timing_rounds

@@ -8,6 +8,8 @@ from typing import Literal
 import torch
 from transformers import TrainingArguments
 
+from .paths import check_folder_path
+
 logger = logging.getLogger(__name__)
 
 TEACHER_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -163,12 +165,17 @@ class DistillationArguments(TrainingArguments):
     def __post_init__(self):
         if not self.use_cpu and int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.accelerator.is_available():
             # Without use_cpu, transformers runs each launched process alone: N copies, no gradient sync.
-            logger.info(
-                "%s processes launched on a machine without accelerators: DDP on the CPU (gloo)",
+            logger.warning(
+                "%s processes launched on a machine without accelerators: training with DDP on the CPU (gloo); "
+                "pass --use_cpu true to ask for it and silence this",
                 os.environ["WORLD_SIZE"],
             )
             self.use_cpu = True
+        for flag in ("output_dir", "teacher_cache_dir"):
+            check_folder_path(getattr(self, flag), flag)
+        check_step_intervals(self)
         super().__post_init__()
+        check_training_ranges(self)
         if not self.temperature > 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         if not 0.0 <= self.kd_loss_weight <= 1.0:
@@ -211,6 +218,37 @@ class DistillationArguments(TrainingArguments):
     def teacher_cache_torch_dtype(self) -> torch.dtype:
         """`teacher_cache_dtype` as a torch dtype."""
         return CACHE_DTYPES[self.teacher_cache_dtype]
+
+
+def check_step_intervals(args: TrainingArguments) -> None:
+    """Refuse a 0 or negative interval for a 'steps' strategy (`TrainingArguments` would read 0 as unset); called
+    before `TrainingArguments.__post_init__` fills the unset ones in."""
+    for strategy, steps in (
+        ("eval_strategy", "eval_steps"),
+        ("save_strategy", "save_steps"),
+        ("logging_strategy", "logging_steps"),
+    ):
+        value = getattr(args, steps)
+        if str(getattr(args, strategy)).lower().endswith("steps") and value is not None and not value > 0:
+            raise ValueError(f"{steps} must be > 0 with {strategy}='steps', got {value}")
+
+
+def check_training_ranges(args: TrainingArguments) -> None:
+    """Refuse the schedule values `TrainingArguments` lets through but no run can use."""
+    if args.max_steps <= 0 and not args.num_train_epochs > 0:
+        raise ValueError(f"num_train_epochs must be > 0 (or set max_steps), got {args.num_train_epochs}")
+    if not args.learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0, got {args.learning_rate}")
+    for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(args, name)}")
+    for name in ("weight_decay", "warmup_steps", "max_grad_norm"):
+        if getattr(args, name) < 0:
+            raise ValueError(f"{name} must be >= 0, got {getattr(args, name)}")
+    if args.save_total_limit is not None and args.save_total_limit < 1:
+        raise ValueError(
+            f"save_total_limit must be >= 1 (or unset, to keep every checkpoint), got {args.save_total_limit}"
+        )
 
 
 def validate_layer_choice(layers: list[int], num_layers: int | None = None, teacher_num_layers: int | None = None):
@@ -301,6 +339,13 @@ class DataArguments:
     transfer_text_column: str = field(default="text", metadata={"help": "Column of the transfer data's text."})
     transfer_split: str = field(default="train", metadata={"help": "Split of a Hub transfer dataset."})
     max_transfer_samples: int | None = field(default=None, metadata={"help": "Use only the first N transfer texts."})
+    drop_incomplete_rows: bool = field(
+        default=False,
+        metadata={
+            "help": "Leave out training rows with an empty text or label (counted in a warning). Default: refuse "
+            "them, naming the first rows."
+        },
+    )
     augment_copies: int = field(
         default=0,
         metadata={

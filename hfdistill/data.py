@@ -7,7 +7,7 @@ from pathlib import Path
 
 import datasets
 from datasets import ClassLabel, DatasetDict
-from datasets.exceptions import DatasetGenerationError
+from datasets.exceptions import DatasetGenerationError, DatasetNotFoundError
 
 from .config import BUNDLED_PREFIX, DataArguments
 
@@ -68,7 +68,19 @@ def load_named(name: str, config_name: str | None = None) -> DatasetDict:
         return load_local_file(builder, path, **kwargs)
     if path.suffix and not path.exists() and builder is not None:
         raise FileNotFoundError(f"dataset file {name} does not exist")
-    return datasets.load_dataset(name, config_name)
+    if path.is_file() or (builder is None and path.suffix and "/" not in name):
+        raise ValueError(
+            f"dataset file {name}: cannot read {path.suffix or 'files without an extension'}; give a "
+            f"{'/'.join(LOCAL_BUILDERS)} file or a Hub dataset id"
+        )
+    try:
+        return datasets.load_dataset(name, config_name)
+    except (ConnectionError, FileNotFoundError, DatasetNotFoundError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(
+            f"dataset {name} is not a local file and could not be loaded from the Hub (offline or a wrong id): "
+            f"give a {'/'.join(LOCAL_BUILDERS)} file or check the id ({reason})"
+        ) from error
 
 
 def check_columns(dataset: datasets.Dataset, data_args: DataArguments, split: str) -> None:
@@ -102,6 +114,30 @@ def training_split(data_args: DataArguments) -> tuple[DatasetDict, datasets.Data
     return raw, train
 
 
+def without_incomplete_rows(
+    split: datasets.Dataset, columns: list[str], data_args: DataArguments, split_name: str
+) -> datasets.Dataset:
+    """`split` when every row has a value in each of `columns`. Otherwise a `ValueError` with the count and the first
+    rows, or, with `data_args.drop_incomplete_rows`, the split without them and a warning that says how many."""
+    values = [split[column] for column in columns]
+    rows = [
+        index
+        for index, row in enumerate(zip(*values, strict=True))
+        if any(value is None or (isinstance(value, str) and not value.strip()) for value in row)
+    ]
+    if not rows:
+        return split
+    first = ", ".join(str(index + 1) for index in rows[:5]) + (", …" if len(rows) > 5 else "")
+    what = (
+        f"{len(rows)} of {len(split)} rows of split {split_name!r} of {data_args.dataset_name} have an empty "
+        f"{' or '.join(columns)} (rows {first}, counting from 1 after the header)"
+    )
+    if not data_args.drop_incomplete_rows:
+        raise ValueError(f"{what}: fill them in, or pass --drop_incomplete_rows true to leave them out")
+    logger.warning("%s: left out (--drop_incomplete_rows)", what)
+    return split.select(sorted(set(range(len(split))) - set(rows)))
+
+
 def load_splits(data_args: DataArguments) -> tuple[DatasetDict, list[str]]:
     """Train, validation and test splits with integer labels, and the label names (index = label id).
 
@@ -109,9 +145,8 @@ def load_splits(data_args: DataArguments) -> tuple[DatasetDict, list[str]]:
     `data_args.split_seed`, stratified by label.
     """
     raw, train = training_split(data_args)
-    train = train.filter(
-        lambda row: row[data_args.text_column] is not None and row[data_args.label_column] is not None
-    )
+    columns = [c for c in (data_args.text_column, data_args.text_pair_column, data_args.label_column) if c]
+    train = without_incomplete_rows(train, columns, data_args, data_args.train_split)
     if not isinstance(train.features[data_args.label_column], ClassLabel):
         train = train.class_encode_column(data_args.label_column)
     label_names = list(train.features[data_args.label_column].names)

@@ -45,6 +45,7 @@ from .embedding import (
 )
 from .multilingual_e5 import BUNDLED_E5, e5_student_path
 from .parallel import ParallelDataArguments, load_parallel, set_name, split_pairs, unseen_pairs
+from .paths import model_config
 from .report import markdown_table, write_json
 from .run import PipelineArguments, default_teacher_path, push_student, start_run
 from .student import build_truncated_student, freeze_input_embeddings, layers_to_keep
@@ -276,6 +277,8 @@ def run_multilingual(
         )
     check_embedding_settings(args)
     output, teacher_path = start_run(args, pipeline_args)
+    if args.student_name_or_path not in (None, COPY_OF_TEACHER, BUNDLED_E5):
+        model_config(args.student_name_or_path, "student_name_or_path")
     splits = load_pairs(data_args)
     sets = evaluation_sets(data_args, splits)
     extra = source_only_sentences(data_args, sets)

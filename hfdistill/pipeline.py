@@ -19,7 +19,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from accelerate import PartialState
-from transformers import AutoConfig, PreTrainedModel, Trainer, set_seed
+from transformers import PreTrainedModel, Trainer, set_seed
 
 from .cache import cache_teacher_logits
 from .card import write_task_card
@@ -27,6 +27,7 @@ from .chart import CHART_FILE, tradeoff_chart
 from .config import DataArguments, DistillationArguments
 from .evaluation import TaskData, load_task
 from .intermediate import check_intermediate_plan, layer_map_of_copied_layers
+from .paths import model_config
 from .reorder import check_reorderable, reorder_on_training_texts
 from .report import ModelReport, comparison_table, write_report
 from .run import PipelineArguments, push_student, start_run, train_and_save
@@ -159,7 +160,7 @@ def distillation_arguments(args: DistillationArguments, output_dir: Path, layers
 def plan_student(args: DistillationArguments, teacher_path: str, output: Path) -> list[int] | None:
     """Check, before any work, the student the run will train and the losses asked of it; the teacher layers a
     built student starts from (None for a named student)."""
-    teacher_config = AutoConfig.from_pretrained(teacher_path)
+    teacher_config = model_config(teacher_path, "teacher_name_or_path")
     if args.student_name_or_path is not None:
         given = [f"--{name}" for name in SHAPE_FLAGS if getattr(args, name) is not None]
         given += [f"--student_init {args.student_init}"] if args.student_init != "teacher" else []
@@ -168,7 +169,7 @@ def plan_student(args: DistillationArguments, teacher_path: str, output: Path) -
                 f"{', '.join(given)} shape a student built from the teacher, but --student_name_or_path names one: "
                 "drop one or the other"
             )
-        planned = AutoConfig.from_pretrained(args.student_name_or_path)
+        planned = model_config(args.student_name_or_path, "student_name_or_path")
     layers = layers_to_keep(args, teacher_config)
     if layers is not None and args.student_init == "importance":
         check_reorderable(teacher_config)

@@ -8,6 +8,7 @@ from transformers import Trainer
 
 from .config import DistillationArguments
 from .hub import push_folder
+from .paths import model_config
 
 
 @dataclass
@@ -67,7 +68,9 @@ def start_run(args: DistillationArguments, pipeline_args: PipelineArguments) -> 
     """Check the output folder on every rank before any rank writes to it; the folder and the teacher's path."""
     check_output_dir(args.output_dir, pipeline_args.overwrite_output_dir)
     PartialState().wait_for_everyone()  # no rank may see another's first files as an earlier run's
-    return Path(args.output_dir), args.teacher_name_or_path or default_teacher_path()
+    teacher_path = args.teacher_name_or_path or default_teacher_path()
+    model_config(teacher_path, "teacher_name_or_path")
+    return Path(args.output_dir), teacher_path
 
 
 def push_student(args: DistillationArguments, folder: str | Path) -> str | None:
