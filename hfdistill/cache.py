@@ -29,6 +29,7 @@ from transformers import DataCollatorForLanguageModeling, DataCollatorWithPaddin
 
 from .config import DistillationArguments
 from .fingerprint import data_fingerprint, teacher_fingerprint, tokenizer_fingerprint
+from .finite import check_finite_rows
 from .losses import topk_targets
 from .teacher_outputs import (
     TEACHER_LOGITS,
@@ -168,8 +169,10 @@ def write_entry(cache_dir: str | Path, key: CacheKey, rows: Iterator[dict[str, l
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{key.digest}-", dir=root))  # a crash never leaves a half entry
     try:
-        writer = None
+        writer, written = None, 0
         for chunk in rows:
+            check_finite_rows(chunk, written, allow_minus_inf={TEACHER_REST_LOGPROB})
+            written += len(next(iter(chunk.values())))
             if writer is None:
                 features = datasets.Features({name: _feature(values[0]) for name, values in chunk.items()})
                 writer = ArrowWriter(features=features, path=str(staging / OUTPUTS_FILE))

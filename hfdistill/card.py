@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from huggingface_hub.errors import EntryNotFoundError
 from transformers import AutoConfig
 
 from .config import BUNDLED_PREFIX
@@ -34,9 +35,13 @@ def teacher_metadata(teacher_path: str) -> TeacherCard:
         hub_id = DEFAULT_TEACHER_HUB_ID
     try:
         data = ModelCard.load(str(path / "README.md") if path.exists() else teacher_path).data
-    except Exception as error:  # a teacher without a card (or offline): left for the user to fill in
+    except (OSError, ValueError, EntryNotFoundError) as error:  # no card, offline, or unreadable metadata
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        logger.info("no licence or language read from the teacher's card (%s)", reason)
+        logger.warning(
+            "the teacher's card could not be read (%s): the student's card names no licence or language; add them "
+            "to its README.md before pushing",
+            reason,
+        )
         return TeacherCard(hub_id, None, None)
     return TeacherCard(hub_id, data.license, data.language)
 

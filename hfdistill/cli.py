@@ -10,6 +10,7 @@ from huggingface_hub.errors import HfHubHTTPError
 from transformers import HfArgumentParser
 
 from .config import DataArguments, DistillationArguments
+from .finite import NonFiniteError
 from .hub import push_folder
 from .multilingual import (
     MULTILINGUAL_DEFAULTS,
@@ -267,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"hfdistill {command}: error: {message}", file=sys.stderr)
         return 2
+    except NonFiniteError as error:  # not the input's fault: the run itself went wrong, and says what to try
+        print(f"hfdistill {command}: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from torch import nn
 from transformers import PreTrainedModel, Trainer
 
 from .config import DistillationArguments
+from .finite import check_finite_terms
 from .intermediate import (
     attach_projections,
     capture_qkv,
@@ -117,7 +118,10 @@ class DistillationTrainer(Trainer):
                 "teacher-output cache does not hold: train without teacher_cache_dir, or set both weights to 0"
             )
         if teacher_model is not None and cached:
-            logger.warning("the training set carries the teacher's outputs: the teacher_model is not held or run")
+            logger.warning(
+                "the training set carries the teacher's outputs: the teacher_model is not held or run (pass "
+                "teacher_model=None to say so and silence this)"
+            )
             teacher_model = None
         if teacher_model is not None:
             check_label_counts(teacher_model, model)
@@ -186,6 +190,14 @@ class DistillationTrainer(Trainer):
             )
             loss = loss + args.hidden_loss_weight * logged.get("hidden_loss", 0.0)
             loss = loss + args.attention_loss_weight * logged.get("attention_loss", 0.0)
+        check_finite_terms(
+            {
+                "the teacher's outputs": teacher_logits if torch.is_tensor(teacher_logits) else None,
+                "loss": loss,
+                **logged,
+            },
+            self.state.global_step + 1,
+        )
         if num_items_in_batch is not None and args.average_tokens_across_devices:
             # The divisor counts items on all ranks and DDP averages gradients, so scale back up by the rank count.
             loss = loss * self.accelerator.num_processes

@@ -14,6 +14,7 @@ from transformers import (
 
 from hfdistill import DistillationTrainer, build_distilbert_student
 from hfdistill.cache import MANIFEST, cache_teacher_logits
+from hfdistill.finite import NonFiniteError
 from hfdistill.losses import task_loss, topk_soft_target_kl, topk_targets
 from hfdistill.teacher_outputs import (
     TEACHER_LOGITS,
@@ -265,3 +266,13 @@ def test_dropping_unused_columns_is_refused_with_cached_outputs(tmp_path, tokeni
         DistillationTrainer(
             model=build_distilbert_student(teacher, [0]), teacher_model=None, args=args, train_dataset=cached
         )
+
+
+def test_non_finite_teacher_outputs_are_never_cached(tmp_path, tokenizer):
+    teacher = confident_teacher()
+    with torch.no_grad():
+        teacher.classifier.bias[1] = float("nan")
+    with pytest.raises(NonFiniteError, match="teacher_logits for training example 0 are not finite"):
+        cache_teacher_logits(ragged_dataset(), teacher, tokenizer, cache_args(tmp_path))
+    assert not [entry for entry in (tmp_path / "cache").iterdir() if not entry.name.startswith(".")]
+    assert not list((tmp_path / "cache").iterdir())  # nor a half-written staging folder

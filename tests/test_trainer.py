@@ -8,6 +8,7 @@ from safetensors import safe_open
 from transformers import AutoModelForSequenceClassification
 
 from hfdistill import DistillationArguments, DistillationTrainer, build_distilbert_student
+from hfdistill.finite import NonFiniteError
 from hfdistill.teacher_outputs import TEACHER_LOGITS
 
 from .conftest import tiny_bert
@@ -190,3 +191,33 @@ def test_precomputed_teacher_logits_give_the_online_losses_and_weights(tmp_path)
     assert cached_losses == pytest.approx(online_losses, rel=1e-4)
     for name, value in online_weights.items():
         torch.testing.assert_close(cached_weights[name], value, atol=1e-6, rtol=1e-5, msg=name)
+
+
+def test_a_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint(tmp_path, teacher):
+    trainer = make_trainer(
+        tmp_path, teacher, max_steps=6, per_device_train_batch_size=2, save_strategy="steps", save_steps=2
+    )
+
+    def poison(_module, _inputs, output):  # the student's logits turn to NaN from the 4th step on
+        if trainer.state.global_step >= 3:
+            output.logits = output.logits * float("nan")
+        return output
+
+    trainer.model.register_forward_hook(poison)
+    with pytest.raises(
+        NonFiniteError, match=r"stopped at step 4: loss, kd_loss, task_loss not finite .*--learning_rate"
+    ):
+        trainer.train()
+    output = tmp_path / "out"
+    assert sorted(path.name for path in output.glob("checkpoint-*")) == ["checkpoint-2"]
+    assert not (output / "model.safetensors").exists()
+    restored = AutoModelForSequenceClassification.from_pretrained(output / "checkpoint-2")
+    assert all(torch.isfinite(value).all() for value in restored.state_dict().values())
+
+
+def test_non_finite_teacher_outputs_stop_the_run(tmp_path, teacher):
+    with torch.no_grad():
+        teacher.classifier.bias.fill_(float("inf"))
+    trainer = make_trainer(tmp_path, teacher, max_steps=2)
+    with pytest.raises(NonFiniteError, match="step 1: the teacher's outputs, loss, kd_loss not finite"):
+        trainer.train()
