@@ -10,6 +10,7 @@ from transformers import AutoConfig
 
 from .config import BUNDLED_PREFIX
 from .report import markdown_table
+from .resume import write_atomically
 from .tasks import EncoderTask
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def save_card(folder: Path, data: ModelCardData, body: str) -> Path:
     """Write `README.md`: the YAML metadata block, then `body`."""
     card = ModelCard.from_template(data, template_str="---\n{{ card_data }}\n---\n" + body)
     path = Path(folder) / "README.md"
-    card.save(path)
+    write_atomically(path, str(card))  # a crash leaves no half-written card
     return path
 
 

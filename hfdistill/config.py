@@ -80,6 +80,13 @@ class DistillationArguments(TrainingArguments):
             "width pruning); 'random' starts from scratch."
         },
     )
+    save_total_limit: int | None = field(
+        default=2,
+        metadata={
+            "help": "Checkpoints kept (older ones are deleted as new ones are saved); a rerun after a crash continues "
+            "from the last. Unset (None) keeps them all."
+        },
+    )
     temperature: float = field(
         default=2.0, metadata={"help": "Softmax temperature T > 0 of the soft targets; the KL term is scaled by T²."}
     )

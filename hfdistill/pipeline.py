@@ -30,6 +30,7 @@ from .intermediate import check_intermediate_plan, layer_map_of_copied_layers
 from .paths import model_config
 from .reorder import check_reorderable, reorder_on_training_texts
 from .report import ModelReport, comparison_table, write_report
+from .resume import Run, open_run, train_stage
 from .run import PipelineArguments, push_student, start_run, train_and_save
 from .student import StudentShape, build_student, freeze_input_embeddings, layers_to_keep, student_config
 from .tasks import EncoderTask
@@ -79,7 +80,9 @@ QUICKSTART_DEFAULTS = {
     "train_sampling_strategy": "group_by_length",  # batches of similar length pad far less
     "warmup_steps": 0.1,
     "eval_strategy": "epoch",
-    "save_strategy": "no",
+    "save_strategy": "steps",  # a checkpoint every 100 steps (under 2% of a step's time): a crash loses little
+    "save_steps": 100,
+    "save_total_limit": 2,
     "logging_steps": 50,
     "report_to": "none",
 }
@@ -147,14 +150,14 @@ def student_shape(args: DistillationArguments) -> StudentShape:
 
 
 def distillation_arguments(args: DistillationArguments, output_dir: Path, layers: list[int] | None):
-    """The student's training arguments: its own folder, no Trainer push (the run pushes the student with its card),
+    """The student's training arguments: `output_dir` for its checkpoints, no Trainer push (the run pushes the student with its card),
     and, for a student started from teacher layers, the layer map that pairs each student layer with the teacher
     layer it was copied from."""
     layer_map = args.distill_layer_map
     intermediate = args.needs_hidden_states or args.needs_attention
     if intermediate and layer_map is None and layers is not None and args.student_init != "random":
         layer_map = layer_map_of_copied_layers(layers)
-    return replace(args, output_dir=str(output_dir / "student"), push_to_hub=False, distill_layer_map=layer_map)
+    return replace(args, output_dir=str(output_dir), push_to_hub=False, distill_layer_map=layer_map)
 
 
 def plan_student(args: DistillationArguments, teacher_path: str, output: Path) -> list[int] | None:
@@ -179,20 +182,20 @@ def plan_student(args: DistillationArguments, teacher_path: str, output: Path) -
     return layers
 
 
-def fine_tune_teacher(teacher, args, pipeline_args: PipelineArguments, data: TaskData, output: Path) -> str:
+def fine_tune_teacher(teacher, args, pipeline_args: PipelineArguments, data: TaskData, run: Run) -> str:
     """Fine-tune the teacher on the task into `<output>/teacher`; its folder."""
     logger.info("fine-tuning the teacher %s", args.teacher_name_or_path or "(the default)")
     teacher_training = replace(
         args,
-        output_dir=str(output / "teacher"),
+        output_dir=str(run.checkpoints("teacher")),
         push_to_hub=False,
         num_train_epochs=pipeline_args.teacher_num_train_epochs,
         learning_rate=pipeline_args.teacher_learning_rate,
     )
-    return train_and_save(Trainer(model=teacher, args=teacher_training, **data.trainer_kwargs()))
+    return train_stage(Trainer(model=teacher, args=teacher_training, **data.trainer_kwargs()), run, "teacher")
 
 
-def distil(student, teacher, teacher_folder: str, train, args, data: TaskData, output: Path, layers) -> str:
+def distil(student, teacher, teacher_folder: str, train, args, data: TaskData, run: Run, layers) -> str:
     """Distil `student` from `teacher` on `train` into `<output>/student` (through the teacher-output cache when
     `teacher_cache_dir` is set); its folder."""
     logger.info("distilling a %d-layer %s student", student.config.num_hidden_layers, student.config.model_type)
@@ -205,17 +208,17 @@ def distil(student, teacher, teacher_folder: str, train, args, data: TaskData, o
     trainer = DistillationTrainer(
         model=student,
         teacher_model=teacher,
-        args=distillation_arguments(args, output, layers),
+        args=distillation_arguments(args, run.checkpoints("student"), layers),
         **{**data.trainer_kwargs(), "train_dataset": train},
     )
-    return train_and_save(trainer)
+    return train_stage(trainer, run, "student")
 
 
-def train_without_teacher(baseline, args, data: TaskData, output: Path) -> str:
+def train_without_teacher(baseline, args, data: TaskData, run: Run) -> str:
     """Fine-tune the same student without the teacher into `<output>/student-no-kd`; its folder."""
     logger.info("fine-tuning the same student without the teacher (baseline)")
-    plain = replace(args, output_dir=str(output / "student-no-kd"), push_to_hub=False)
-    return train_and_save(Trainer(model=baseline, args=plain, **data.trainer_kwargs()))
+    plain = replace(args, output_dir=str(run.checkpoints("student-no-kd")), push_to_hub=False)
+    return train_stage(Trainer(model=baseline, args=plain, **data.trainer_kwargs()), run, "student-no-kd")
 
 
 def run_pipeline(
@@ -229,13 +232,19 @@ def run_pipeline(
     train = data.tokenized["train"]
     if data_args.has_transfer:
         train = with_transfer_data(train, data.splits, data.tokenizer, data_args, args.seed)
+    settings = {"training": args.to_dict(), "data": asdict(data_args), "pipeline": asdict(pipeline_args)}
+    run = open_run(args.output_dir, settings, pipeline_args.overwrite_output_dir)  # after every check, before work
     set_seed(args.seed)  # the teacher's fresh head
     fine_tune = pipeline_args.teacher_num_train_epochs > 0
     freeze = pipeline_args.freeze_word_embeddings
-    teacher = load_teacher(data.task, teacher_path, data.label_names, fine_tune, freeze)
     folders = {"teacher": teacher_path}
-    if fine_tune:
-        folders["teacher"] = fine_tune_teacher(teacher, args, pipeline_args, data, output)
+    if fine_tune and run.done("teacher"):
+        folders["teacher"] = run.done("teacher")
+        teacher = load_teacher(data.task, folders["teacher"], data.label_names, False, freeze)
+    else:
+        teacher = load_teacher(data.task, teacher_path, data.label_names, fine_tune, freeze)
+        if fine_tune:
+            folders["teacher"] = fine_tune_teacher(teacher, args, pipeline_args, data, run)
 
     if layers is not None and args.student_init == "importance":
         logger.info("reordering the teacher's channels, heads and units by their activity on the training texts")
@@ -243,9 +252,11 @@ def run_pipeline(
     set_seed(args.seed)  # the student's fresh head, shared with the baseline
     student = load_student(args, data.task, teacher, layers, freeze)
     baseline = copy.deepcopy(student) if pipeline_args.train_baseline else None
-    folders["distilled student"] = distil(student, teacher, folders["teacher"], train, args, data, output, layers)
+    folders["distilled student"] = run.done("student") or distil(
+        student, teacher, folders["teacher"], train, args, data, run, layers
+    )
     if baseline is not None:
-        folders["student without KD"] = train_without_teacher(baseline, args, data, output)
+        folders["student without KD"] = run.done("student-no-kd") or train_without_teacher(baseline, args, data, run)
     if not PartialState().is_main_process:
         return None
     logger.info("measuring on the test split")
@@ -256,7 +267,9 @@ def run_pipeline(
         "transfer_examples": len(train) - len(data.tokenized["train"]),
         "test_examples": len(data.tokenized["test"]),
     }
-    return write_outputs(rows, folders, settings, args, data.task)
+    report = write_outputs(rows, folders, settings, args, data.task)
+    run.finish()
+    return report
 
 
 def run_settings(args, data_args: DataArguments, pipeline_args: PipelineArguments, teacher_path: str, layers) -> dict:

@@ -15,6 +15,7 @@ from huggingface_hub import snapshot_download
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel
 
+from .resume import write_atomically
 from .student import count_parameters
 
 
@@ -200,7 +201,7 @@ def write_json(path: str | Path, content: dict) -> dict:
         "machine": machine_description(),
         **content,
     }
-    Path(path).write_text(json.dumps(report, indent=2) + "\n")
+    write_atomically(Path(path), json.dumps(report, indent=2) + "\n")  # a crash leaves the old file or the new
     return report
 
 

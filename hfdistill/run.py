@@ -9,6 +9,7 @@ from transformers import Trainer
 from .config import DistillationArguments
 from .hub import push_folder
 from .paths import model_config
+from .resume import MANIFEST
 
 
 @dataclass
@@ -58,6 +59,8 @@ def default_teacher_path() -> str:
 def check_output_dir(output_dir: str, overwrite: bool) -> None:
     """Refuse, before any work, to write over the results of an earlier run."""
     path = Path(output_dir)
+    if (path / MANIFEST).is_file():
+        return  # a resumable run's folder: `resume.open_run` decides whether this run continues it
     if path.is_dir() and any(path.iterdir()) and not overwrite:
         raise ValueError(
             f"output_dir {output_dir} already holds files: choose another --output_dir or pass --overwrite_output_dir"
@@ -81,7 +84,7 @@ def push_student(args: DistillationArguments, folder: str | Path) -> str | None:
     return push_folder(folder, repo_id, args.hub_private_repo, args.hub_token)
 
 
-def train_and_save(trainer: Trainer) -> str:
+def train_and_save(trainer: Trainer) -> str:  # for a run of one stage (train-teacher); see `resume.train_stage`
     """Train, then save model, tokenizer and training state to `args.output_dir` (main process only); return it."""
     trainer.train()
     trainer.save_model()

@@ -1,0 +1,131 @@
+"""A run cut off in any stage continues when the same command runs again, and ends where an uninterrupted run ends."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import BertTokenizerFast, Trainer
+
+from hfdistill.cli import main
+from hfdistill.resume import MANIFEST, first_difference
+
+from .conftest import tiny_bert
+
+WORDS = ["good", "bad", "film", "plot", "great", "dull", "actor", "scene", "fun", "slow"]
+
+
+class Crash(Exception):
+    """Stands for the process dying: raised inside a training step, so nothing after it runs."""
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("resume")
+    (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]))
+    teacher = tiny_bert(num_labels=2)
+    teacher.config.id2label, teacher.config.label2id = {0: "neg", 1: "pos"}, {"neg": 0, "pos": 1}
+    teacher.save_pretrained(folder / "teacher")
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder / "teacher")
+    generator = torch.Generator().manual_seed(0)
+    rows = [
+        {"text": " ".join(WORDS[i] for i in torch.randint(0, 10, (6,), generator=generator)), "label": label}
+        for label in ["neg", "pos"] * 30
+    ]
+    pd.DataFrame(rows).to_csv(folder / "data.csv", index=False)
+    return folder
+
+
+def argv(inputs: Path, output: Path, *extra: str) -> list[str]:
+    return [
+        "distill", "--teacher_name_or_path", str(inputs / "teacher"), "--dataset_name", str(inputs / "data.csv"),
+        "--output_dir", str(output), "--teacher_num_train_epochs", "1", "--student_num_layers", "1",
+        "--train_baseline", "true", "--num_train_epochs", "1", "--per_device_train_batch_size", "4",
+        "--save_steps", "4", "--logging_steps", "1", "--report_to", "none", "--disable_tqdm", "true",
+        "--timing_rounds", "1", "--use_cpu", "true", *extra,
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(inputs) -> Path:
+    output = inputs / "uninterrupted"
+    assert main(argv(inputs, output)) == 0
+    return output
+
+
+def crash_in(monkeypatch, stage: str, step: int) -> None:
+    """Make the trainer of `stage` die when it reaches `step`."""
+    original = Trainer.training_step
+
+    def training_step(self, *args, **kwargs):
+        if Path(self.args.output_dir).name == stage and self.state.global_step == step:
+            raise Crash(stage)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "training_step", training_step)
+
+
+def count_steps(monkeypatch, stage: str) -> list[int]:
+    """A list that will hold how many training steps `stage`'s trainer runs."""
+    original, counted = Trainer.training_step, [0]
+
+    def training_step(self, *args, **kwargs):
+        if Path(self.args.output_dir).name == stage:
+            counted[0] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "training_step", training_step)
+    return counted
+
+
+@pytest.mark.parametrize("stage", ["teacher", "student", "student-no-kd"])
+def test_a_run_cut_off_in_any_stage_continues_and_ends_as_an_uninterrupted_one(
+    inputs, uninterrupted, tmp_path, monkeypatch, caplog, stage
+):
+    output = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        crash_in(patch, stage, step=6)  # after the checkpoint of step 4
+        with pytest.raises(Crash):
+            main(argv(inputs, output))
+    manifest = json.loads((output / MANIFEST).read_text())
+    assert not manifest["finished"] and stage not in manifest["stages"]
+    assert not (output / stage).exists()  # no final folder that looks finished
+    kept = {name: (output / name / "model.safetensors").stat().st_mtime_ns for name in manifest["stages"]}
+
+    steps = count_steps(monkeypatch, stage)
+    assert main(argv(inputs, output)) == 0
+    total = json.loads((uninterrupted / stage / "trainer_state.json").read_text())["global_step"]
+    assert steps == [total - 4]  # only the steps after the checkpoint ran again
+    assert f"{stage}: resuming from {output / 'checkpoints' / stage / 'checkpoint-4'}" in caplog.text
+    for name, modified in kept.items():  # finished stages are not trained again
+        assert (output / name / "model.safetensors").stat().st_mtime_ns == modified, name
+    for name in ("teacher", "student", "student-no-kd"):
+        resumed = load_file(output / name / "model.safetensors")
+        for key, value in load_file(uninterrupted / name / "model.safetensors").items():
+            torch.testing.assert_close(resumed[key], value, atol=1e-5, rtol=1e-4, msg=f"{name}: {key}")
+    report = json.loads((output / "report.json").read_text())
+    expected = json.loads((uninterrupted / "report.json").read_text())
+    assert [row["metrics"] for row in report["models"]] == [row["metrics"] for row in expected["models"]]
+    assert json.loads((output / MANIFEST).read_text())["finished"]
+    assert not (output / "checkpoints").exists()
+
+
+def test_other_settings_or_a_finished_run_are_refused(inputs, uninterrupted, tmp_path, monkeypatch, capsys):
+    output = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        crash_in(patch, "student", step=2)
+        with pytest.raises(Crash):
+            main(argv(inputs, output))
+    assert main(argv(inputs, output, "--temperature", "4")) == 2
+    assert "holds an unfinished run with other settings (training.temperature: 2.0 there, 4.0 now)" in (
+        capsys.readouterr().err
+    )
+    assert main(argv(inputs, uninterrupted)) == 2
+    assert "holds a finished run: choose another --output_dir" in capsys.readouterr().err
+
+
+def test_the_first_difference_is_named_with_its_path():
+    assert first_difference({"a": {"b": 1, "c": 2}}, {"a": {"b": 1, "c": 3}}) == ("a.c", 2, 3)
+    assert first_difference({"a": 1}, {"a": 1}) is None
