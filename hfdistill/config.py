@@ -170,10 +170,17 @@ class DistillationArguments(TrainingArguments):
     )
 
     def __post_init__(self):
+        engines = [name for name in ("FSDP", "DEEPSPEED") if os.environ.get(f"ACCELERATE_USE_{name}") == "true"]
+        if engines and not torch.accelerator.is_available():
+            raise ValueError(
+                f"{engines[0]} was asked for (accelerate launch --use_{engines[0].lower()}) but this machine has no "
+                "GPU or other accelerator, where accelerate would run plain DDP instead: launch with --multi_gpu to "
+                "train on the CPU over gloo, or run on a GPU machine"
+            )
         if not self.use_cpu and int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.accelerator.is_available():
             # Without use_cpu, transformers runs each launched process alone: N copies, no gradient sync.
             logger.warning(
-                "%s processes launched on a machine without accelerators: training with DDP on the CPU (gloo); "
+                "%s processes launched on a machine without accelerators: training on the CPU over gloo; "
                 "pass --use_cpu true to ask for it and silence this",
                 os.environ["WORLD_SIZE"],
             )

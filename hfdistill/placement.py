@@ -8,11 +8,14 @@
 """
 
 import copy
+import logging
 
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DistributedType
 from transformers import PreTrainedModel
+
+logger = logging.getLogger(__name__)
 
 
 def prepare_teacher(
@@ -22,6 +25,7 @@ def prepare_teacher(
     teacher.eval().requires_grad_(False)
     if dtype is not None:
         teacher.to(dtype)
+    logger.info("placing the teacher for %s on %s", accelerator.distributed_type.value, accelerator.device)
     if accelerator.distributed_type == DistributedType.DEEPSPEED:
         return _deepspeed_inference_engine(teacher, accelerator)
     if accelerator.distributed_type == DistributedType.FSDP:

@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from hfdistill.config import DataArguments, DistillationArguments
 
@@ -38,3 +39,11 @@ def test_data_argument_checks():
         DataArguments(test_size=1.5)
     with pytest.raises(ValueError, match="must leave data to train on"):
         DataArguments(validation_size=0.5, test_size=0.5)
+
+
+@pytest.mark.parametrize("engine", ["FSDP", "DEEPSPEED"])
+def test_an_engine_that_needs_an_accelerator_is_refused_on_the_cpu(tmp_path, monkeypatch, engine):
+    monkeypatch.setattr(torch.accelerator, "is_available", lambda: False)
+    monkeypatch.setenv(f"ACCELERATE_USE_{engine}", "true")
+    with pytest.raises(ValueError, match=f"{engine} was asked for .* no GPU or other accelerator"):
+        DistillationArguments(output_dir=str(tmp_path))
