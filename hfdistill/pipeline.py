@@ -232,6 +232,8 @@ def run_pipeline(
     train = data.tokenized["train"]
     if data_args.has_transfer:
         train = with_transfer_data(train, data.splits, data.tokenizer, data_args, args.seed)
+    if pipeline_args.teacher_num_train_epochs == 0:  # a trained teacher: its labels checked before the run starts
+        check_teacher_labels(model_config(teacher_path, "teacher_name_or_path"), teacher_path, data.label_names)
     settings = {"training": args.to_dict(), "data": asdict(data_args), "pipeline": asdict(pipeline_args)}
     run = open_run(args.output_dir, settings, pipeline_args.overwrite_output_dir)  # after every check, before work
     set_seed(args.seed)  # the teacher's fresh head
