@@ -1,5 +1,6 @@
 import os
 
+import pandas as pd
 import pytest
 import torch
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
@@ -91,3 +92,28 @@ def e5_cache(tmp_path_factory):
         del os.environ["HFDISTILL_CACHE"]
     else:
         os.environ["HFDISTILL_CACHE"] = previous
+
+
+REVIEW_WORDS = ["good", "bad", "film", "plot", "great", "dull", "actor", "scene", "fun", "slow"]
+
+
+def write_teacher_and_reviews(folder, rows: int = 60, words: int = 5) -> pd.DataFrame:
+    """A tiny neg/pos teacher with a WordPiece tokenizer over `REVIEW_WORDS` in `folder/teacher`, and
+    `folder/data.csv`: `rows` texts of `words` random words, labels alternating; returns the data."""
+    (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *REVIEW_WORDS]))
+    teacher = tiny_bert(num_labels=2)
+    teacher.config.id2label, teacher.config.label2id = {0: "neg", 1: "pos"}, {"neg": 0, "pos": 1}
+    teacher.save_pretrained(folder / "teacher")
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder / "teacher")
+    generator = torch.Generator().manual_seed(0)
+    data = pd.DataFrame(
+        {
+            "text": [
+                " ".join(REVIEW_WORDS[i] for i in torch.randint(0, len(REVIEW_WORDS), (words,), generator=generator))
+                for _ in range(rows)
+            ],
+            "label": ["neg", "pos"] * (rows // 2),
+        }
+    )
+    data.to_csv(folder / "data.csv", index=False)
+    return data

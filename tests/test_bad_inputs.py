@@ -3,37 +3,18 @@ on stderr that says what to fix, no traceback, no model trained, and nothing the
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
-import torch
-from transformers import BertTokenizerFast
 
 from hfdistill.cli import main
 
-from .conftest import tiny_bert
-
-WORDS = ["good", "bad", "film", "plot", "great", "dull", "actor", "scene", "fun", "slow"]
+from .conftest import write_teacher_and_reviews
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> Path:
     """A tiny teacher, good and broken data files and folders, all in one folder."""
     folder = tmp_path_factory.mktemp("inputs")
-    (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]))
-    teacher = tiny_bert(num_labels=2)
-    teacher.config.id2label, teacher.config.label2id = {0: "neg", 1: "pos"}, {"neg": 0, "pos": 1}
-    teacher.save_pretrained(folder / "teacher")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder / "teacher")
-    generator = torch.Generator().manual_seed(0)
-    rows = [
-        {
-            "text": " ".join(WORDS[i] for i in torch.randint(0, 10, (5,), generator=generator)),
-            "label": ["neg", "pos"][k % 2],
-        }
-        for k in range(60)
-    ]
-    good = pd.DataFrame(rows)
-    good.to_csv(folder / "data.csv", index=False)
+    good = write_teacher_and_reviews(folder)
     good.assign(text=[""] * 3 + list(good.text[3:])).to_csv(folder / "empty_text.csv", index=False)
     good.assign(label=[None] * 2 + list(good.label[2:])).to_csv(folder / "empty_label.csv", index=False)
     good.assign(label=[["neg", "pos", "mixed"][k % 3] for k in range(60)]).to_csv(folder / "three.csv", index=False)

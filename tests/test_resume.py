@@ -3,18 +3,15 @@
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import BertTokenizerFast, Trainer
+from transformers import Trainer
 
 from hfdistill.cli import main
 from hfdistill.resume import MANIFEST, first_difference
 
-from .conftest import tiny_bert
-
-WORDS = ["good", "bad", "film", "plot", "great", "dull", "actor", "scene", "fun", "slow"]
+from .conftest import write_teacher_and_reviews
 
 
 class Crash(Exception):
@@ -24,17 +21,7 @@ class Crash(Exception):
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("resume")
-    (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]))
-    teacher = tiny_bert(num_labels=2)
-    teacher.config.id2label, teacher.config.label2id = {0: "neg", 1: "pos"}, {"neg": 0, "pos": 1}
-    teacher.save_pretrained(folder / "teacher")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder / "teacher")
-    generator = torch.Generator().manual_seed(0)
-    rows = [
-        {"text": " ".join(WORDS[i] for i in torch.randint(0, 10, (6,), generator=generator)), "label": label}
-        for label in ["neg", "pos"] * 30
-    ]
-    pd.DataFrame(rows).to_csv(folder / "data.csv", index=False)
+    write_teacher_and_reviews(folder)
     return folder
 
 
