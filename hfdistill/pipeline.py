@@ -150,9 +150,9 @@ def student_shape(args: DistillationArguments) -> StudentShape:
 
 
 def distillation_arguments(args: DistillationArguments, output_dir: Path, layers: list[int] | None):
-    """The student's training arguments: `output_dir` for its checkpoints, no Trainer push (the run pushes the student with its card),
-    and, for a student started from teacher layers, the layer map that pairs each student layer with the teacher
-    layer it was copied from."""
+    """The student's training arguments: `output_dir` for its checkpoints, no Trainer push (the run pushes the
+    student with its card), and, for a student started from teacher layers, the layer map that pairs each student
+    layer with the teacher layer it was copied from."""
     layer_map = args.distill_layer_map
     intermediate = args.needs_hidden_states or args.needs_attention
     if intermediate and layer_map is None and layers is not None and args.student_init != "random":
