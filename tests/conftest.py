@@ -1,12 +1,13 @@
 import os
 
-import pandas as pd
-import pytest
-import torch
-from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
-
+# before huggingface_hub is imported: it reads these once, and a run that may reach the Hub waits on its timeouts
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast  # noqa: E402
 
 
 def tiny_bert(
