@@ -21,7 +21,8 @@ from pathlib import Path
 
 from accelerate import PartialState
 from transformers import Trainer
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer import TRAINER_STATE_NAME
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -147,11 +148,25 @@ def open_run(output_dir: str, settings: dict, overwrite: bool) -> Run:
     return Run(folder, settings, stages)
 
 
+def last_complete_checkpoint(folder: Path, remove_partial: bool) -> str | None:
+    """The newest checkpoint in `folder` that `Trainer` finished saving (it writes `trainer_state.json` last); newer
+    ones cut off while saving are skipped, and removed when `remove_partial`."""
+    numbered = [path for path in folder.glob(f"{PREFIX_CHECKPOINT_DIR}-*") if path.name.split("-")[-1].isdigit()]
+    for checkpoint in sorted(numbered, key=lambda path: int(path.name.split("-")[-1]), reverse=True):
+        if (checkpoint / TRAINER_STATE_NAME).is_file():
+            return str(checkpoint)
+        logger.warning("%s was cut off while it was saved: resuming from an earlier checkpoint", checkpoint)
+        if remove_partial:
+            shutil.rmtree(checkpoint, ignore_errors=True)
+    return None
+
+
 def train_stage(trainer: Trainer, run: Run, stage: str) -> str:
     """Train `trainer` (its `output_dir` is `run.checkpoints(stage)`) from its last checkpoint if any, then save the
     model, tokenizer and training state atomically as `<run folder>/<stage>`; its folder."""
     checkpoints = Path(trainer.args.output_dir)
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    last = last_complete_checkpoint(checkpoints, remove_partial=trainer.is_world_process_zero())
+    trainer.accelerator.wait_for_everyone()
     if last is not None:
         logger.warning("%s: resuming from %s", stage, last)
     trainer.train(resume_from_checkpoint=last)

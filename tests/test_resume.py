@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 from transformers import Trainer
 
 from hfdistill.cli import main
-from hfdistill.resume import MANIFEST, first_difference
+from hfdistill.resume import MANIFEST, first_difference, last_complete_checkpoint
 
 from .conftest import write_teacher_and_reviews
 
@@ -116,3 +116,12 @@ def test_other_settings_or_a_finished_run_are_refused(inputs, uninterrupted, tmp
 def test_the_first_difference_is_named_with_its_path():
     assert first_difference({"a": {"b": 1, "c": 2}}, {"a": {"b": 1, "c": 3}}) == ("a.c", 2, 3)
     assert first_difference({"a": 1}, {"a": 1}) is None
+
+
+def test_a_checkpoint_cut_off_while_saving_is_skipped(tmp_path):
+    for step, complete in ((4, True), (8, False), (12, False)):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        if complete:
+            (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+    assert last_complete_checkpoint(tmp_path, remove_partial=True) == str(tmp_path / "checkpoint-4")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["checkpoint-4"]
