@@ -20,12 +20,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import frontier as F
 import numpy as np
-import torch
 
 from hfdistill.config import DataArguments
 from hfdistill.evaluation import load_task
 from hfdistill.pipeline import load_teacher
-from hfdistill.reorder import measure_importance, reorder_by_importance
+from hfdistill.reorder import reorder_on_training_texts
 from hfdistill.significance import mcnemar_exact
 
 logging.basicConfig(level=logging.WARNING)
@@ -44,10 +43,8 @@ data_args = DataArguments()
 tf = "benchmarks/results/frontier/teacher"
 task = load_task(tf, data_args)
 teacher = load_teacher(task.task, tf, task.label_names, False, False).eval()
-if "imp" in tag:
-    train = task.tokenized["train"].shuffle(seed=0).select(range(1024))
-    loader = torch.utils.data.DataLoader(train, batch_size=64, collate_fn=task.collator)
-    reorder_by_importance(teacher, measure_importance(teacher, loader))
+if "imp" in tag:  # the pilot runs measured importance on a sample drawn with seed 0
+    reorder_on_training_texts(teacher, task.tokenized["train"], task.collator, seed=0)
 labels = np.asarray(task.tokenized["test"]["labels"])
 preds = {}
 for m in methods:

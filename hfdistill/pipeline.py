@@ -80,7 +80,7 @@ QUICKSTART_DEFAULTS = {
     "train_sampling_strategy": "group_by_length",  # batches of similar length pad far less
     "warmup_steps": 0.1,
     "eval_strategy": "epoch",
-    "save_strategy": "steps",  # a checkpoint every 100 steps (under 2% of a step's time): a crash loses little
+    "save_strategy": "steps",  # a checkpoint every 100 steps: a crash loses at most 100 steps
     "save_steps": 100,
     "save_total_limit": 2,
     "logging_steps": 50,

@@ -138,6 +138,9 @@ def open_run(output_dir: str, settings: dict, overwrite: bool) -> Run:
             "--overwrite_output_dir"
         )
     stages = {stage: path for stage, path in earlier.get("stages", {}).items() if Path(path).is_dir()}
+    missing = sorted(set(earlier.get("stages", {})) - set(stages))
+    if missing:
+        logger.warning("finished stages whose folders are gone are trained again: %s", ", ".join(missing))
     logger.warning(
         "continuing the unfinished run in %s: finished stages kept (%s); a stage cut off resumes from its last "
         "checkpoint",
