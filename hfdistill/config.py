@@ -13,6 +13,12 @@ from .schedule import check_step_intervals, check_training_ranges
 
 logger = logging.getLogger(__name__)
 
+
+def sharding_engines_available() -> bool:
+    """Whether accelerate runs FSDP or DeepSpeed when asked: only with an accelerator (on a CPU it runs plain DDP)."""
+    return torch.accelerator.is_available()
+
+
 TEACHER_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 CACHE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 BUNDLED_PREFIX = "bundled:"
@@ -172,7 +178,7 @@ class DistillationArguments(TrainingArguments):
 
     def __post_init__(self):
         engines = [name for name in ("FSDP", "DEEPSPEED") if os.environ.get(f"ACCELERATE_USE_{name}") == "true"]
-        if engines and not torch.accelerator.is_available():
+        if engines and not sharding_engines_available():
             raise ValueError(
                 f"{engines[0]} was asked for (accelerate launch --use_{engines[0].lower()}) but this machine has no "
                 "GPU or other accelerator, where accelerate would run plain DDP instead: launch with --multi_gpu to "

@@ -3,11 +3,12 @@
 - One device or DDP: moved to the student's device, never wrapped for gradient sync.
 - DeepSpeed: its own inference engine; ZeRO-3 shards it like the student, other stages keep a full copy per rank
   (stage 0), since stages 1-2 only shard optimizer state and gradients, which a frozen model has none of.
-- FSDP: sharded with the plugin's wrapping policy, so that the student's sharded (DTensor) weights and the
-  teacher's never mix in one forward pass.
+- FSDP: sharded in units of its own transformer blocks, so that the student's sharded (DTensor) weights and the
+  teacher's never mix in one forward pass and at most one block is gathered at a time.
 """
 
 import copy
+import functools
 import logging
 
 import torch
@@ -48,19 +49,35 @@ def _deepspeed_inference_engine(teacher: PreTrainedModel, accelerator: Accelerat
 
 
 def _fsdp_shard(teacher: PreTrainedModel, accelerator: Accelerator) -> torch.nn.Module:
+    """Shard the teacher in units of its own transformer blocks (`_no_split_modules`), whatever policy wraps the
+    student. The plugin is left alone: its policy is set from the student's classes when the student is prepared
+    (setting it from the teacher's first would leave it naming BERT blocks a DistilBERT student lacks), and
+    accelerate's FSDP2 preparation re-shards the word embeddings inside an already-sharded `BertEmbeddings`, which
+    fails (accelerate 1.15)."""
     plugin = accelerator.state.fsdp_plugin
+    blocks = {type(m) for m in teacher.modules() if type(m).__name__ in (teacher._no_split_modules or [])}
     if plugin.fsdp_version == 2:
-        from accelerate.utils.fsdp_utils import fsdp2_prepare_model
+        from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
-        return fsdp2_prepare_model(accelerator, teacher)
+        mesh = getattr(accelerator, "torch_device_mesh", None)
+        options = {
+            "reshard_after_forward": plugin.reshard_after_forward,
+            "offload_policy": plugin.cpu_offload,
+            "mp_policy": plugin.mixed_precision_policy or MixedPrecisionPolicy(),
+            "mesh": mesh[tuple(accelerator.parallelism_config.fsdp_dim_names)] if mesh is not None else None,
+        }
+        for module in reversed(list(teacher.modules())):  # bottom-up: a block before the blocks holding it
+            if type(module) in blocks:
+                fully_shard(module, **options)
+        return fully_shard(teacher, **options)
     from torch.distributed.fsdp import FullyShardedDataParallel
+    from torch.distributed.fsdp.wrap import transformer_auto_wrap_policy
 
-    plugin.set_auto_wrap_policy(teacher)
     return FullyShardedDataParallel(
         teacher,
         sharding_strategy=plugin.sharding_strategy or plugin.reshard_after_forward,
         cpu_offload=plugin.cpu_offload,
-        auto_wrap_policy=plugin.auto_wrap_policy,
+        auto_wrap_policy=functools.partial(transformer_auto_wrap_policy, transformer_layer_cls=blocks),
         mixed_precision=plugin.mixed_precision_policy,
         sync_module_states=plugin.sync_module_states,
         forward_prefetch=plugin.forward_prefetch,

@@ -41,7 +41,9 @@ def teacher_and_data(tmp_path_factory):
     return folder
 
 
-def run_distill(folder: Path, output: str, processes: int, per_device_batch: int, *extra: str) -> tuple[Path, str]:
+def run_distill(
+    folder: Path, output: str, processes: int, per_device_batch: int, *extra: str, fsdp: bool = False
+) -> tuple[Path, str]:
     flags = [*extra,
         "--teacher_name_or_path", str(folder / "teacher"),
         "--dataset_name", str(folder / "data.csv"),
@@ -59,11 +61,12 @@ def run_distill(folder: Path, output: str, processes: int, per_device_batch: int
         "--report_to", "none",
         "--disable_tqdm", "true",
     ]  # fmt: skip
-    return folder / output, launch([str(ROOT / "scripts" / "distill.py"), *flags], processes)
+    return folder / output, launch([str(ROOT / "scripts" / "distill.py"), *flags], processes, fsdp)
 
 
-def launch(command: list[str], processes: int) -> str:
-    """Run `command` under `accelerate launch`: 2 ranks over gloo, or 1 process; return its log (stderr)."""
+def launch(command: list[str], processes: int, fsdp: bool = False) -> str:
+    """Run `command` under `accelerate launch`: 2 ranks over gloo (DDP, or FSDP2 through `tests/fsdp_on_cpu.py`),
+    or 1 process; return its log (stderr)."""
     launcher = [
         sys.executable,
         "-m",
@@ -75,7 +78,14 @@ def launch(command: list[str], processes: int) -> str:
         "--dynamo_backend",
         "no",
     ]
-    launcher += ["--multi_gpu", "--num_processes", "2"] if processes == 2 else ["--num_processes", "1"]
+    if fsdp:
+        launcher += ["--use_fsdp", "--fsdp_version", "2", "--fsdp_state_dict_type", "FULL_STATE_DICT"]
+        launcher += ["--fsdp_auto_wrap_policy", "TRANSFORMER_BASED_WRAP", "--num_processes", "2"]
+        command = [str(ROOT / "tests" / "fsdp_on_cpu.py"), *command]
+    elif processes == 2:
+        launcher += ["--multi_gpu", "--num_processes", "2"]
+    else:
+        launcher += ["--num_processes", "1"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     result = subprocess.run([*launcher, *command], env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -123,6 +133,21 @@ def test_two_ranks_with_a_teacher_cache_match_one_online_process(teacher_and_dat
     two_weights = load_file(double / "student" / "model.safetensors")
     for name, value in one_weights.items():
         torch.testing.assert_close(two_weights[name], value, atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_fsdp_two_ranks_match_one_process(teacher_and_data):
+    """FSDP2 over gloo: the student trained sharded, the teacher sharded for inference (`hfdistill.placement`), the
+    full state dict gathered to save; the same loss curve and weights as one process with the same global batch."""
+    single, _ = run_distill(teacher_and_data, "one-for-fsdp", processes=1, per_device_batch=8)
+    sharded, log = run_distill(teacher_and_data, "fsdp", 2, 4, fsdp=True)
+    assert log.count("placing the teacher for FSDP") == 2
+    assert train_losses(sharded) == pytest.approx(train_losses(single), rel=1e-3, abs=1e-4)
+    one_weights = load_file(single / "student" / "model.safetensors")
+    sharded_weights = load_file(sharded / "student" / "model.safetensors")
+    assert sharded_weights.keys() == one_weights.keys()
+    for name, value in one_weights.items():
+        torch.testing.assert_close(sharded_weights[name], value, atol=1e-5, rtol=1e-4, msg=name)
+    AutoModelForSequenceClassification.from_pretrained(sharded / "student")
 
 
 def test_evaluate_reproduces_the_report(teacher_and_data, two_rank_run, capsys):
