@@ -47,7 +47,8 @@ from .multilingual_e5 import BUNDLED_E5, e5_student_path
 from .parallel import ParallelDataArguments, load_parallel, set_name, split_pairs, unseen_pairs
 from .paths import model_config
 from .report import markdown_table, write_json
-from .run import PipelineArguments, default_teacher_path, push_student, start_run
+from .resume import Run, train_stage
+from .run import PipelineArguments, default_teacher_path, open_pipeline_run, push_student, start_run
 from .student import build_truncated_student, freeze_input_embeddings, layers_to_keep
 from .teacher_outputs import TEACHER_EMBEDDING
 from .trainer import EmbeddingDistillationTrainer
@@ -68,7 +69,9 @@ MULTILINGUAL_DEFAULTS = {
     "per_device_eval_batch_size": 64,
     "train_sampling_strategy": "group_by_length",
     "warmup_steps": 0.1,
-    "save_strategy": "no",
+    "save_strategy": "steps",  # a checkpoint every 50 steps: a crash loses at most 50 steps
+    "save_steps": 50,
+    "save_total_limit": 2,
     "logging_steps": 25,
     "report_to": "none",
 }
@@ -283,6 +286,7 @@ def run_multilingual(
     sets = evaluation_sets(data_args, splits)
     extra = source_only_sentences(data_args, sets)
     train, source = splits["train"], data_args.source_column
+    run = open_pipeline_run(args, data_args, pipeline_args)  # after every check, before work
     teacher = load_teacher(teacher_path, args, data_args)
     targets = source_targets(teacher, teacher_path, list(train[source]) + extra, args)
     set_seed(args.seed)  # a Dense layer, when the student needs one
@@ -301,20 +305,22 @@ def run_multilingual(
         speeds["teacher"] = encoding_speed(teacher, timed, pipeline_args.timing_rounds)
     del teacher  # nothing below needs it: the targets are all the student learns from
 
-    trainer = distil_embeddings(student, student_rows(train, extra, targets, data_args, student.tokenizer), args)
-    student_dir = Path(trainer.args.output_dir)
+    student_dir = run.done("student") or distil_embeddings(
+        student, student_rows(train, extra, targets, data_args, student.tokenizer), args, run
+    )
     if not state.is_main_process:
         return None
-    student.save(str(student_dir), create_model_card=False)
-    trainer.save_state()
 
     logger.info("scoring on %s", ", ".join(f"{len(pairs)} pairs of {name}" for name, pairs in sets.items()))
     reloaded = SentenceTransformer(str(student_dir), device=str(state.device))  # as a user would load it
     rows["distilled student"] = score_all(reloaded, sets, data_args, teacher_sources)
     speeds["distilled student"] = encoding_speed(reloaded, timed, pipeline_args.timing_rounds)
     counts = {"train_pairs": len(train), "source_only_sentences": len(extra)}
-    settings = run_settings(args, data_args, teacher_path, layers, counts, sets)
-    return write_outputs(rows, speeds, settings, args, teacher_path)
+    report = write_outputs(
+        rows, speeds, run_settings(args, data_args, teacher_path, layers, counts, sets), args, teacher_path
+    )
+    run.finish()
+    return report
 
 
 MAP_PAIRS = 1000  # training pairs whose sentences (source and translations) fit the linear map
@@ -340,19 +346,19 @@ def student_rows(train, extra: list[str], targets: np.ndarray, data_args: Parall
     return rows
 
 
-def distil_embeddings(student: SentenceTransformer, rows, args: DistillationArguments) -> EmbeddingDistillationTrainer:
-    """Train `student` on `rows` into `<output_dir>/student`; the trainer."""
+def distil_embeddings(student: SentenceTransformer, rows, args: DistillationArguments, run: Run) -> str:
+    """Train `student` on `rows` (continuing from the last checkpoint of a run cut off) into `<output_dir>/student`,
+    a sentence-transformers folder; that folder."""
     tokenizer = student.tokenizer
     trainer = EmbeddingDistillationTrainer(
         model=student,
-        # its own folder, pushed with its card at the end of the run, not by the Trainer
-        args=replace(args, output_dir=str(Path(args.output_dir) / "student"), push_to_hub=False),
+        # its checkpoints in the run's folder; the student is pushed with its card at the end, not by the Trainer
+        args=replace(args, output_dir=str(run.checkpoints("student")), push_to_hub=False),
         train_dataset=rows,
         data_collator=DataCollatorWithPadding(tokenizer),
         processing_class=tokenizer,
     )
-    trainer.train()
-    return trainer
+    return train_stage(trainer, run, "student", save=lambda folder: student.save(folder, create_model_card=False))
 
 
 def write_outputs(rows: dict, speeds: dict, settings: dict, args: DistillationArguments, teacher_path: str) -> dict:

@@ -30,8 +30,8 @@ from .intermediate import check_intermediate_plan, layer_map_of_copied_layers
 from .paths import model_config
 from .reorder import check_reorderable, reorder_on_training_texts
 from .report import ModelReport, comparison_table, write_report
-from .resume import Run, open_run, train_stage
-from .run import PipelineArguments, push_student, start_run, train_and_save
+from .resume import Run, train_stage
+from .run import PipelineArguments, open_pipeline_run, push_student, start_run, train_and_save
 from .student import StudentShape, build_student, freeze_input_embeddings, layers_to_keep, student_config
 from .tasks import EncoderTask
 from .trainer import DistillationTrainer
@@ -234,8 +234,7 @@ def run_pipeline(
         train = with_transfer_data(train, data.splits, data.tokenizer, data_args, args.seed)
     if pipeline_args.teacher_num_train_epochs == 0:  # a trained teacher: its labels checked before the run starts
         check_teacher_labels(model_config(teacher_path, "teacher_name_or_path"), teacher_path, data.label_names)
-    settings = {"training": args.to_dict(), "data": asdict(data_args), "pipeline": asdict(pipeline_args)}
-    run = open_run(args.output_dir, settings, pipeline_args.overwrite_output_dir)  # after every check, before work
+    run = open_pipeline_run(args, data_args, pipeline_args)  # after every check, before work
     set_seed(args.seed)  # the teacher's fresh head
     fine_tune = pipeline_args.teacher_num_train_epochs > 0
     freeze = pipeline_args.freeze_word_embeddings

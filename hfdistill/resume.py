@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,9 +165,12 @@ def last_complete_checkpoint(folder: Path, remove_partial: bool) -> str | None:
     return None
 
 
-def train_stage(trainer: Trainer, run: Run, stage: str) -> str:
+def train_stage(trainer: Trainer, run: Run, stage: str, save: Callable[[str], None] | None = None) -> str:
     """Train `trainer` (its `output_dir` is `run.checkpoints(stage)`) from its last checkpoint if any, then save the
-    model, tokenizer and training state atomically as `<run folder>/<stage>`; its folder."""
+    model, tokenizer and training state atomically as `<run folder>/<stage>`; its folder.
+
+    `save(folder)` writes the model on the main process where `Trainer.save_model` would not write what users load
+    (a sentence-transformers folder)."""
     checkpoints = Path(trainer.args.output_dir)
     last = last_complete_checkpoint(checkpoints, remove_partial=trainer.is_world_process_zero())
     trainer.accelerator.wait_for_everyone()
@@ -177,8 +181,11 @@ def train_stage(trainer: Trainer, run: Run, stage: str) -> str:
     if trainer.is_world_process_zero():
         shutil.rmtree(staging, ignore_errors=True)  # left by a crash while saving
     trainer.accelerator.wait_for_everyone()
-    trainer.save_model(str(staging))  # collective under FSDP and DeepSpeed; only the main process writes
+    if save is None:
+        trainer.save_model(str(staging))  # collective under FSDP and DeepSpeed; only the main process writes
     if trainer.is_world_process_zero():
+        if save is not None:
+            save(str(staging))
         trainer.state.save_to_json(str(staging / "trainer_state.json"))  # the loss history
         if final.exists():
             shutil.rmtree(final)  # a folder left by a crash between the rename and the manifest

@@ -1,6 +1,6 @@
 """What every run shares, whatever it distils: its optional steps, its start and the push of its student."""
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from accelerate import PartialState
@@ -9,7 +9,7 @@ from transformers import Trainer
 from .config import DistillationArguments
 from .hub import push_folder
 from .paths import model_config
-from .resume import MANIFEST
+from .resume import MANIFEST, Run, open_run
 
 
 @dataclass
@@ -74,6 +74,13 @@ def start_run(args: DistillationArguments, pipeline_args: PipelineArguments) -> 
     teacher_path = args.teacher_name_or_path or default_teacher_path()
     model_config(teacher_path, "teacher_name_or_path")
     return Path(args.output_dir), teacher_path
+
+
+def open_pipeline_run(args: DistillationArguments, data_args, pipeline_args: PipelineArguments) -> Run:
+    """The run in `output_dir`, new or continued (`resume.open_run`), keyed by every setting; call it after every
+    check of the inputs and before any work."""
+    settings = {"training": args.to_dict(), "data": asdict(data_args), "pipeline": asdict(pipeline_args)}
+    return open_run(args.output_dir, settings, pipeline_args.overwrite_output_dir)
 
 
 def push_student(args: DistillationArguments, folder: str | Path) -> str | None:

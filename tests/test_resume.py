@@ -125,3 +125,45 @@ def test_a_checkpoint_cut_off_while_saving_is_skipped(tmp_path):
             (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
     assert last_complete_checkpoint(tmp_path, remove_partial=True) == str(tmp_path / "checkpoint-4")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["checkpoint-4"]
+
+
+def multilingual_argv(folder: Path, output: Path) -> list[str]:
+    return [
+        "multilingual", "--teacher_name_or_path", str(folder / "encoder"), "--student_name_or_path", "teacher",
+        "--dataset_name", str(folder / "pairs.tsv"), "--eval_datasets", "none", "--eval_pairs", "8",
+        "--output_dir", str(output), "--per_device_train_batch_size", "8", "--num_train_epochs", "1",
+        "--learning_rate", "0.5", "--optim", "sgd", "--save_steps", "2", "--logging_steps", "1",
+        "--report_to", "none", "--disable_tqdm", "true", "--timing_rounds", "1", "--use_cpu", "true",
+    ]  # fmt: skip
+
+
+def test_a_multilingual_run_cut_off_continues_and_ends_as_an_uninterrupted_one(tmp_path, monkeypatch, caplog):
+    from .conftest import tiny_sentence_encoder
+
+    tiny_sentence_encoder(tmp_path / "encoder")
+    generator = torch.Generator().manual_seed(0)
+    words = ["good", "bad", "film", "plot", "great", "dull", "actor", "scene"]
+    english = [" ".join(words[i] for i in torch.randint(0, len(words), (5,), generator=generator)) for _ in range(48)]
+    (tmp_path / "pairs.tsv").write_text("".join(f"{line}\t{line[::-1]}\n" for line in english))
+    assert main(multilingual_argv(tmp_path, tmp_path / "uninterrupted")) == 0
+
+    output = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        crash_in(patch, "student", step=3)  # after the checkpoint of step 2
+        with pytest.raises(Crash):
+            main(multilingual_argv(tmp_path, output))
+    assert not (output / "student").exists()
+    steps = count_steps(monkeypatch, "student")
+    assert main(multilingual_argv(tmp_path, output)) == 0
+    total = json.loads((tmp_path / "uninterrupted" / "student" / "trainer_state.json").read_text())["global_step"]
+    assert total > 3 and steps == [total - 2]
+    assert f"student: resuming from {output / 'checkpoints' / 'student' / 'checkpoint-2'}" in caplog.text
+    resumed = load_file(output / "student" / "model.safetensors")
+    for key, value in load_file(tmp_path / "uninterrupted" / "student" / "model.safetensors").items():
+        torch.testing.assert_close(resumed[key], value, atol=1e-5, rtol=1e-4, msg=key)
+    assert (
+        json.loads((output / "report.json").read_text())["scores"]
+        == json.loads((tmp_path / "uninterrupted" / "report.json").read_text())["scores"]
+    )
+    assert json.loads((output / MANIFEST).read_text())["finished"] and not (output / "checkpoints").exists()
+    assert main(multilingual_argv(tmp_path, output)) == 2  # finished: not written over
