@@ -50,7 +50,9 @@ sys.exit(status)
 
 def quickstart(output: Path) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    return subprocess.Popen([sys.executable, "-m", "hfdistill.cli", "quickstart", "--output_dir", str(output)], env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "hfdistill.cli", "quickstart", "--output_dir", str(output)], env=env
+    )
 
 
 def stage_runtimes(output: Path) -> dict[str, float]:
@@ -107,7 +109,9 @@ def main() -> None:
     process = quickstart(killed)
     student_checkpoints = killed / "checkpoints" / "student"
     while process.poll() is None:
-        complete = [path for path in student_checkpoints.glob("checkpoint-*") if (path / "trainer_state.json").exists()]
+        complete = [
+            path for path in student_checkpoints.glob("checkpoint-*") if (path / "trainer_state.json").exists()
+        ]
         if len(complete) >= args.kill_after_checkpoints:
             time.sleep(20)  # into the steps after the last checkpoint, which the rerun must train again
             break
@@ -129,13 +133,20 @@ def main() -> None:
 
     result = {
         "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}",
-        "checkpoint_cost": {"stages": cost, "total_save_seconds": round(total_save, 2), "share": round(total_share, 4)},
+        "checkpoint_cost": {
+            "stages": cost,
+            "total_save_seconds": round(total_save, 2),
+            "share": round(total_share, 4),
+        },
         "kill": {
             "stages_finished_at_kill": sorted(manifest["stages"]),
             "student_checkpoints_at_kill": checkpoints_at_kill,
             "teacher_kept": (killed / "teacher" / "model.safetensors").stat().st_mtime_ns == teacher_saved,
             "rerun_seconds": round(rerun_seconds, 1),
-            "student_accuracy": {"uninterrupted": student_accuracy(uninterrupted), "resumed": student_accuracy(killed)},
+            "student_accuracy": {
+                "uninterrupted": student_accuracy(uninterrupted),
+                "resumed": student_accuracy(killed),
+            },
             "student_max_abs_weight_difference": max_difference(uninterrupted / "student", killed / "student"),
         },
     }

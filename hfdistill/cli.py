@@ -191,6 +191,30 @@ def multilingual(argv: list[str]) -> int:
     return 0
 
 
+def search_command(argv: list[str]) -> int:
+    from .search import SEARCH_DEFAULTS, SearchArguments, run_search  # optuna loads only for this command
+
+    parser = HfArgumentParser(
+        (DistillationArguments, DataArguments, PipelineArguments, SearchArguments),
+        prog="hfdistill search",
+        description="Choose the temperature, the loss weights and the learning rate by validation: an Optuna study "
+        "whose trials read the teacher's outputs from the cache, pruned after an epoch when they trail. The best "
+        "trial's student is scored once on the test split and saved with a card. The same command continues a study "
+        "cut off; several processes on one --storage share it. Defaults: the quickstart's pair, data and schedule.",
+    )
+    args, data_args, pipeline_args, search_args = parse_with_recipe(parser, argv, SEARCH_DEFAULTS)
+    report = run_search(args, data_args, pipeline_args, search_args)
+    if report is None:
+        return 0
+    search = report["search"]
+    print(f"\n{report['trials_table']}\n\n{report['table']}")
+    print(
+        f"\nchosen: {search['chosen']} ({search['trials_completed']} trials finished, {search['trials_pruned']} pruned)"
+    )
+    print(f"student: {args.output_dir}/student\nreport: {args.output_dir}/report.json\nstudy: {search['storage']}")
+    return 0
+
+
 CACHE_MODES = ("logits", "embeddings")
 
 
@@ -239,6 +263,7 @@ COMMANDS = {
     "multilingual": multilingual,
     "push": push_command,
     "export": export_command,
+    "search": search_command,
 }
 
 
@@ -254,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         help="quickstart: the offline demo; distill: teacher -> student; train-teacher: fine-tune a teacher; "
         "cache-teacher: run a teacher once and keep its outputs for later runs; "
         "evaluate: compare saved models; multilingual: make a sentence-embedding model multilingual; "
-        "push: upload a student to the Hub; export: ONNX (and int8) with an accuracy check",
+        "push: upload a student to the Hub; export: ONNX (and int8) with an accuracy check; "
+        "search: choose T and the loss weights by validation (Optuna)",
     )
     if not argv or argv[0] in {"-h", "--help"}:
         parser.print_help()

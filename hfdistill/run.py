@@ -76,10 +76,10 @@ def start_run(args: DistillationArguments, pipeline_args: PipelineArguments) -> 
     return Path(args.output_dir), teacher_path
 
 
-def open_pipeline_run(args: DistillationArguments, data_args, pipeline_args: PipelineArguments) -> Run:
-    """The run in `output_dir`, new or continued (`resume.open_run`), keyed by every setting; call it after every
-    check of the inputs and before any work."""
-    settings = {"training": args.to_dict(), "data": asdict(data_args), "pipeline": asdict(pipeline_args)}
+def open_pipeline_run(args: DistillationArguments, data_args, pipeline_args: PipelineArguments, **more) -> Run:
+    """The run in `output_dir`, new or continued (`resume.open_run`), keyed by every setting (and the dicts in
+    `more`); call it after every check of the inputs and before any work."""
+    settings = {"training": args.to_dict(), "data": asdict(data_args), "pipeline": asdict(pipeline_args), **more}
     return open_run(args.output_dir, settings, pipeline_args.overwrite_output_dir)
 
 

@@ -50,6 +50,16 @@ PLAIN = [
 DISTILL = [*PLAIN, "--teacher_num_train_epochs", "0", "--student_num_layers", "1"]
 MULTILINGUAL = ["multilingual", "--dataset_name", "{inputs}/pairs.tsv", "--eval_pairs", "2", "--output_dir", "{out}"]
 QUICKSTART = ["quickstart", "--output_dir", "{out}"]
+SEARCH = [
+    "search",
+    "--teacher_name_or_path",
+    "{teacher}",
+    "--dataset_name",
+    "{inputs}/data.csv",
+    "--output_dir",
+    "{out}",
+]
+SEARCH += ["--teacher_num_train_epochs", "0", "--student_num_layers", "1"]
 EVALUATE = ["evaluate", "--teacher", "{teacher}", "--students", "{teacher}", "--dataset_name", "{inputs}/data.csv"]
 
 CASES = [
@@ -154,6 +164,18 @@ CASES = [
     (MULTILINGUAL + ["--student_name_or_path", "{inputs}/nowhere"], "--student_name_or_path {inputs}/nowhere"),
     (MULTILINGUAL + ["--output_dir", "{inputs}/afile"], "--output_dir {inputs}/afile is a file"),
     (MULTILINGUAL + ["--train_baseline", "true"], "apply to task distillation, not to multilingual"),
+    # ---- search
+    (SEARCH + ["--temperature_range", "8", "2"], "--temperature_range 8.0 2.0: low is above high"),
+    (SEARCH + ["--temperature_range", "0", "2"], "a temperature must be > 0"),
+    (SEARCH + ["--kd_loss_weight_range", "0.2", "1.5"], "a loss weight must lie in [0, 1]"),
+    (SEARCH + ["--temperature_range", "2"], "--temperature_range takes two numbers"),
+    (SEARCH + ["--search_params", "temperature", "tau"], "search_params names ['tau'], which cannot be searched"),
+    (SEARCH + ["--n_trials", "0"], "n_trials must be >= 1"),
+    (SEARCH + ["--learning_rate_range", "0", "1e-4"], "a learning rate must be > 0"),
+    (SEARCH + ["--save_strategy", "steps"], "a search resumes trial by trial"),
+    (SEARCH + ["--train_baseline", "true"], "train_baseline applies to `distill`"),
+    (SEARCH + ["--search_params", "hidden_loss_weight", "--teacher_cache_dir", "{inputs}/afile"], "afile"),
+    (SEARCH + ["--dataset_name", "{inputs}/ragged.csv"], "ragged.csv"),
 ]
 
 

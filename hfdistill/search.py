@@ -1,0 +1,321 @@
+"""Choose the temperature and the loss weights by validation: an Optuna study over one recipe's distillation settings.
+
+1. Check everything (ranges, data, student plan) before any work; fine-tune the teacher first when asked (a resumable
+   stage, as in `hfdistill distill`).
+2. Run the teacher once over the training set into the teacher-output cache (`teacher_cache_dir`, by default
+   `<output_dir>/teacher-cache`); no trial runs it. Terms the cache cannot hold (hidden states, attention) keep the
+   teacher online.
+3. Each trial trains the same student (same initialisation, same seed, so the same batches) with the values Optuna
+   suggests, evaluates it on the validation split after every epoch and is pruned there when it trails (Optuna's
+   median pruner). A finished trial's student is kept in `<output_dir>/trials/trial-N` while it is the best.
+4. The study lives in Optuna storage (`<output_dir>/study.db`, SQLite, unless `--storage`): the same command continues
+   it after a crash, a larger `--n_trials` adds trials, and several processes on one storage share it.
+5. The best trial's student, scored once on the test split beside the teacher, becomes `<output_dir>/student` with a
+   model card that has a section on the search; `report.json` keeps every trial.
+
+Optuna is used directly rather than through `Trainer.hyperparameter_search`: that runs `n_trials` more trials in each
+process and takes no study callbacks, so a resumed or shared study could not stop at a total.
+"""
+
+import copy
+import logging
+import os
+import shutil
+import socket
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import optuna
+from accelerate import PartialState
+from transformers import TrainerCallback, set_seed
+
+from .cache import cache_teacher_logits
+from .config import DataArguments, DistillationArguments
+from .evaluation import TaskData, load_task
+from .pipeline import (
+    QUICKSTART_DEFAULTS,
+    distillation_arguments,
+    fine_tune_teacher,
+    load_student,
+    load_teacher,
+    plan_student,
+)
+from .reorder import reorder_on_training_texts
+from .run import PipelineArguments, open_pipeline_run, start_run
+from .search_report import write_search_outputs
+from .trainer import DistillationTrainer
+
+logger = logging.getLogger(__name__)
+
+# The settings a search may vary, each with whether Optuna samples it on a log scale.
+SEARCHABLE = {
+    "temperature": False,
+    "kd_loss_weight": False,
+    "learning_rate": True,
+    "hidden_loss_weight": False,
+    "attention_loss_weight": False,
+}
+WEIGHTS = ("kd_loss_weight", "hidden_loss_weight", "attention_loss_weight")
+TRIALS = "trials"
+# `hfdistill search` without flags: the quickstart's pair, data and schedule (`recipes/search.yaml` holds the same).
+SEARCH_DEFAULTS = {
+    **{name: value for name, value in QUICKSTART_DEFAULTS.items() if name not in ("save_steps", "save_total_limit")},
+    "output_dir": "outputs/search",
+    "train_baseline": False,
+    "save_strategy": "no",  # the study resumes trial by trial
+}
+
+
+@dataclass
+class SearchArguments:
+    """What `hfdistill search` varies, over which ranges, for how many trials, and where the study lives."""
+
+    n_trials: int = field(
+        default=16,
+        metadata={"help": "Trials the study holds when this command ends (finished and pruned, over every process "
+                  "sharing it); a rerun with more adds trials."},
+    )  # fmt: skip
+    search_params: list[str] = field(
+        default_factory=lambda: ["temperature", "kd_loss_weight", "learning_rate"],
+        metadata={"help": f"Settings to search, among {', '.join(SEARCHABLE)}."},
+    )
+    temperature_range: list[float] = field(default_factory=lambda: [1.0, 8.0], metadata={"help": "Low and high T."})
+    kd_loss_weight_range: list[float] = field(default_factory=lambda: [0.0, 1.0], metadata={"help": "Within [0, 1]."})
+    learning_rate_range: list[float] = field(
+        default_factory=lambda: [3e-5, 3e-4], metadata={"help": "Low and high peak learning rate (log scale)."}
+    )
+    hidden_loss_weight_range: list[float] = field(default_factory=lambda: [0.0, 1.0], metadata={"help": "In [0, 1]."})
+    attention_loss_weight_range: list[float] = field(
+        default_factory=lambda: [0.0, 1.0], metadata={"help": "Within [0, 1]."}
+    )
+    storage: str | None = field(
+        default=None,
+        metadata={"help": "Optuna storage URL shared by every process of the study; default sqlite:///"
+                  "<output_dir>/study.db."},
+    )  # fmt: skip
+    study_name: str = field(default="hfdistill-search", metadata={"help": "The study's name in the storage."})
+    prune: bool = field(
+        default=True, metadata={"help": "Stop a trial after an epoch whose validation score is below the median."}
+    )
+
+    def __post_init__(self):
+        if self.n_trials < 1:
+            raise ValueError(f"n_trials must be >= 1, got {self.n_trials}")
+        unknown = [name for name in self.search_params if name not in SEARCHABLE]
+        if unknown:
+            raise ValueError(
+                f"search_params names {unknown}, which cannot be searched: choose among {list(SEARCHABLE)}"
+            )
+        if not self.search_params:
+            raise ValueError(f"search_params is empty: name at least one of {list(SEARCHABLE)}")
+        for name in self.search_params:
+            check_range(name, getattr(self, f"{name}_range"))
+
+    def ranges(self) -> dict[str, tuple[float, float]]:
+        return {name: tuple(getattr(self, f"{name}_range")) for name in self.search_params}
+
+
+def check_range(name: str, bounds: list[float]) -> None:
+    """Refuse a range that is not `low high` with low <= high inside what `name` allows."""
+    flag = f"--{name}_range"
+    if len(bounds) != 2:
+        raise ValueError(f"{flag} takes two numbers, low and high; got {bounds}")
+    low, high = bounds
+    if low > high:
+        raise ValueError(f"{flag} {low} {high}: low is above high; give the low end first")
+    if name == "temperature" and low <= 0:
+        raise ValueError(f"{flag} {low} {high}: a temperature must be > 0")
+    if name == "learning_rate" and low <= 0:
+        raise ValueError(f"{flag} {low} {high}: a learning rate must be > 0 (it is searched on a log scale)")
+    if name in WEIGHTS and not (0.0 <= low and high <= 1.0):
+        raise ValueError(f"{flag} {low} {high}: a loss weight must lie in [0, 1]")
+
+
+def check_search_settings(args: DistillationArguments, pipeline_args: PipelineArguments) -> None:
+    """Refuse, before any work, settings a search does not honour."""
+    if pipeline_args.train_baseline:
+        raise ValueError("train_baseline applies to `distill`; a search compares its trials: drop --train_baseline")
+    if args.save_strategy != "no":
+        raise ValueError(
+            "a search resumes trial by trial (the study keeps every finished trial), not from checkpoints inside a "
+            "trial: drop --save_strategy"
+        )
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ValueError(
+            "a search runs one trial per process: start several `hfdistill search` processes on one --storage "
+            "instead of `accelerate launch`"
+        )
+
+
+def open_study(search_args: SearchArguments, output: Path, seed: int) -> optuna.Study:
+    """The study in the storage, created or loaded; trials of this machine's dead processes are marked failed."""
+    url = search_args.storage or f"sqlite:///{(output / 'study.db').resolve()}"
+    # Heartbeats let any process mark a trial failed whose process stopped beating (another machine's, killed).
+    storage = optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=120)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=4) if search_args.prune else optuna.pruners.NopPruner()
+    study = optuna.create_study(
+        storage=storage,
+        study_name=search_args.study_name,
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed + os.getpid() % 1000),  # workers must not propose alike
+        pruner=pruner,
+        load_if_exists=True,
+    )
+    fail_trials_of_dead_processes(study)
+    return study
+
+
+def fail_trials_of_dead_processes(study: optuna.Study) -> None:
+    """Mark failed the running trials whose process, on this machine, no longer exists (killed): at once, without
+    waiting for the heartbeat's grace period, so that a rerun does not count them as running."""
+    host = socket.gethostname()
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        worker_host, _, pid = trial.user_attrs.get("worker", "").rpartition(":")
+        if worker_host == host and pid.isdigit() and not process_alive(int(pid)):
+            study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+            logger.warning("trial %d was cut off (its process %s is gone): marked failed", trial.number, pid)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+COUNTED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
+
+
+def counted_trials(study: optuna.Study) -> int:
+    """Trials that count towards `n_trials`: finished, pruned, and running (in this or another process)."""
+    return len(study.get_trials(deepcopy=False, states=COUNTED))
+
+
+class ReportToTrial(TrainerCallback):
+    """Report each epoch's validation score to the Optuna trial, and stop the trial when the pruner says so."""
+
+    def __init__(self, trial: optuna.Trial, key: str):
+        self.trial, self.key = trial, key
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        epoch = round(state.epoch or 0)
+        self.trial.report(metrics[self.key], step=epoch)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"{self.key} {metrics[self.key]:.4f} after epoch {epoch} is below the median")
+
+
+@dataclass
+class Trials:
+    """What every trial shares: the initial student, its training arguments, the data, and where trials go."""
+
+    student: object
+    teacher: object | None
+    args: DistillationArguments
+    data: TaskData
+    train: object
+    folder: Path
+    layers: list[int] | None
+    teacher_path: str  # as given (a Hub id or folder): the card's base model
+    teacher_folder: str  # the teacher the trials learn from: `teacher_path`, or its fine-tuned copy
+
+    @property
+    def key(self) -> str:
+        return f"eval_{self.data.task.headline_metric}"
+
+    def run(self, trial: optuna.Trial, ranges: dict[str, tuple[float, float]]) -> float:
+        """Train one student with the values `trial` suggests; its final validation score."""
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        values = {
+            name: trial.suggest_float(name, low, high, log=SEARCHABLE[name]) for name, (low, high) in ranges.items()
+        }
+        logger.info("trial %d: %s", trial.number, ", ".join(f"{name} {value:.4g}" for name, value in values.items()))
+        staging = self.folder / TRIALS / f".trial-{trial.number}.partial"
+        args = replace(distillation_arguments(self.args, staging, self.layers), **values, save_strategy="no")
+        set_seed(args.seed)
+        trainer = DistillationTrainer(
+            model=copy.deepcopy(self.student),
+            teacher_model=self.teacher,
+            args=args,
+            **{**self.data.trainer_kwargs(), "train_dataset": self.train},
+            callbacks=[ReportToTrial(trial, self.key)],
+        )
+        trainer.train()
+        evaluations = [entry[self.key] for entry in trainer.state.log_history if self.key in entry]
+        score = evaluations[-1] if evaluations else trainer.evaluate()[self.key]
+        trainer.save_model(str(staging))
+        os.replace(staging, self.folder / TRIALS / f"trial-{trial.number}")
+        return score
+
+
+def keep_best_trial_only(folder: Path, study: optuna.Study) -> None:
+    """Remove the students of finished trials that are not the best (running trials' folders are left alone)."""
+    finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if not finished:
+        return
+    best = max(finished, key=lambda trial: trial.value).number
+    for trial in study.get_trials(deepcopy=False):
+        if trial.number != best and trial.state != optuna.trial.TrialState.RUNNING:
+            shutil.rmtree(folder / TRIALS / f"trial-{trial.number}", ignore_errors=True)
+            shutil.rmtree(folder / TRIALS / f".trial-{trial.number}.partial", ignore_errors=True)
+
+
+def prepare_trials(args, data_args: DataArguments, pipeline_args: PipelineArguments, search_args) -> Trials:
+    """Check everything, then fine-tune the teacher (when asked), build the student and fill the cache."""
+    check_search_settings(args, pipeline_args)
+    output, teacher_path = start_run(args, pipeline_args)
+    probe = replace(args, **{name: high for name, (_, high) in search_args.ranges().items() if name in WEIGHTS[1:]})
+    layers = plan_student(probe, teacher_path, output)  # the intermediate terms checked at their largest weights
+    data = load_task(teacher_path, data_args)
+    # `n_trials` may grow on a rerun (it adds trials); any other search setting must stay as the study began
+    search = {name: value for name, value in asdict(search_args).items() if name != "n_trials"}
+    run = open_pipeline_run(args, data_args, pipeline_args, search=search)
+    fine_tune, freeze = pipeline_args.teacher_num_train_epochs > 0, pipeline_args.freeze_word_embeddings
+    teacher_folder = run.done("teacher") or teacher_path
+    teacher = load_teacher(data.task, teacher_folder, data.label_names, fine_tune and not run.done("teacher"), freeze)
+    if fine_tune and not run.done("teacher"):
+        set_seed(args.seed)
+        teacher_folder = fine_tune_teacher(teacher, args, pipeline_args, data, run)
+    if layers is not None and args.student_init == "importance":
+        reorder_on_training_texts(teacher, data.tokenized["train"], data.collator, args.seed)
+    set_seed(args.seed)
+    student = load_student(args, data.task, teacher, layers, freeze)
+    teacher.eval()
+    train = data.tokenized["train"]
+    if not (probe.needs_hidden_states or probe.needs_attention):
+        cache_args = replace(args, teacher_cache_dir=args.teacher_cache_dir or str(output / "teacher-cache"))
+        train = cache_teacher_logits(
+            train, teacher_folder, data.tokenizer, cache_args, data.collator, data.preprocessing, lambda: teacher
+        )
+        teacher = None  # no trial runs it
+    (output / TRIALS).mkdir(parents=True, exist_ok=True)
+    return Trials(student, teacher, args, data, train, output, layers, teacher_path, teacher_folder)
+
+
+def run_study(trials: Trials, search_args: SearchArguments) -> optuna.Study:
+    """Run trials until the study counts `n_trials` (over every process sharing it); the study."""
+    study = open_study(search_args, trials.folder, trials.args.seed)
+    ranges = search_args.ranges()
+
+    def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        keep_best_trial_only(trials.folder, study)
+        if counted_trials(study) >= search_args.n_trials:
+            study.stop()
+
+    if counted_trials(study) < search_args.n_trials:
+        logger.info("study %s: %d trials so far, %d asked for", search_args.study_name, counted_trials(study),
+                    search_args.n_trials)  # fmt: skip
+        study.optimize(lambda trial: trials.run(trial, ranges), callbacks=[after_trial], catch=(), gc_after_trial=True)
+    keep_best_trial_only(trials.folder, study)
+    return study
+
+
+def run_search(args, data_args, pipeline_args, search_args) -> dict | None:
+    """Run or continue the search; on the main process, the report of the chosen student (see `search_report`)."""
+    trials = prepare_trials(args, data_args, pipeline_args, search_args)
+    study = run_study(trials, search_args)
+    if not PartialState().is_main_process:
+        return None
+    return write_search_outputs(study, trials, data_args, pipeline_args, search_args)

@@ -1,0 +1,134 @@
+"""`hfdistill search` on a tiny teacher: trials read the cache, the best student is saved with its card, a rerun adds
+trials, a trial cut off is failed and replaced, and two processes share one study."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from transformers import pipeline
+
+from hfdistill.cli import main
+
+from .conftest import write_teacher_and_reviews
+
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("search")
+    write_teacher_and_reviews(folder, rows=80)
+    return folder
+
+
+def argv(inputs: Path, output: Path, trials: int, *extra: str) -> list[str]:
+    return [
+        "search", "--teacher_name_or_path", str(inputs / "teacher"), "--dataset_name", str(inputs / "data.csv"),
+        "--output_dir", str(output), "--teacher_num_train_epochs", "0", "--student_num_layers", "1",
+        "--n_trials", str(trials), "--num_train_epochs", "2", "--per_device_train_batch_size", "8",
+        "--learning_rate_range", "1e-3", "1e-1", "--timing_rounds", "1", "--disable_tqdm", "true",
+        "--use_cpu", "true", *extra,
+    ]  # fmt: skip
+
+
+def study_of(output: Path, name: str = "hfdistill-search") -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{output / 'study.db'}")
+
+
+def counted(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return study.get_trials(states=states)
+
+
+@pytest.fixture(scope="module")
+def searched(inputs, tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("searched") / "run"
+    assert main(argv(inputs, output, 3)) == 0
+    return output
+
+
+def test_the_best_trial_is_saved_scored_and_described(searched, caplog):
+    report = json.loads((searched / "report.json").read_text())
+    search = report["search"]
+    assert len(search["trials"]) == 3 and search["trials_completed"] + search["trials_pruned"] == 3
+    best = max((t for t in search["trials"] if t["state"] == "complete"), key=lambda t: t["validation"])
+    assert search["chosen"]["trial"] == best["number"] and search["best_validation"] == best["validation"]
+    assert set(search["chosen"]) == {"trial", "temperature", "kd_loss_weight", "learning_rate"}
+    assert all(1.0 <= t["params"]["temperature"] <= 8.0 for t in search["trials"])
+    assert report["settings"]["distillation"]["temperature"] == search["chosen"]["temperature"]
+    assert [row["name"] for row in report["models"]] == ["teacher", "distilled student (searched)"]
+
+    student = searched / "student"
+    classify = pipeline("text-classification", model=str(student), device="cpu")
+    assert classify("good film")[0]["label"] in {"neg", "pos"}
+    card = (student / "README.md").read_text()
+    assert "## How its settings were chosen" in card and "![validation accuracy" in card
+    assert (student / "search.png").stat().st_size > 0
+    assert [p.name for p in (searched / "trials").iterdir()] == [f"trial-{best['number']}"]  # the others removed
+
+
+def test_trials_read_the_cache_and_never_run_the_teacher(inputs, tmp_path, monkeypatch, caplog):
+    from hfdistill import trainer
+
+    calls = []
+    original = trainer.DistillationTrainer.__init__
+
+    def init(self, model, teacher_model, *args, **kwargs):
+        calls.append(teacher_model)
+        original(self, model, teacher_model, *args, **kwargs)
+
+    monkeypatch.setattr(trainer.DistillationTrainer, "__init__", init)
+    with caplog.at_level("INFO", logger="hfdistill.cache"):
+        assert main(argv(inputs, tmp_path / "run", 2)) == 0
+    assert len(calls) == 2 and calls == [None, None]  # every trial: no teacher, its outputs in the training set
+    assert caplog.text.count("cached the teacher's outputs for") == 1
+
+
+def test_a_rerun_with_more_trials_keeps_the_finished_and_adds(inputs, tmp_path, capsys):
+    output = tmp_path / "run"
+    assert main(argv(inputs, output, 3)) == 0
+    before = {t.number: (t.params, t.value) for t in counted(study_of(output))}
+    assert main(argv(inputs, output, 5)) == 0
+    after = {t.number: (t.params, t.value) for t in counted(study_of(output))}
+    assert len(after) == 5 and all(after[number] == kept for number, kept in before.items())
+    assert main(argv(inputs, output, 5)) == 0  # reached: no trial more
+    assert len(study_of(output).trials) == 5
+    assert main(argv(inputs, output, 6, "--temperature_range", "1", "4")) == 2
+    assert "(search.temperature_range: [1.0, 8.0] there, [1.0, 4.0] now)" in capsys.readouterr().err
+
+
+def test_a_trial_whose_process_died_is_failed_and_replaced(inputs, tmp_path):
+    output = tmp_path / "run"
+    assert main(argv(inputs, output, 1)) == 0
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    study = study_of(output)
+    zombie = study.ask()  # what a process killed mid-trial leaves: a trial running for ever, of a pid that is gone
+    zombie.set_user_attr("worker", f"{socket.gethostname()}:{dead.stdout.strip()}")
+    assert main(argv(inputs, output, 3)) == 0
+    study = study_of(output)
+    assert study.trials[zombie.number].state == optuna.trial.TrialState.FAIL
+    assert len(counted(study)) == 3
+    assert json.loads((output / "report.json").read_text())["search"]["trials_failed"] == 1
+
+
+def test_two_processes_share_one_study(inputs, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    commands = [
+        [sys.executable, "-m", "hfdistill.cli", *argv(inputs, tmp_path / name, 6, "--storage", storage)]
+        for name in ("one", "two")
+    ]
+    workers = [subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) for command in commands]
+    logs = [worker.communicate(timeout=600)[1] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], logs[0][-2000:] + logs[1][-2000:]
+    study = optuna.load_study(study_name="hfdistill-search", storage=storage)
+    trials = counted(study)
+    assert 6 <= len(trials) <= 7  # one trial per extra process may start as the last ones end
+    assert len({t.number for t in trials}) == len(trials) == len(study.trials)  # none lost, failed or repeated
+    workers_seen = {t.user_attrs["worker"].rpartition(":")[2] for t in trials}
+    assert len(workers_seen) == 2  # both processes ran trials
