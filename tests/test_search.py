@@ -2,6 +2,7 @@
 trials, a trial cut off is failed and replaced, and two processes share one study."""
 
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -46,13 +47,39 @@ def counted(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 
 @pytest.fixture(scope="module")
-def searched(inputs, tmp_path_factory) -> Path:
-    output = tmp_path_factory.mktemp("searched") / "run"
-    assert main(argv(inputs, output, 3)) == 0
-    return output
+def searched(inputs, tmp_path_factory) -> tuple[Path, list, str]:
+    """A 3-trial search: its folder, the teacher given to each trial's trainer, and the cache's log."""
+    from hfdistill import trainer
+
+    output, teachers = tmp_path_factory.mktemp("searched") / "run", []
+    original = trainer.DistillationTrainer.__init__
+
+    def init(self, model, teacher_model, *args, **kwargs):
+        teachers.append(teacher_model)
+        original(self, model, teacher_model, *args, **kwargs)
+
+    handler, cache_logger = ListHandler(), logging.getLogger("hfdistill.cache")
+    cache_logger.addHandler(handler)
+    cache_logger.setLevel(logging.INFO)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(trainer.DistillationTrainer, "__init__", init)
+        assert main(argv(inputs, output, 3)) == 0
+    cache_logger.removeHandler(handler)
+    cache_logger.setLevel(logging.NOTSET)
+    return output, teachers, "\n".join(handler.messages)
 
 
-def test_the_best_trial_is_saved_scored_and_described(searched, caplog):
+class ListHandler(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_the_best_trial_is_saved_scored_and_described(searched):
+    searched, _, _ = searched
     report = json.loads((searched / "report.json").read_text())
     search = report["search"]
     assert len(search["trials"]) == 3 and search["trials_completed"] + search["trials_pruned"] == 3
@@ -72,48 +99,29 @@ def test_the_best_trial_is_saved_scored_and_described(searched, caplog):
     assert [p.name for p in (searched / "trials").iterdir()] == [f"trial-{best['number']}"]  # the others removed
 
 
-def test_trials_read_the_cache_and_never_run_the_teacher(inputs, tmp_path, monkeypatch, caplog):
-    from hfdistill import trainer
-
-    calls = []
-    original = trainer.DistillationTrainer.__init__
-
-    def init(self, model, teacher_model, *args, **kwargs):
-        calls.append(teacher_model)
-        original(self, model, teacher_model, *args, **kwargs)
-
-    monkeypatch.setattr(trainer.DistillationTrainer, "__init__", init)
-    with caplog.at_level("INFO", logger="hfdistill.cache"):
-        assert main(argv(inputs, tmp_path / "run", 2)) == 0
-    assert len(calls) == 2 and calls == [None, None]  # every trial: no teacher, its outputs in the training set
-    assert caplog.text.count("cached the teacher's outputs for") == 1
+def test_trials_read_the_cache_and_never_run_the_teacher(searched):
+    _, teachers, cache_log = searched
+    assert teachers == [None, None, None]  # every trial: no teacher, its outputs in the training set
+    assert cache_log.count("cached the teacher's outputs for") == 1
 
 
-def test_a_rerun_with_more_trials_keeps_the_finished_and_adds(inputs, tmp_path, capsys):
-    output = tmp_path / "run"
-    assert main(argv(inputs, output, 3)) == 0
+def test_a_rerun_fails_a_trial_whose_process_died_keeps_the_finished_and_adds(inputs, searched, capsys):
+    output, _, _ = searched  # runs after the tests above, which read the 3-trial search
     before = {t.number: (t.params, t.value) for t in counted(study_of(output))}
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    zombie = study_of(output).ask()  # what a process killed mid-trial leaves: a trial running for ever, its pid gone
+    zombie.set_user_attr("worker", f"{socket.gethostname()}:{dead.stdout.strip()}")
+
     assert main(argv(inputs, output, 5)) == 0
-    after = {t.number: (t.params, t.value) for t in counted(study_of(output))}
+    study = study_of(output)
+    after = {t.number: (t.params, t.value) for t in counted(study)}
     assert len(after) == 5 and all(after[number] == kept for number, kept in before.items())
+    assert study.trials[zombie.number].state == optuna.trial.TrialState.FAIL
+    assert json.loads((output / "report.json").read_text())["search"]["trials_failed"] == 1
     assert main(argv(inputs, output, 5)) == 0  # reached: no trial more
-    assert len(study_of(output).trials) == 5
+    assert len(study_of(output).trials) == 6
     assert main(argv(inputs, output, 6, "--temperature_range", "1", "4")) == 2
     assert "(search.temperature_range: [1.0, 8.0] there, [1.0, 4.0] now)" in capsys.readouterr().err
-
-
-def test_a_trial_whose_process_died_is_failed_and_replaced(inputs, tmp_path):
-    output = tmp_path / "run"
-    assert main(argv(inputs, output, 1)) == 0
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    study = study_of(output)
-    zombie = study.ask()  # what a process killed mid-trial leaves: a trial running for ever, of a pid that is gone
-    zombie.set_user_attr("worker", f"{socket.gethostname()}:{dead.stdout.strip()}")
-    assert main(argv(inputs, output, 3)) == 0
-    study = study_of(output)
-    assert study.trials[zombie.number].state == optuna.trial.TrialState.FAIL
-    assert len(counted(study)) == 3
-    assert json.loads((output / "report.json").read_text())["search"]["trials_failed"] == 1
 
 
 def test_two_processes_share_one_study(inputs, tmp_path):
