@@ -191,18 +191,23 @@ def multilingual(argv: list[str]) -> int:
     return 0
 
 
-def search_command(argv: list[str]) -> int:
-    from .search import SEARCH_DEFAULTS, SearchArguments, run_search  # optuna loads only for this command
+def search_parser(prog: str = "hfdistill search") -> HfArgumentParser:
+    from .search import SearchArguments  # optuna loads only for this command
 
-    parser = HfArgumentParser(
+    return HfArgumentParser(
         (DistillationArguments, DataArguments, PipelineArguments, SearchArguments),
-        prog="hfdistill search",
+        prog=prog,
         description="Choose the temperature, the loss weights and the learning rate by validation: an Optuna study "
         "whose trials read the teacher's outputs from the cache, pruned after an epoch when they trail. The best "
         "trial's student is scored once on the test split and saved with a card. The same command continues a study "
         "cut off; several processes on one --storage share it. Defaults: the quickstart's pair, data and schedule.",
     )
-    args, data_args, pipeline_args, search_args = parse_with_recipe(parser, argv, SEARCH_DEFAULTS)
+
+
+def search_command(argv: list[str]) -> int:
+    from .search import SEARCH_DEFAULTS, run_search
+
+    args, data_args, pipeline_args, search_args = parse_with_recipe(search_parser(), argv, SEARCH_DEFAULTS)
     report = run_search(args, data_args, pipeline_args, search_args)
     if report is None:
         return 0

@@ -5,7 +5,8 @@
 2. Run the teacher once over the training set into the teacher-output cache (`teacher_cache_dir`, by default
    `<output_dir>/teacher-cache`); no trial runs it. Terms the cache cannot hold (hidden states, attention) keep the
    teacher online.
-3. Each trial trains the same student (same initialisation, same seed, so the same batches) with the values Optuna
+3. The first trial runs the recipe's own values (when they lie in the ranges), so that the chosen student is never
+   worse on validation than the recipe's. Each trial trains the same student (same initialisation, same seed, so the same batches) with the values Optuna
    suggests, evaluates it on the validation split after every epoch and is pruned there when it trails (Optuna's
    median pruner). A finished trial's student is kept in `<output_dir>/trials/trial-N` while it is the best.
 4. The study lives in Optuna storage (`<output_dir>/study.db`, SQLite, unless `--storage`): the same command continues
@@ -304,6 +305,9 @@ def run_study(trials: Trials, search_args: SearchArguments) -> optuna.Study:
         if counted_trials(study) >= search_args.n_trials:
             study.stop()
 
+    recipe = {name: getattr(trials.args, name) for name in ranges}
+    if all(low <= recipe[name] <= high for name, (low, high) in ranges.items()):
+        study.enqueue_trial(recipe, skip_if_exists=True)  # the recipe's own values: the search can only do better
     if counted_trials(study) < search_args.n_trials:
         logger.info("study %s: %d trials so far, %d asked for", search_args.study_name, counted_trials(study),
                     search_args.n_trials)  # fmt: skip

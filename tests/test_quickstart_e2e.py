@@ -184,3 +184,23 @@ def test_distilling_from_the_cache_reaches_the_online_students_accuracy(quicksta
     online_weights = load_file(quickstart_run / "student" / "model.safetensors")
     cached_weights = load_file(output / "student" / "model.safetensors")
     assert max((cached_weights[name] - value).abs().max().item() for name, value in online_weights.items()) < 1e-3
+
+
+def test_a_search_on_the_real_teacher_chooses_a_student_that_loads(quickstart_run, tmp_path, capsys):
+    """`hfdistill search` on the quickstart's fine-tuned teacher (real weights) and a slice of the real reviews."""
+    output = tmp_path / "search"
+    argv = [
+        "search", "--teacher_name_or_path", str(quickstart_run / "teacher"), "--teacher_num_train_epochs", "0",
+        "--output_dir", str(output), "--max_train_samples", "320", "--max_eval_samples", "160",
+        "--n_trials", "2", "--num_train_epochs", "1", "--timing_rounds", "1", "--disable_tqdm", "true",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    report = json.loads((output / "report.json").read_text())
+    assert report["search"]["trials_completed"] + report["search"]["trials_pruned"] == 2
+    assert f"chosen: {report['search']['chosen']}" in printed
+    trials = [trial for trial in report["search"]["trials"] if trial["state"] == "complete"]
+    assert report["search"]["best_validation"] == max(trial["validation"] for trial in trials)
+    assert [row["name"] for row in report["models"]] == ["teacher", "distilled student (searched)"]
+    classify = pipeline("text-classification", model=str(output / "student"), device="cpu")
+    assert classify("a moving, funny film")[0]["label"] in {"neg", "pos"}

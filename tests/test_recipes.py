@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from hfdistill.cli import multilingual_parser, pipeline_parser
+from hfdistill.cli import multilingual_parser, pipeline_parser, search_parser
 from hfdistill.config import DataArguments, DistillationArguments
 from hfdistill.multilingual import MULTILINGUAL_DEFAULTS
 from hfdistill.parallel import ParallelDataArguments
@@ -20,6 +20,8 @@ def parser_for(path: Path):
     """`hfdistill multilingual` reads the multilingual*.yaml recipes; the task pipeline reads the others."""
     if path.stem.startswith("multilingual"):
         return multilingual_parser("test"), ParallelDataArguments
+    if path.stem.startswith("search"):
+        return search_parser("test"), DataArguments
     return parser(), DataArguments
 
 
@@ -80,6 +82,17 @@ def test_quickstart_recipe_is_the_quickstart_command():
     built_in = parse_with_recipe(parser(), [], QUICKSTART_DEFAULTS)
     assert from_recipe[1:] == built_in[1:]
     for name in QUICKSTART_DEFAULTS:
+        if hasattr(from_recipe[0], name):
+            assert getattr(from_recipe[0], name) == getattr(built_in[0], name), name
+
+
+def test_search_recipe_is_the_search_command():
+    from hfdistill.search import SEARCH_DEFAULTS, SearchArguments
+
+    from_recipe = parse_with_recipe(search_parser("test"), ["--config", str(RECIPES[0].parent / "search.yaml")])
+    built_in = parse_with_recipe(search_parser("test"), [], SEARCH_DEFAULTS)
+    assert from_recipe[1:] == built_in[1:] and from_recipe[3] == SearchArguments()
+    for name in SEARCH_DEFAULTS:
         if hasattr(from_recipe[0], name):
             assert getattr(from_recipe[0], name) == getattr(built_in[0], name), name
 

@@ -32,7 +32,7 @@ def argv(inputs: Path, output: Path, trials: int, *extra: str) -> list[str]:
         "search", "--teacher_name_or_path", str(inputs / "teacher"), "--dataset_name", str(inputs / "data.csv"),
         "--output_dir", str(output), "--teacher_num_train_epochs", "0", "--student_num_layers", "1",
         "--n_trials", str(trials), "--num_train_epochs", "2", "--per_device_train_batch_size", "8",
-        "--learning_rate_range", "1e-3", "1e-1", "--timing_rounds", "1", "--disable_tqdm", "true",
+        "--learning_rate_range", "1e-3", "1e-1", "--learning_rate", "0.01", "--timing_rounds", "1", "--disable_tqdm", "true",
         "--use_cpu", "true", *extra,
     ]  # fmt: skip
 
@@ -87,6 +87,8 @@ def test_the_best_trial_is_saved_scored_and_described(searched):
     assert search["chosen"]["trial"] == best["number"] and search["best_validation"] == best["validation"]
     assert set(search["chosen"]) == {"trial", "temperature", "kd_loss_weight", "learning_rate"}
     assert all(1.0 <= t["params"]["temperature"] <= 8.0 for t in search["trials"])
+    recipe = {"temperature": 2.0, "kd_loss_weight": 0.5, "learning_rate": 0.01}
+    assert search["trials"][0]["params"] == recipe  # the recipe's own values come first
     assert report["settings"]["distillation"]["temperature"] == search["chosen"]["temperature"]
     assert [row["name"] for row in report["models"]] == ["teacher", "distilled student (searched)"]
 
