@@ -162,18 +162,18 @@ def open_study(search_args: SearchArguments, output: Path, seed: int) -> optuna.
         pruner=pruner,
         load_if_exists=True,
     )
-    fail_trials_of_dead_processes(study)
+    fail_trials_of_dead_processes(study, storage)
     return study
 
 
-def fail_trials_of_dead_processes(study: optuna.Study) -> None:
+def fail_trials_of_dead_processes(study: optuna.Study, storage: optuna.storages.BaseStorage) -> None:
     """Mark failed the running trials whose process, on this machine, no longer exists (killed): at once, without
     waiting for the heartbeat's grace period, so that a rerun does not count them as running."""
     host = socket.gethostname()
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         worker_host, _, pid = trial.user_attrs.get("worker", "").rpartition(":")
         if worker_host == host and pid.isdigit() and not process_alive(int(pid)):
-            study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+            storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
             logger.warning("trial %d was cut off (its process %s is gone): marked failed", trial.number, pid)
 
 
@@ -234,7 +234,8 @@ class Trials:
         }
         logger.info("trial %d: %s", trial.number, ", ".join(f"{name} {value:.4g}" for name, value in values.items()))
         staging = self.folder / TRIALS / f".trial-{trial.number}.partial"
-        args = replace(distillation_arguments(self.args, staging, self.layers), **values, save_strategy="no")
+        # the layer map follows from the trial's own weights (a copied-layer map when an intermediate term is on)
+        args = distillation_arguments(replace(self.args, **values, save_strategy="no"), staging, self.layers)
         set_seed(args.seed)
         trainer = DistillationTrainer(
             model=copy.deepcopy(self.student),
