@@ -1,7 +1,7 @@
 """What a search costs against plain fine-tuning, and what it finds, on the quickstart's pair and data.
 
     python benchmarks/search_cost.py --teacher_name_or_path outputs/quickstart/teacher      # a fine-tuned teacher
-    python benchmarks/search_cost.py ... --max_train_samples 2000                           # a slice, to save time
+    python benchmarks/search_cost.py ... --max_train_samples 1500 --max_eval_samples 400    # a slice, to save time
 
 1. The teacher-output cache is built once (`hfdistill cache-teacher`), timed apart.
 2. `hfdistill search` with `--n_trials` trials (the quickstart's student and schedule, the cache warm), timed.
@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--teacher_name_or_path", required=True, help="A fine-tuned teacher folder.")
     parser.add_argument("--n_trials", type=int, default=16)
     parser.add_argument("--max_train_samples", type=int, default=None)
+    parser.add_argument("--max_eval_samples", type=int, default=None, help="Validation and test examples kept.")
     parser.add_argument("--output_dir", default="benchmarks/results/search_cost")
     parser.add_argument("--json", default="benchmarks/search_cost_2cpu.json")
     args = parser.parse_args()
@@ -69,6 +70,7 @@ def main() -> None:
     hfdistill = [sys.executable, "-m", "hfdistill.cli"]
     teacher = ["--teacher_name_or_path", args.teacher_name_or_path]
     data = ["--max_train_samples", str(args.max_train_samples)] if args.max_train_samples else []
+    data += ["--max_eval_samples", str(args.max_eval_samples)] if args.max_eval_samples else []
     quiet = ["--disable_tqdm", "true"]
     cache = ["--teacher_cache_dir", str(output / "cache")]
     scored = [*teacher, *data, *quiet, "--teacher_num_train_epochs", "0", "--timing_rounds", "3"]
