@@ -50,16 +50,7 @@ PLAIN = [
 DISTILL = [*PLAIN, "--teacher_num_train_epochs", "0", "--student_num_layers", "1"]
 MULTILINGUAL = ["multilingual", "--dataset_name", "{inputs}/pairs.tsv", "--eval_pairs", "2", "--output_dir", "{out}"]
 QUICKSTART = ["quickstart", "--output_dir", "{out}"]
-SEARCH = [
-    "search",
-    "--teacher_name_or_path",
-    "{teacher}",
-    "--dataset_name",
-    "{inputs}/data.csv",
-    "--output_dir",
-    "{out}",
-]
-SEARCH += ["--teacher_num_train_epochs", "0", "--student_num_layers", "1"]
+SEARCH = ["search", *DISTILL[1:]]  # the same teacher, data, output and student flags
 EVALUATE = ["evaluate", "--teacher", "{teacher}", "--students", "{teacher}", "--dataset_name", "{inputs}/data.csv"]
 
 CASES = [
