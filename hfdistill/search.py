@@ -274,6 +274,9 @@ def prepare_trials(args, data_args: DataArguments, pipeline_args: PipelineArgume
     # `n_trials` may grow on a rerun (it adds trials); any other search setting must stay as the study began
     search = {name: value for name, value in asdict(search_args).items() if name != "n_trials"}
     run = open_pipeline_run(args, data_args, pipeline_args, search=search)
+    if pipeline_args.overwrite_output_dir and search_args.storage is None and PartialState().is_main_process:
+        (output / "study.db").unlink(missing_ok=True)  # a fresh study; one in a named storage is the user's to drop
+        shutil.rmtree(output / TRIALS, ignore_errors=True)
     fine_tune, freeze = pipeline_args.teacher_num_train_epochs > 0, pipeline_args.freeze_word_embeddings
     teacher_folder = run.done("teacher") or teacher_path
     teacher = load_teacher(data.task, teacher_folder, data.label_names, fine_tune and not run.done("teacher"), freeze)

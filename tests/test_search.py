@@ -124,6 +124,8 @@ def test_a_rerun_fails_a_trial_whose_process_died_keeps_the_finished_and_adds(in
     assert len(study_of(output).trials) == 6
     assert main(argv(inputs, output, 6, "--temperature_range", "1", "4")) == 2
     assert "(search.temperature_range: [1.0, 8.0] there, [1.0, 4.0] now)" in capsys.readouterr().err
+    assert main(argv(inputs, output, 2, "--overwrite_output_dir", "true")) == 0  # a fresh study
+    assert len(study_of(output).trials) == 2
 
 
 def test_two_processes_share_one_study(inputs, tmp_path):
