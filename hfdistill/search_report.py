@@ -7,18 +7,14 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-import matplotlib
+import optuna
 
-matplotlib.use("Agg")  # files only: no display on servers and CI
-import matplotlib.pyplot as plt  # noqa: E402
-import optuna  # noqa: E402
-
-from .card import write_task_card  # noqa: E402
-from .chart import CHART_FILE, tradeoff_chart  # noqa: E402
-from .pipeline import run_settings  # noqa: E402
-from .report import comparison_table, markdown_table, write_report  # noqa: E402
-from .resume import write_atomically  # noqa: E402
-from .run import push_student  # noqa: E402
+from .card import write_task_card
+from .chart import CHART_FILE, plt, tradeoff_chart  # pyplot with chart.py's file-only backend
+from .pipeline import run_settings
+from .report import comparison_table, markdown_table, write_report
+from .resume import write_atomically
+from .run import push_student
 
 logger = logging.getLogger(__name__)
 
