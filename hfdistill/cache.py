@@ -10,7 +10,6 @@ which part changed. Under `accelerate launch` the main process builds the entry 
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -31,6 +30,7 @@ from .config import DistillationArguments
 from .fingerprint import data_fingerprint, teacher_fingerprint, tokenizer_fingerprint
 from .finite import check_finite_rows
 from .losses import topk_targets
+from .resume import publish_folder
 from .teacher_outputs import (
     TEACHER_LOGITS,
     TEACHER_REST_LOGPROB,
@@ -184,9 +184,7 @@ def write_entry(cache_dir: str | Path, key: CacheKey, rows: Iterator[dict[str, l
         manifest = {"key": asdict(key), "rows": num_rows, "bytes": num_bytes, "built": built}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         entry = root / key.digest
-        if entry.exists():
-            shutil.rmtree(entry)  # damaged: open_entry refused it
-        os.replace(staging, entry)
+        publish_folder(staging, entry)  # an entry already there is damaged: open_entry refused it
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -235,23 +235,8 @@ def run_pipeline(
     if pipeline_args.teacher_num_train_epochs == 0:  # a trained teacher: its labels checked before the run starts
         check_teacher_labels(model_config(teacher_path, "teacher_name_or_path"), teacher_path, data.label_names)
     run = open_pipeline_run(args, data_args, pipeline_args)  # after every check, before work
-    set_seed(args.seed)  # the teacher's fresh head
-    fine_tune = pipeline_args.teacher_num_train_epochs > 0
-    freeze = pipeline_args.freeze_word_embeddings
-    folders = {"teacher": teacher_path}
-    if fine_tune and run.done("teacher"):
-        folders["teacher"] = run.done("teacher")
-        teacher = load_teacher(data.task, folders["teacher"], data.label_names, False, freeze)
-    else:
-        teacher = load_teacher(data.task, teacher_path, data.label_names, fine_tune, freeze)
-        if fine_tune:
-            folders["teacher"] = fine_tune_teacher(teacher, args, pipeline_args, data, run)
-
-    if layers is not None and args.student_init == "importance":
-        logger.info("reordering the teacher's channels, heads and units by their activity on the training texts")
-        reorder_on_training_texts(teacher, data.tokenized["train"], data.collator, args.seed)
-    set_seed(args.seed)  # the student's fresh head, shared with the baseline
-    student = load_student(args, data.task, teacher, layers, freeze)
+    teacher, teacher_folder, student = teacher_and_student(args, pipeline_args, data, run, teacher_path, layers)
+    folders = {"teacher": teacher_folder}
     baseline = copy.deepcopy(student) if pipeline_args.train_baseline else None
     folders["distilled student"] = run.done("student") or distil(
         student, teacher, folders["teacher"], train, args, data, run, layers
@@ -271,6 +256,23 @@ def run_pipeline(
     report = write_outputs(rows, folders, settings, args, data.task)
     run.finish()
     return report
+
+
+def teacher_and_student(
+    args, pipeline_args: PipelineArguments, data: TaskData, run: Run, teacher_path: str, layers: list[int] | None
+) -> tuple[PreTrainedModel, str, PreTrainedModel]:
+    """The teacher (fine-tuned first when asked, or the finished stage's), its folder, and the student built from it."""
+    set_seed(args.seed)  # the teacher's fresh head
+    fine_tune, freeze = pipeline_args.teacher_num_train_epochs > 0, pipeline_args.freeze_word_embeddings
+    folder = run.done("teacher") if fine_tune else None
+    teacher = load_teacher(data.task, folder or teacher_path, data.label_names, fine_tune and not folder, freeze)
+    if fine_tune and not folder:
+        folder = fine_tune_teacher(teacher, args, pipeline_args, data, run)
+    if layers is not None and args.student_init == "importance":
+        logger.info("reordering the teacher's channels, heads and units by their activity on the training texts")
+        reorder_on_training_texts(teacher, data.tokenized["train"], data.collator, args.seed)
+    set_seed(args.seed)  # the student's fresh head, shared with the baseline
+    return teacher, folder or teacher_path, load_student(args, data.task, teacher, layers, freeze)
 
 
 def run_settings(args, data_args: DataArguments, pipeline_args: PipelineArguments, teacher_path: str, layers) -> dict:

@@ -42,6 +42,14 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+def publish_folder(staging: Path, final: Path) -> None:
+    """Move the complete folder `staging` to `final` in one rename, so `final` appears only whole; a `final` that is
+    already there (left by a crash after an earlier rename, or damaged) is replaced."""
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(staging, final)
+
+
 def comparable(settings: dict) -> dict:
     """`settings` as JSON would read them back, without the volatile ones (at any depth)."""
 
@@ -187,9 +195,7 @@ def train_stage(trainer: Trainer, run: Run, stage: str, save: Callable[[str], No
         if save is not None:
             save(str(staging))
         trainer.state.save_to_json(str(staging / "trainer_state.json"))  # the loss history
-        if final.exists():
-            shutil.rmtree(final)  # a folder left by a crash between the rename and the manifest
-        os.replace(staging, final)
+        publish_folder(staging, final)  # a folder already there was left by a crash before the manifest
     trainer.accelerator.wait_for_everyone()
     run.finish_stage(stage, str(final))
     if trainer.is_world_process_zero():

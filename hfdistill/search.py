@@ -21,12 +21,15 @@ process and takes no study callbacks, so a resumed or shared study could not sto
 import copy
 import logging
 import os
+import random
 import shutil
 import socket
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import optuna
+import sqlalchemy
 from accelerate import PartialState
 from transformers import TrainerCallback, set_seed
 
@@ -36,12 +39,10 @@ from .evaluation import TaskData, load_task
 from .pipeline import (
     QUICKSTART_DEFAULTS,
     distillation_arguments,
-    fine_tune_teacher,
-    load_student,
-    load_teacher,
     plan_student,
+    teacher_and_student,
 )
-from .reorder import reorder_on_training_texts
+from .resume import publish_folder
 from .run import PipelineArguments, open_pipeline_run, start_run
 from .search_report import write_search_outputs
 from .trainer import DistillationTrainer
@@ -151,8 +152,7 @@ def check_search_settings(args: DistillationArguments, pipeline_args: PipelineAr
 def open_study(search_args: SearchArguments, output: Path, seed: int) -> optuna.Study:
     """The study in the storage, created or loaded; trials of this machine's dead processes are marked failed."""
     url = search_args.storage or f"sqlite:///{(output / 'study.db').resolve()}"
-    # Heartbeats let any process mark a trial failed whose process stopped beating (another machine's, killed).
-    storage = optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=120)
+    storage = open_storage(url)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=4) if search_args.prune else optuna.pruners.NopPruner()
     study = optuna.create_study(
         storage=storage,
@@ -164,6 +164,19 @@ def open_study(search_args: SearchArguments, output: Path, seed: int) -> optuna.
     )
     fail_trials_of_dead_processes(study, storage)
     return study
+
+
+def open_storage(url: str, attempts: int = 5) -> optuna.storages.RDBStorage:
+    """Optuna's database storage at `url`. Processes started together on a new database race to create its tables,
+    and the losers fail (a unique or "already exists" error); they try again once the winner has made them."""
+    # Heartbeats let any process mark a trial failed whose process stopped beating (another machine's, killed).
+    settings = {"heartbeat_interval": 30, "grace_period": 120}
+    for _ in range(attempts - 1):
+        try:
+            return optuna.storages.RDBStorage(url, **settings)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):
+            time.sleep(0.5 + random.random())
+    return optuna.storages.RDBStorage(url, **settings)
 
 
 def fail_trials_of_dead_processes(study: optuna.Study, storage: optuna.storages.BaseStorage) -> None:
@@ -248,7 +261,7 @@ class Trials:
         evaluations = [entry[self.key] for entry in trainer.state.log_history if self.key in entry]
         score = evaluations[-1] if evaluations else trainer.evaluate()[self.key]
         trainer.save_model(str(staging))
-        os.replace(staging, self.folder / TRIALS / f"trial-{trial.number}")
+        publish_folder(staging, self.folder / TRIALS / f"trial-{trial.number}")
         return score
 
 
@@ -277,16 +290,7 @@ def prepare_trials(args, data_args: DataArguments, pipeline_args: PipelineArgume
     if pipeline_args.overwrite_output_dir and search_args.storage is None and PartialState().is_main_process:
         (output / "study.db").unlink(missing_ok=True)  # a fresh study; one in a named storage is the user's to drop
         shutil.rmtree(output / TRIALS, ignore_errors=True)
-    fine_tune, freeze = pipeline_args.teacher_num_train_epochs > 0, pipeline_args.freeze_word_embeddings
-    teacher_folder = run.done("teacher") or teacher_path
-    teacher = load_teacher(data.task, teacher_folder, data.label_names, fine_tune and not run.done("teacher"), freeze)
-    if fine_tune and not run.done("teacher"):
-        set_seed(args.seed)
-        teacher_folder = fine_tune_teacher(teacher, args, pipeline_args, data, run)
-    if layers is not None and args.student_init == "importance":
-        reorder_on_training_texts(teacher, data.tokenized["train"], data.collator, args.seed)
-    set_seed(args.seed)
-    student = load_student(args, data.task, teacher, layers, freeze)
+    teacher, teacher_folder, student = teacher_and_student(args, pipeline_args, data, run, teacher_path, layers)
     teacher.eval()
     train = data.tokenized["train"]
     if not (probe.needs_hidden_states or probe.needs_attention):

@@ -13,7 +13,7 @@ from .card import write_task_card
 from .chart import CHART_FILE, plt, tradeoff_chart  # pyplot with chart.py's file-only backend
 from .pipeline import run_settings
 from .report import comparison_table, markdown_table, write_report
-from .resume import write_atomically
+from .resume import publish_folder, write_atomically
 from .run import push_student
 
 logger = logging.getLogger(__name__)
@@ -125,8 +125,7 @@ def install_chosen(best: Path, output: Path) -> Path:
     final, staging = output / "student", output / f".student.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(best, staging)
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(staging, final)
+    publish_folder(staging, final)
     return final
 
 

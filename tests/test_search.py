@@ -128,11 +128,23 @@ def test_a_rerun_fails_a_trial_whose_process_died_keeps_the_finished_and_adds(in
     assert len(study_of(output).trials) == 2
 
 
+# A tiny trial takes about a second, less than one process may start after the other on a busy machine: each trial
+# here lasts 2 s more, so that the two processes overlap and the test sees both take trials.
+SLOW_TRIALS = """
+import sys, time
+from hfdistill import search
+from hfdistill.cli import main
+run = search.Trials.run
+search.Trials.run = lambda self, *args: time.sleep(2) or run(self, *args)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def test_two_processes_share_one_study(inputs, tmp_path):
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     commands = [
-        [sys.executable, "-m", "hfdistill.cli", *argv(inputs, tmp_path / name, 6, "--storage", storage)]
+        [sys.executable, "-c", SLOW_TRIALS, *argv(inputs, tmp_path / name, 6, "--storage", storage)]
         for name in ("one", "two")
     ]
     workers = [subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) for command in commands]
@@ -144,3 +156,18 @@ def test_two_processes_share_one_study(inputs, tmp_path):
     assert len({t.number for t in trials}) == len(trials) == len(study.trials)  # none lost, failed or repeated
     workers_seen = {t.user_attrs["worker"].rpartition(":")[2] for t in trials}
     assert len(workers_seen) == 2  # both processes ran trials
+
+
+def test_processes_started_together_share_a_new_storage(tmp_path):
+    """They race to create the database's tables; each loser tries again instead of failing."""
+    code = (
+        "import sys; from hfdistill.search import open_storage; import optuna; "
+        "optuna.create_study(storage=open_storage(sys.argv[1]), study_name='shared', load_if_exists=True)"
+    )
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    workers = [
+        subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True) for _ in range(3)
+    ]
+    logs = [worker.communicate(timeout=120)[1] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0] * 3, "\n".join(log[-500:] for log in logs)
+    assert len(optuna.get_all_study_names(url)) == 1
