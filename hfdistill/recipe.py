@@ -8,6 +8,14 @@ from pathlib import Path
 import yaml
 from transformers import HfArgumentParser
 
+# A setting that acts only under one value of another (`TrainingArguments`' step intervals): set under any other
+# value it would be accepted and ignored, so it is refused.
+ACTS_ONLY_WITH = {
+    "save_steps": ("save_strategy", "steps"),
+    "eval_steps": ("eval_strategy", "steps"),
+    "logging_steps": ("logging_strategy", "steps"),
+}
+
 
 def recipe_keys(parser: HfArgumentParser) -> set[str]:
     """Every field name the parser's dataclasses accept."""
@@ -45,9 +53,23 @@ def parse_with_recipe(parser: HfArgumentParser, argv: list[str], defaults: dict 
     recipe_path = argparse.ArgumentParser(add_help=False)
     recipe_path.add_argument("--config", default=None)
     known, _ = recipe_path.parse_known_args(argv)
-    values = dict(defaults or {})
+    values, recipe = dict(defaults or {}), {}
     if known.config:
-        values.update(load_recipe(known.config, recipe_keys(parser)))
+        recipe = load_recipe(known.config, recipe_keys(parser))
+        values.update(recipe)
     parser.set_defaults(**values)
-    parsed = parser.parse_args_into_dataclasses(args=argv)
-    return tuple(parsed[: len(parser.dataclass_types)])
+    parsed = tuple(parser.parse_args_into_dataclasses(args=argv)[: len(parser.dataclass_types)])
+    flags = {arg[2:].partition("=")[0].replace("-", "_") for arg in argv if arg.startswith("--")}
+    check_nothing_ignored(parsed, flags | set(recipe))
+    return parsed
+
+
+def check_nothing_ignored(parsed: tuple, named: set[str]) -> None:
+    """Refuse a setting the user named (flag or recipe) that the other settings make ignored."""
+    for name, (other, needed) in ACTS_ONLY_WITH.items():
+        holder = next((values for values in parsed if hasattr(values, other)), None)
+        value = getattr(getattr(holder, other, None), "value", getattr(holder, other, None))
+        if name in named and holder is not None and value != needed:
+            raise ValueError(
+                f"--{name} acts only with --{other} {needed}, and {other} is {value!r}: set both or neither"
+            )

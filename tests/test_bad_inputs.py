@@ -164,6 +164,8 @@ CASES = [
     (SEARCH + ["--n_trials", "0"], "n_trials must be >= 1"),
     (SEARCH + ["--learning_rate_range", "0", "1e-4"], "a learning rate must be > 0"),
     (SEARCH + ["--save_strategy", "steps"], "a search resumes trial by trial"),
+    (SEARCH + ["--save_steps", "20"], "--save_steps acts only with --save_strategy steps, and save_strategy is 'no'"),
+    (DISTILL + ["--eval_steps", "5"], "--eval_steps acts only with --eval_strategy steps"),
     (SEARCH + ["--train_baseline", "true"], "train_baseline applies to `distill`"),
     (SEARCH + ["--search_params", "hidden_loss_weight", "--teacher_cache_dir", "{inputs}/afile"], "afile"),
     (SEARCH + ["--dataset_name", "{inputs}/ragged.csv"], "ragged.csv"),
