@@ -209,7 +209,8 @@ def counted_trials(study: optuna.Study) -> int:
 
 
 class ReportToTrial(TrainerCallback):
-    """Report each epoch's validation score to the Optuna trial, and stop the trial when the pruner says so."""
+    """Report each epoch's validation score to the Optuna trial, and stop the trial when the pruner says so: never
+    after its last epoch, when stopping saves nothing and the trained student must count as a finished trial."""
 
     def __init__(self, trial: optuna.Trial, key: str):
         self.trial, self.key = trial, key
@@ -217,7 +218,7 @@ class ReportToTrial(TrainerCallback):
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         epoch = round(state.epoch or 0)
         self.trial.report(metrics[self.key], step=epoch)
-        if self.trial.should_prune():
+        if state.global_step < state.max_steps and self.trial.should_prune():
             raise optuna.TrialPruned(f"{self.key} {metrics[self.key]:.4f} after epoch {epoch} is below the median")
 
 

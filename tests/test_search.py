@@ -171,3 +171,19 @@ def test_processes_started_together_share_a_new_storage(tmp_path):
     logs = [worker.communicate(timeout=120)[1] for worker in workers]
     assert [worker.returncode for worker in workers] == [0] * 3, "\n".join(log[-500:] for log in logs)
     assert len(optuna.get_all_study_names(url)) == 1
+
+
+@pytest.mark.parametrize(("global_step", "pruned"), [(5, True), (10, False)])
+def test_a_trial_is_pruned_before_its_last_epoch_only(global_step, pruned):
+    from transformers import TrainerState
+
+    from hfdistill.search import ReportToTrial
+
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=2.0))  # prunes all
+    callback = ReportToTrial(study.ask(), "eval_accuracy")
+    state = TrainerState(epoch=global_step / 5, global_step=global_step, max_steps=10)
+    if pruned:
+        with pytest.raises(optuna.TrialPruned):
+            callback.on_evaluate(None, state, None, metrics={"eval_accuracy": 0.5})
+    else:
+        callback.on_evaluate(None, state, None, metrics={"eval_accuracy": 0.5})
