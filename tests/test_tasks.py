@@ -154,3 +154,31 @@ def test_token_scores_are_entity_level():
 def test_transfer_data_is_refused_for_token_classification():
     with pytest.raises(ValueError, match="token-classification does not use"):
         DataArguments(task="token-classification", augment_copies=2)
+
+
+@pytest.mark.parametrize(
+    ("task", "searched"),
+    [("token-classification", ["temperature", "kd_loss_weight"]), ("text-classification", ["hidden_loss_weight"])],
+)
+def test_every_task_can_be_searched(task, searched, tmp_path, encoder_folder):
+    """A 2-trial search for each task; an intermediate term's weight keeps the teacher online."""
+    output = tmp_path / "search"
+    argv = [
+        "search", "--task", task, "--dataset_name", write_data(tmp_path, task), "--teacher_name_or_path",
+        encoder_folder, "--teacher_num_train_epochs", "2", "--teacher_learning_rate", "1e-3", "--student_num_layers",
+        "1", "--n_trials", "2", "--search_params", *searched, "--num_train_epochs", "2", "--learning_rate", "1e-3",
+        "--per_device_train_batch_size", "8", "--max_seq_length", "16", "--output_dir", str(output),
+        "--disable_tqdm", "true", "--use_cpu", "true", "--timing_rounds", "1",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads((output / "report.json").read_text())
+    assert report["metric"] == task_for(task).headline_metric and report["settings"]["task"] == task
+    assert list(report["search"]["ranges"]) == searched
+    assert report["search"]["trials_completed"] + report["search"]["trials_pruned"] == 2
+    assert (output / "teacher-cache").exists() == (searched != ["hidden_loss_weight"])
+    card = (output / "student" / "README.md").read_text()
+    assert f"pipeline_tag: {task}" in card and "## How its settings were chosen" in card
+    loaded = pipeline(task, model=str(output / "student"), device="cpu")
+    assert isinstance(loaded("anna good paris"), list)  # a tiny student may tag no entity
+    labels = {"token-classification": {"O", "B-loc", "B-per"}, "text-classification": {"negative", "positive"}}
+    assert set(loaded.model.config.id2label.values()) == labels[task]
