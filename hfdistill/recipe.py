@@ -60,7 +60,9 @@ def parse_with_recipe(parser: HfArgumentParser, argv: list[str], defaults: dict 
     parser.set_defaults(**values)
     parsed = tuple(parser.parse_args_into_dataclasses(args=argv)[: len(parser.dataclass_types)])
     flags = {arg[2:].partition("=")[0].replace("-", "_") for arg in argv if arg.startswith("--")}
-    check_nothing_ignored(parsed, flags | set(recipe))
+    # a recipe's interval is moot, not ignored, once a flag changes its strategy (`--save_strategy no` over a recipe)
+    named = flags | {name for name in recipe if ACTS_ONLY_WITH.get(name, ("",))[0] not in flags}
+    check_nothing_ignored(parsed, named)
     return parsed
 
 

@@ -121,3 +121,13 @@ def test_accelerate_configs_load(path):
 def test_there_is_an_accelerate_config_per_engine():
     expected = {"cpu", "single_gpu", "multi_gpu", "fsdp", "deepspeed_zero2", "deepspeed_zero3"}
     assert {path.stem for path in ACCELERATE_CONFIGS} == expected
+
+
+def test_a_flag_that_changes_the_strategy_makes_the_recipes_interval_moot_not_an_error():
+    recipe = ["--config", str(Path(__file__).parents[1] / "recipes" / "quickstart.yaml")]
+    args = parse_with_recipe(pipeline_parser("hfdistill distill", ""), [*recipe, "--save_strategy", "no"])[0]
+    assert args.save_strategy == "no"
+    with pytest.raises(ValueError, match="--save_steps acts only with --save_strategy steps"):
+        parse_with_recipe(
+            pipeline_parser("hfdistill distill", ""), [*recipe, "--save_strategy", "no", "--save_steps", "5"]
+        )
