@@ -16,13 +16,13 @@ Prints the figures and writes them to `--json` (`benchmarks/resume_check_2cpu.js
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
+from kill import kill_when  # benchmarks/kill.py
 from safetensors.torch import load_file
 
 # Run inside the child process of step 1: time every checkpoint save, per stage (the trainer's output folder).
@@ -106,20 +106,15 @@ def main() -> None:
     total_share = total_save / sum(runtimes.values())
 
     print(f"2. a quickstart killed after the student's checkpoint {args.kill_after_checkpoints}", flush=True)
-    process = quickstart(killed)
     student_checkpoints = killed / "checkpoints" / "student"
-    while process.poll() is None:
-        complete = [
-            path for path in student_checkpoints.glob("checkpoint-*") if (path / "trainer_state.json").exists()
-        ]
-        if len(complete) >= args.kill_after_checkpoints:
-            time.sleep(20)  # into the steps after the last checkpoint, which the rerun must train again
-            break
-        time.sleep(1)
-    if process.poll() is not None:
-        sys.exit("the quickstart ended before it could be killed: lower --kill_after_checkpoints")
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+
+    def checkpointed() -> bool:
+        saved = [path for path in student_checkpoints.glob("checkpoint-*") if (path / "trainer_state.json").exists()]
+        return len(saved) >= args.kill_after_checkpoints
+
+    # 20 s into the steps after the last checkpoint, which the rerun must train again
+    too_late = "the quickstart ended before it could be killed: lower --kill_after_checkpoints"
+    kill_when(quickstart(killed), checkpointed, settle=20, poll=1, too_late=too_late)
     manifest = json.loads((killed / "run_manifest.json").read_text())
     teacher_saved = (killed / "teacher" / "model.safetensors").stat().st_mtime_ns
     checkpoints_at_kill = sorted(path.name for path in student_checkpoints.glob("checkpoint-*"))

@@ -15,13 +15,13 @@ assertions.
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import optuna
+from kill import kill_when  # benchmarks/kill.py
 from transformers import pipeline
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
@@ -57,21 +57,16 @@ def main() -> None:
 
     print(f"1. a search killed once {args.kill_after} trials have finished", flush=True)
     start = time.perf_counter()
-    process = subprocess.Popen(command, env=env)
-    running_since = None
-    while process.poll() is None:
-        trials = trials_of(storage) if (output / "study.db").exists() else []
-        finished = [trial for trial in trials if trial.state in FINISHED]
-        running = [trial for trial in trials if trial.state == optuna.trial.TrialState.RUNNING]
-        if len(finished) >= args.kill_after and running:
-            running_since = running_since or time.perf_counter()
-            if time.perf_counter() - running_since > 5:  # into the trial, which the rerun must not count
-                break
-        time.sleep(0.5)
-    if process.poll() is not None:
-        sys.exit("the search ended before it could be killed: raise --n_trials or lower --kill_after")
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+
+    def trial_under_way() -> bool:
+        states = [trial.state for trial in trials_of(storage)] if (output / "study.db").exists() else []
+        return (
+            sum(state in FINISHED for state in states) >= args.kill_after and optuna.trial.TrialState.RUNNING in states
+        )
+
+    # 5 s into the running trial, which the rerun must not count
+    too_late = "the search ended before it could be killed: raise --n_trials or lower --kill_after"
+    kill_when(subprocess.Popen(command, env=env), trial_under_way, settle=5, poll=0.5, too_late=too_late)
     killed_seconds = time.perf_counter() - start
     at_kill = {trial.number: (trial.state.name, trial.value) for trial in trials_of(storage)}
 

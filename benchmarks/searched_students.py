@@ -1,6 +1,6 @@
 """Does the teacher still add to a small student when both students are tuned? KD and no KD each get a search.
 
-    python benchmarks/searched_students.py --teacher_name_or_path outputs/quickstart/teacher   # ~25 min on 2 cores
+    python benchmarks/searched_students.py --teacher_name_or_path outputs/quickstart/teacher   # ~12 min on 2 cores
 
 One student shape (default: the frontier's 3 layers × 192, feed-forward 384, importance-ordered slices of the
 teacher, 3 epochs, word embeddings trained) and two `hfdistill search` runs of `--n_trials` trials each, chosen on
@@ -38,7 +38,7 @@ SEARCHES = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--teacher_name_or_path", required=True, help="A fine-tuned teacher folder.")
-    parser.add_argument("--n_trials", type=int, default=12)
+    parser.add_argument("--n_trials", type=int, default=8)
     parser.add_argument("--shape", nargs=3, type=int, default=[3, 192, 384], metavar=("LAYERS", "WIDTH", "FFN"))
     parser.add_argument("--num_train_epochs", default="3")
     parser.add_argument("--learning_rate_range", nargs=2, default=["1e-4", "2e-3"])

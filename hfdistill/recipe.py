@@ -61,17 +61,20 @@ def parse_with_recipe(parser: HfArgumentParser, argv: list[str], defaults: dict 
     parsed = tuple(parser.parse_args_into_dataclasses(args=argv)[: len(parser.dataclass_types)])
     flags = {arg[2:].partition("=")[0].replace("-", "_") for arg in argv if arg.startswith("--")}
     # a recipe's interval is moot, not ignored, once a flag changes its strategy (`--save_strategy no` over a recipe)
-    named = flags | {name for name in recipe if ACTS_ONLY_WITH.get(name, ("",))[0] not in flags}
-    check_nothing_ignored(parsed, named)
+    moot = {name for name, (strategy, _) in ACTS_ONLY_WITH.items() if strategy in flags}
+    check_nothing_ignored(parsed, flags | (set(recipe) - moot))
     return parsed
 
 
 def check_nothing_ignored(parsed: tuple, named: set[str]) -> None:
     """Refuse a setting the user named (flag or recipe) that the other settings make ignored."""
-    for name, (other, needed) in ACTS_ONLY_WITH.items():
-        holder = next((values for values in parsed if hasattr(values, other)), None)
-        value = getattr(getattr(holder, other, None), "value", getattr(holder, other, None))
-        if name in named and holder is not None and value != needed:
+    for name, (strategy, needed) in ACTS_ONLY_WITH.items():
+        holder = next((values for values in parsed if hasattr(values, strategy)), None)
+        if name not in named or holder is None:
+            continue
+        value = getattr(holder, strategy)
+        value = getattr(value, "value", value)  # `TrainingArguments` holds an enum, a recipe may hold its string
+        if value != needed:
             raise ValueError(
-                f"--{name} acts only with --{other} {needed}, and {other} is {value!r}: set both or neither"
+                f"--{name} acts only with --{strategy} {needed}, and {strategy} is {value!r}: set both or neither"
             )
