@@ -12,18 +12,13 @@ from transformers import HfArgumentParser
 from .config import DataArguments, DistillationArguments
 from .finite import NonFiniteError
 from .hub import push_folder
-from .multilingual import (
-    MULTILINGUAL_DEFAULTS,
-    cache_multilingual_targets,
-    evaluate_embedding_folders,
-    run_multilingual,
-)
 from .parallel import ParallelDataArguments
 from .paths import model_config
-from .pipeline import QUICKSTART_DEFAULTS, cache_teacher, evaluate_folders, run_pipeline, train_teacher
+from .pipeline import QUICKSTART_DEFAULTS, cache_teacher, evaluate_folders, train_teacher
 from .recipe import parse_with_recipe
 from .report import write_json
-from .run import PipelineArguments
+from .run import PipelineArguments, run_pipeline
+from .tasks.sentence_embedding import MULTILINGUAL_DEFAULTS, cache_multilingual_targets, evaluate_embedding_folders
 
 logger = logging.getLogger("hfdistill")
 
@@ -182,7 +177,7 @@ def multilingual_parser(
 
 def multilingual(argv: list[str]) -> int:
     args, data_args, pipeline_args = parse_with_recipe(multilingual_parser(), argv, MULTILINGUAL_DEFAULTS)
-    report = run_multilingual(args, data_args, pipeline_args)
+    report = run_pipeline(args, data_args, pipeline_args)
     if report is not None:
         print(f"\n{report['table']}\n\n{report['speed_table']}")
         print(f"\nstudent: {args.output_dir}/student\nreport: {args.output_dir}/report.json")

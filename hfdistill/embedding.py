@@ -20,6 +20,7 @@ from sentence_transformers.util import cos_sim, is_sentence_transformer_model
 
 from .cache import cached_outputs, embedding_key
 from .config import DistillationArguments
+from .report import markdown_table
 from .student import build_truncated_student
 from .teacher_outputs import TEACHER_EMBEDDING
 
@@ -193,3 +194,36 @@ def score_embeddings(
         target_cosine=round(target_cosine, 4),
         target_to_teacher_index_top1=top1(target_embeddings, teacher_source),
     )
+
+
+def scores_table(rows: dict[str, dict], source: str) -> str:
+    """A Markdown table: one line per model, evaluation set and translation column."""
+    columns = ["model", "evaluation set", "pair", f"top-1 {source}→xx", f"top-1 xx→{source}"]
+    columns += [f"top-1 xx→teacher's {source} index", f"cos {source}", "cos xx", f"MSE {source}", "MSE xx"]
+    cells = []
+    for name, by_set in rows.items():
+        for evaluation_set, by_target in by_set.items():
+            for target, s in by_target.items():
+                s = EmbeddingScores(**s)
+                cells.append(
+                    [
+                        name,
+                        evaluation_set,
+                        f"{source}-{target}",
+                        f"{s.source_to_target_top1:.4f}",
+                        f"{s.target_to_source_top1:.4f}",
+                        f"{s.target_to_teacher_index_top1:.4f}",
+                        f"{s.source_cosine:.4f}",
+                        f"{s.target_cosine:.4f}",
+                        f"{s.source_mse:.6f}",
+                        f"{s.target_mse:.6f}",
+                    ]
+                )
+    return markdown_table(columns, cells)
+
+
+def speed_table(speeds: dict[str, float]) -> str:
+    """A Markdown table of CPU encoding speed, each model against the teacher (the first)."""
+    teacher = next(iter(speeds.values()))
+    cells = [[name, f"{value:.1f}", f"{value / teacher:.2f}×"] for name, value in speeds.items()]
+    return markdown_table(["model", "sentences/s (CPU, batch 32)", "vs teacher"], cells)

@@ -18,6 +18,7 @@ import json
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import datasets
 from datasets import DatasetDict
@@ -34,6 +35,13 @@ HELD_OUT_PARALLEL_DATASET = BUNDLED_PREFIX + "bible_nt_en_es"
 @dataclass
 class ParallelDataArguments:
     """Parallel sentences for multilingual embedding distillation, and how many pairs are held out."""
+
+    task: Literal["sentence-embedding"] = field(
+        default="sentence-embedding",
+        metadata={
+            "help": "The task: a sentence-embedding student distilled on parallel sentences (the only one here)."
+        },
+    )
 
     dataset_name: str = field(
         default=DEFAULT_PARALLEL_DATASET,

