@@ -59,9 +59,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 logger = logging.getLogger("frontier")
 METHODS = ("no KD", "logit KD", "full recipe")
 # name -> (layers, width, feed-forward width); heads keep the teacher's head width (32); the feed-forward is the
-# teacher's 4x ratio, or 2x where the name says so ("f384"): a deeper student for the cost of a shallower one.
+# teacher's 4x ratio, or the width the name gives ("f384"): a deeper student for the cost of a shallower one.
 RUNGS = {
     "3x384": (3, 384, 1536),
+    "3x384f768": (3, 384, 768),
+    "3x384f384": (3, 384, 384),
     "2x384": (2, 384, 1536),
     "3x256": (3, 256, 1024),
     "3x192f384": (3, 192, 384),
@@ -84,6 +86,12 @@ class FrontierArguments:
         default_factory=lambda: list(RUNGS), metadata={"help": f"Rungs to run, of {list(RUNGS)}."}
     )
     redo: bool = field(default=False, metadata={"help": "Train and measure rungs already in the JSON again."})
+    methods: list[str] = field(
+        default_factory=lambda: list(METHODS),
+        metadata={
+            "help": f"Methods to train at each rung, of {list(METHODS)}; 'no KD' always (the McNemar baseline)."
+        },
+    )
     teacher_name_or_path: str | None = field(
         default=None, metadata={"help": "A fine-tuned teacher; default: the quickstart's, trained once in output_dir."}
     )
@@ -122,6 +130,10 @@ class FrontierArguments:
         unknown = sorted(set(self.rungs) - set(RUNGS))
         if unknown:
             raise ValueError(f"unknown rungs {unknown}: choose from {list(RUNGS)}")
+        unknown = sorted(set(self.methods) - set(METHODS))
+        if unknown:
+            raise ValueError(f"unknown methods {unknown}: choose from {list(METHODS)}")
+        self.methods = [method for method in METHODS if method in self.methods or method == "no KD"]
 
 
 def training_arguments(bench: FrontierArguments, output_dir: Path, **overrides) -> DistillationArguments:
@@ -241,7 +253,7 @@ def run_rung(bench, shape_name, teacher_folder, teacher, task, data_args) -> dic
     """Train the rung's three students, then score, test and time them beside the teacher; the rung's results."""
     cache_dir = Path(bench.output_dir) / "teacher-cache"
     folders, seconds = {}, {}
-    for method in METHODS:
+    for method in bench.methods:
         logger.info("rung %s: training the %s student", shape_name, method)
         folders[method], seconds[method] = train_student(
             bench, method, shape_name, teacher, task, data_args, cache_dir
@@ -300,7 +312,7 @@ def frontier_table(results: dict) -> str:
     columns += ["speed-up b=1", "int8 speed-up b=32 (vs teacher int8)", "train s"]
     cells = []
     for name, rung in results.items():
-        for method in METHODS:
+        for method in (method for method in METHODS if method in rung):
             row = rung[method]
             p = row["mcnemar_vs_no_kd"]
             cells.append(
@@ -326,7 +338,9 @@ def frontier_chart(results: dict, teacher_accuracy: float, path: Path) -> None:
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for method, marker in zip(METHODS, "osD", strict=True):
         points = sorted(
-            (rung[method]["speedup_batch32"], rung[method]["accuracy"], name) for name, rung in results.items()
+            (rung[method]["speedup_batch32"], rung[method]["accuracy"], name)
+            for name, rung in results.items()
+            if method in rung
         )
         axes.plot([p[0] for p in points], [p[1] for p in points], marker=marker, label=method)
         if method == "full recipe":
@@ -334,6 +348,7 @@ def frontier_chart(results: dict, teacher_accuracy: float, path: Path) -> None:
                 axes.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
     axes.scatter([1.0], [teacher_accuracy], marker="*", s=160, color="black", label="teacher", zorder=3)
     axes.axhline(0.97 * teacher_accuracy, color="grey", linestyle=":", linewidth=1, label="97% of the teacher")
+    axes.axhline(0.99 * teacher_accuracy, color="grey", linestyle="--", linewidth=1, label="99% of the teacher")
     axes.set_xscale("log")
     axes.set_xlabel("CPU throughput at batch 32, × the teacher's (PyTorch)")
     axes.set_ylabel("test accuracy")
