@@ -147,9 +147,14 @@ def measure_all(
     ]
 
 
-def retention(value: float, reference: float) -> float:
-    """`value` as a percentage of `reference`."""
-    return 100.0 * value / reference if reference else float("nan")
+def retention(value: float, reference: float) -> float | None:
+    """`value` as a percentage of `reference`; None when the reference scores 0 (a teacher that learned nothing)."""
+    return round(100.0 * value / reference, 2) if reference else None
+
+
+def percent(value: float | None) -> str:
+    """A table cell for a percentage, or a dash for none."""
+    return "—" if value is None else f"{value:.1f}%"
 
 
 def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
@@ -170,7 +175,7 @@ def comparison_table(rows: list[ModelReport], metric: str) -> str:
         line = [
             row.name,
             f"{row.metrics[metric]:.4f}",
-            f"{retention(row.metrics[metric], reference.metrics[metric]):.1f}%",
+            percent(retention(row.metrics[metric], reference.metrics[metric])),
             f"{row.parameters / 1e6:.1f}M",
             f"{row.size_mb:.1f}",
             f"{row.latency_ms_batch1:.2f}",
@@ -213,7 +218,7 @@ def write_report(path: str | Path, rows: list[ModelReport], metric: str, extra: 
         "models": [
             {
                 **asdict(row),
-                "retention_percent": round(retention(row.metrics[metric], reference.metrics[metric]), 2),
+                "retention_percent": retention(row.metrics[metric], reference.metrics[metric]),
                 "speedup_batch1": round(reference.latency_ms_batch1 / row.latency_ms_batch1, 2),
             }
             for row in rows

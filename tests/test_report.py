@@ -1,5 +1,7 @@
+import json
+
 from hfdistill.chart import tradeoff_chart
-from hfdistill.report import ModelReport, comparison_table
+from hfdistill.report import ModelReport, comparison_table, write_report
 
 
 def rows(gpu: bool) -> list[ModelReport]:
@@ -14,6 +16,15 @@ def test_table_reports_retention_and_speed_up_against_the_teacher():
     table = comparison_table(rows(gpu=False), "accuracy")
     assert "| student | 0.7800 | 97.5% | 22.7M | 69.6 | 5.00 | 100 | 2.00x |" in table
     assert "GPU" not in table
+
+
+def test_a_teacher_that_scores_zero_has_no_retention_and_the_report_stays_valid_json(tmp_path):
+    teacher, student = rows(gpu=False)
+    teacher.metrics["accuracy"] = 0.0  # e.g. entity F1 of a teacher trained on too few tweets
+    assert "| student | 0.7800 | — |" in comparison_table([teacher, student], "accuracy")
+    write_report(tmp_path / "report.json", [teacher, student], "accuracy")
+    report = json.loads((tmp_path / "report.json").read_text(), parse_constant=lambda name: 1 / 0)  # no NaN
+    assert [model["retention_percent"] for model in report["models"]] == [None, None]
 
 
 def test_gpu_columns_appear_when_measured():
