@@ -46,7 +46,7 @@ from hfdistill.export import export_and_check
 from hfdistill.intermediate import layer_map_of_copied_layers
 from hfdistill.pipeline import QUICKSTART_DEFAULTS, load_teacher, train_teacher
 from hfdistill.reorder import reorder_on_training_texts
-from hfdistill.report import markdown_table, measure_all, timing_inputs, write_json
+from hfdistill.report import markdown_table, measure_all, percent, retention, timing_inputs, write_json
 from hfdistill.run import PipelineArguments
 from hfdistill.significance import mcnemar_exact
 from hfdistill.student import StudentShape, build_student, evenly_spread_layers, freeze_input_embeddings
@@ -289,7 +289,7 @@ def run_rung(bench, shape_name, teacher_folder, teacher, task, data_args) -> dic
         result[method] = {
             **asdict(row),
             "accuracy": round(accuracy[method], 4),
-            "retention_percent": round(100 * accuracy[method] / accuracy["teacher"], 2),
+            "retention_percent": retention(accuracy[method], accuracy["teacher"]),
             "speedup_batch32": round(row.throughput_batch32 / teacher_row.throughput_batch32, 2),
             "speedup_batch1": round(teacher_row.latency_ms_batch1 / row.latency_ms_batch1, 2),
             "int8": int8[method],
@@ -320,7 +320,7 @@ def frontier_table(results: dict) -> str:
                     name,
                     method,
                     f"{row['accuracy']:.4f}",
-                    f"{row['retention_percent']:.1f}%",
+                    percent(row["retention_percent"]),
                     "—" if p is None else format(p["p_value"], ".3g"),
                     f"{row['parameters'] / 1e6:.1f}M",
                     f"{row['size_mb']:.1f}",

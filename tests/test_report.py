@@ -35,3 +35,17 @@ def test_gpu_columns_appear_when_measured():
 def test_chart_is_a_png(tmp_path):
     path = tradeoff_chart(rows(gpu=False), "accuracy", tmp_path / "c.png")
     assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_teacher_card_metadata_is_read_from_its_folder_or_said_missing(tmp_path, caplog):
+    from hfdistill.card import teacher_metadata
+
+    (tmp_path / "plain").mkdir()
+    with caplog.at_level("WARNING", logger="hfdistill.card"):
+        plain = teacher_metadata(str(tmp_path / "plain"))
+    assert (plain.hub_id, plain.license, plain.language) == (None, None, None)
+    assert "has no README.md" in caplog.text  # not huggingface_hub's "Repo id must be ..." about a path
+    (tmp_path / "carded").mkdir()
+    (tmp_path / "carded" / "README.md").write_text("---\nlicense: mit\nlanguage: en\n---\nA teacher.\n")
+    card = teacher_metadata(str(tmp_path / "carded"))
+    assert (card.license, card.language) == ("mit", "en")
