@@ -113,9 +113,15 @@ def two_rank_run(teacher_and_data) -> tuple[Path, str]:
     return run_distill(teacher_and_data, "two", 2, 4, *cache)
 
 
-def test_two_ranks_with_a_teacher_cache_match_one_online_process(teacher_and_data, two_rank_run):
+@pytest.fixture(scope="module")
+def one_process_run(teacher_and_data) -> Path:
+    """The reference of the 2-rank runs: one process, teacher online, the same global batch (8)."""
+    return run_distill(teacher_and_data, "one", processes=1, per_device_batch=8)[0]
+
+
+def test_two_ranks_with_a_teacher_cache_match_one_online_process(two_rank_run, one_process_run):
     """The same global batch on 1 process (teacher online) and on 2 ranks (cache built by rank 0, read by both)."""
-    single, _ = run_distill(teacher_and_data, "one", processes=1, per_device_batch=8)
+    single = one_process_run
     double, log = two_rank_run
     assert_cache_built_once_and_read_by_the_other_rank(log)
 
@@ -135,10 +141,10 @@ def test_two_ranks_with_a_teacher_cache_match_one_online_process(teacher_and_dat
         torch.testing.assert_close(two_weights[name], value, atol=1e-5, rtol=1e-4, msg=name)
 
 
-def test_fsdp_two_ranks_match_one_process(teacher_and_data):
+def test_fsdp_two_ranks_match_one_process(teacher_and_data, one_process_run):
     """FSDP2 over gloo: the student trained sharded, the teacher sharded for inference (`hfdistill.placement`), the
     full state dict gathered to save; the same loss curve and weights as one process with the same global batch."""
-    single, _ = run_distill(teacher_and_data, "one-for-fsdp", processes=1, per_device_batch=8)
+    single = one_process_run
     sharded, log = run_distill(teacher_and_data, "fsdp", 2, 4, fsdp=True)
     assert log.count("placing the teacher for FSDP") == 2
     assert train_losses(sharded) == pytest.approx(train_losses(single), rel=1e-3, abs=1e-4)

