@@ -1,6 +1,6 @@
 """The speed/accuracy frontier: how much of the teacher a student of each size keeps, and what the teacher adds.
 
-    python benchmarks/frontier.py                      # every rung (about 2.5 hours on 2 CPU cores)
+    python benchmarks/frontier.py                      # every rung: hours on 2 CPU cores, 15-45 minutes a rung
     python benchmarks/frontier.py --rungs 2x192 2x128  # some rungs; finished rungs stay in the JSON
 
 On the bundled Rotten Tomatoes reviews, with the quickstart's teacher (all-MiniLM-L6-v2 fine-tuned for one epoch,
