@@ -3,7 +3,8 @@
 - The layer map pairs each student hidden state with a teacher one (index 0 is the embeddings' output).
 - `attach_projections` gives the student one learned linear map per mapped hidden state when the widths differ.
   They live on the student, so the optimizer, DDP, FSDP and DeepSpeed treat them like its own weights, and they are
-  listed in the student's `_keys_to_ignore_on_save`: the saved student has exactly its own parameters.
+  listed in the student's `_keys_to_ignore_on_save`: the saved student has exactly its own parameters (checkpoints
+  keep them, `projections_saved`, so that a resumed run continues them).
 - `capture_qkv` records the query, key and value projections of chosen layers with forward hooks, for attention
   and relation losses, without switching either model to eager attention.
 - `mapped_hidden_loss` and `paired_attention_loss` apply the pure losses of `hfdistill.losses` over the layer map.
@@ -136,6 +137,20 @@ def attach_projections(student: PreTrainedModel, teacher_width: int) -> nn.Modul
 def projection_keys(model: nn.Module) -> list[str]:
     """State-dict keys of the projections attached to `model`."""
     return [name for name in model.state_dict() if name.startswith(PROJECTIONS + ".")]
+
+
+@contextmanager
+def projections_saved(model: nn.Module) -> Iterator[None]:
+    """While open, `save_pretrained` writes the projections too: a checkpoint must hold them for a resumed run to
+    continue with their trained values, while the student's own saves leave them out."""
+    ignored = getattr(model, "_keys_to_ignore_on_save", None)
+    if ignored:
+        model._keys_to_ignore_on_save = set(ignored) - set(projection_keys(model))
+    try:
+        yield
+    finally:
+        if ignored:
+            model._keys_to_ignore_on_save = ignored
 
 
 def _qkv_modules(layer: nn.Module, model_name: str) -> list[nn.Module]:

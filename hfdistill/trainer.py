@@ -17,6 +17,7 @@ from .intermediate import (
     check_intermediate_plan,
     mapped_hidden_loss,
     paired_attention_loss,
+    projections_saved,
     relation_heads,
     width,
 )
@@ -229,6 +230,10 @@ class DistillationTrainer(Trainer):
                 inputs["attention_mask"], weights, num_items_in_batch,
             )  # fmt: skip
         return losses
+
+    def _save_checkpoint(self, model, trial) -> None:
+        with projections_saved(self.model):  # a run resumed from this checkpoint continues the trained projections
+            super()._save_checkpoint(model, trial)
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         """Add the mean KD and task losses since the last training log, averaged over ranks."""

@@ -116,17 +116,25 @@ def test_gradient_accumulation_gives_the_same_weights_with_intermediate_terms(tm
         torch.testing.assert_close(results[1][name], value, atol=1e-5, rtol=1e-4, msg=name)
 
 
+def saved_keys(folder) -> set[str]:
+    with safe_open(str(folder / "model.safetensors"), "pt") as weights:
+        return set(weights.keys())
+
+
 def test_projections_train_but_are_never_saved(tmp_path, teacher):
-    trainer = make_trainer(tmp_path, teacher, shape=NARROW, hidden_loss_weight=1.0)
+    trainer = make_trainer(
+        tmp_path, teacher, shape=NARROW, hidden_loss_weight=1.0, save_strategy="steps", save_steps=2
+    )
     student = trainer.model
     before = {name: student.state_dict()[name].clone() for name in projection_keys(student)}
     assert len(before) == 2 * 3  # a weight and a bias for each of the 3 mapped hidden states
     trainer.train()
     assert all(not torch.equal(student.state_dict()[name], value) for name, value in before.items())
+    # checkpoints keep them (a resumed run continues them); the student's own save does not
+    assert saved_keys(tmp_path / "out" / "checkpoint-4") >= set(before)
 
     trainer.save_model(str(tmp_path / "saved"))
-    with safe_open(str(tmp_path / "saved" / "model.safetensors"), "pt") as weights:
-        saved = set(weights.keys())
+    saved = saved_keys(tmp_path / "saved")
     assert not [name for name in saved if "projection" in name]
     reloaded = AutoModelForSequenceClassification.from_pretrained(str(tmp_path / "saved"))
     fresh = build_distilbert_student(teacher, [0, 2], shape=NARROW)
