@@ -38,9 +38,10 @@ import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, HfArgumentParser, Trainer, set_seed
 
 from hfdistill.cache import cache_teacher_logits
+from hfdistill.commands import train_teacher
 from hfdistill.config import DataArguments, DistillationArguments
 from hfdistill.evaluation import load_task
-from hfdistill.pipeline import QUICKSTART_DEFAULTS, train_teacher
+from hfdistill.pipeline import QUICKSTART_DEFAULTS
 from hfdistill.report import markdown_table, write_json
 from hfdistill.run import PipelineArguments
 from hfdistill.student import build_student, freeze_input_embeddings, resolve_layers

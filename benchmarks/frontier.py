@@ -40,11 +40,12 @@ import torch
 from transformers import AutoModelForSequenceClassification, HfArgumentParser, Trainer, set_seed
 
 from hfdistill.cache import cache_teacher_logits
+from hfdistill.commands import train_teacher
 from hfdistill.config import DEFAULT_TRANSFER_DATASET, DataArguments, DistillationArguments
 from hfdistill.evaluation import load_task, predict
 from hfdistill.export import export_and_check
 from hfdistill.intermediate import layer_map_of_copied_layers
-from hfdistill.pipeline import QUICKSTART_DEFAULTS, load_teacher, train_teacher
+from hfdistill.pipeline import QUICKSTART_DEFAULTS, load_teacher
 from hfdistill.reorder import reorder_on_training_texts
 from hfdistill.report import markdown_table, measure_all, percent, retention, timing_inputs, write_json
 from hfdistill.run import PipelineArguments

@@ -193,11 +193,20 @@ def task_card_data(
     )
 
 
-def training_settings(distillation: dict, config) -> dict:
+def training_settings(settings: dict, config) -> dict:
     """The card's training table for a task student."""
+    distillation, first_stage = settings["distillation"], settings["pipeline"]["intermediate_epochs"]
+    intermediate = {
+        f"{name} ({distillation[name.replace('_weight', '')]})": distillation[name]
+        for name in ("hidden_loss_weight", "attention_loss_weight")
+        if distillation[name] > 0
+    }
+    if first_stage:
+        intermediate["first stage: epochs with these terms, teacher online"] = first_stage
     return {
         "temperature": distillation["temperature"],
         "kd_loss_weight (KL part; cross-entropy gets 1 - w)": distillation["kd_loss_weight"],
+        **intermediate,
         "teacher layers kept": distillation["student_layers"] or "student loaded, not built from the teacher",
         "student architecture": f"{config.model_type}, {config.num_hidden_layers} layers",
         "epochs": distillation["num_train_epochs"],
@@ -226,7 +235,7 @@ def write_task_card(
     teacher = teacher_metadata(teacher_path)
     config = AutoConfig.from_pretrained(folder)
     data = task_card_data(folder.name, settings, row["metrics"], teacher, config.model_type, task)
-    hyperparameters = training_settings(settings["distillation"], config)
+    hyperparameters = training_settings(settings, config)
     kd = "without the teacher (the no-KD baseline)" if "without KD" in student_name else "by knowledge distillation"
     labels = ", ".join(config.id2label[i] for i in range(config.num_labels))
     chart_line = f"\n![{metric} against latency and size]({chart})\n" if chart else ""

@@ -9,12 +9,13 @@ import transformers
 from huggingface_hub.errors import HfHubHTTPError
 from transformers import HfArgumentParser
 
+from .commands import cache_teacher, evaluate_folders, train_teacher
 from .config import DataArguments, DistillationArguments
 from .finite import NonFiniteError
 from .hub import push_folder
 from .parallel import ParallelDataArguments
 from .paths import model_config
-from .pipeline import QUICKSTART_DEFAULTS, cache_teacher, evaluate_folders, train_teacher
+from .pipeline import QUICKSTART_DEFAULTS
 from .recipe import parse_with_recipe
 from .report import write_json
 from .run import PipelineArguments, run_pipeline

@@ -30,13 +30,15 @@ from .paths import model_config
 from .reorder import check_reorderable, reorder_on_training_texts
 from .report import ModelReport, comparison_table, write_report
 from .resume import Run, train_stage
-from .run import STUDENT, PipelineArguments, start_run, train_and_save
+from .run import STUDENT, PipelineArguments
 from .student import StudentShape, build_student, freeze_input_embeddings, layers_to_keep, student_config
 from .tasks import EncoderTask
 from .trainer import DistillationTrainer
 from .transfer import with_transfer_data
 
 logger = logging.getLogger(__name__)
+
+STAGE, FIRST_STAGE = "student", "student-intermediate"  # the student's stage; the first of two (`intermediate_epochs`)
 
 REPORTED_SETTINGS = (
     "temperature",
@@ -181,6 +183,22 @@ def plan_student(args: DistillationArguments, teacher_path: str, output: Path) -
     return layers
 
 
+def check_stages(args: DistillationArguments, pipeline_args: PipelineArguments) -> None:
+    """Refuse, before any work, a first stage with nothing to train, or intermediate terms the cache cannot serve."""
+    intermediate = args.needs_hidden_states or args.needs_attention
+    if pipeline_args.intermediate_epochs > 0 and not intermediate:
+        raise ValueError(
+            "intermediate_epochs is a first stage of hidden-state and attention terms: set --hidden_loss_weight or "
+            "--attention_loss_weight > 0, or drop it"
+        )
+    if intermediate and args.teacher_cache_dir is not None and pipeline_args.intermediate_epochs == 0:
+        raise ValueError(
+            "hidden_loss_weight / attention_loss_weight need the teacher online, and teacher_cache_dir holds only its "
+            "logits: train them in a first stage with --intermediate_epochs N (the cache serves the second), or drop "
+            "--teacher_cache_dir"
+        )
+
+
 def fine_tune_teacher(teacher, args, pipeline_args: PipelineArguments, data: TaskData, run: Run) -> str:
     """Fine-tune the teacher on the task into `<output>/teacher`; its folder."""
     logger.info("fine-tuning the teacher %s", args.teacher_name_or_path or "(the default)")
@@ -194,10 +212,12 @@ def fine_tune_teacher(teacher, args, pipeline_args: PipelineArguments, data: Tas
     return train_stage(Trainer(model=teacher, args=teacher_training, **data.trainer_kwargs()), run, "teacher")
 
 
-def distil(student, teacher, teacher_folder: str, train, args, data: TaskData, run: Run, layers) -> str:
-    """Distil `student` from `teacher` on `train` into `<output>/student` (through the teacher-output cache when
+def distil(student, teacher, teacher_folder: str, train, args, data: TaskData, run: Run, layers, stage=STAGE) -> str:
+    """Distil `student` from `teacher` on `train` into `<output>/<stage>` (through the teacher-output cache when
     `teacher_cache_dir` is set); its folder."""
-    logger.info("distilling a %d-layer %s student", student.config.num_hidden_layers, student.config.model_type)
+    logger.info(
+        "%s: distilling a %d-layer %s student", stage, student.config.num_hidden_layers, student.config.model_type
+    )
     if args.teacher_cache_dir is not None:
         teacher.eval()  # fine-tuning left it in train mode
         train = cache_teacher_logits(
@@ -207,10 +227,10 @@ def distil(student, teacher, teacher_folder: str, train, args, data: TaskData, r
     trainer = DistillationTrainer(
         model=student,
         teacher_model=teacher,
-        args=distillation_arguments(args, run.checkpoints("student"), layers),
+        args=distillation_arguments(args, run.checkpoints(stage), layers),
         **{**data.trainer_kwargs(), "train_dataset": train},
     )
-    return train_stage(trainer, run, "student")
+    return train_stage(trainer, run, stage)
 
 
 def train_without_teacher(baseline, args, data: TaskData, run: Run) -> str:
@@ -226,6 +246,7 @@ class LogitStages:
 
     def __init__(self, args, data_args: DataArguments, pipeline_args: PipelineArguments, teacher_path: str):
         self.args, self.data_args, self.pipeline_args, self.teacher_path = args, data_args, pipeline_args, teacher_path
+        check_stages(args, pipeline_args)
         self.layers = plan_student(args, teacher_path, Path(args.output_dir))
         self.data = load_task(teacher_path, data_args)
         check_top_k(args, self.data.label_names)
@@ -246,14 +267,29 @@ class LogitStages:
         )
         folders = {"teacher": teacher_folder}
         baseline = copy.deepcopy(student) if self.pipeline_args.train_baseline else None
-        folders[STUDENT] = run.done("student") or distil(
-            student, teacher, teacher_folder, self.train_rows, args, data, run, layers
-        )
+        folders[STUDENT] = run.done(STAGE) or self.distil(student, teacher, teacher_folder, run)
         if baseline is not None:
             folders["student without KD"] = run.done("student-no-kd") or train_without_teacher(
                 baseline, args, data, run
             )
         return folders
+
+    def distil(self, student, teacher, teacher_folder: str, run: Run) -> str:
+        """`distil` in one stage, or in TinyBERT's two when `intermediate_epochs` > 0: every weighted term with the
+        teacher online into `<output>/student-intermediate`, then, from that student, the soft targets and labels."""
+        args, epochs = self.args, self.pipeline_args.intermediate_epochs
+        if epochs > 0:
+            online = replace(args, num_train_epochs=epochs, teacher_cache_dir=None)
+            first = run.done(FIRST_STAGE) or distil(
+                student, teacher, teacher_folder, self.train_rows, online, self.data, run, self.layers, FIRST_STAGE
+            )
+            student = self.data.task.load_model(first)  # its saved weights: without the projections
+            if self.pipeline_args.freeze_word_embeddings:
+                freeze_input_embeddings(student)
+            args = replace(
+                args, hidden_loss_weight=0.0, attention_loss_weight=0.0, distill_layer_map=None, relation_heads=None
+            )
+        return distil(student, teacher, teacher_folder, self.train_rows, args, self.data, run, self.layers)
 
     def report(self, folders: dict[str, str]) -> dict:
         logger.info("measuring on the test split")
@@ -317,62 +353,3 @@ def check_top_k(args: DistillationArguments, label_names: list[str]) -> None:
             f"teacher_cache_top_k is {args.teacher_cache_top_k} but the task has {len(label_names)} labels: "
             "leave it unset to cache all logits"
         )
-
-
-def cache_teacher(args: DistillationArguments, data_args: DataArguments) -> dict:
-    """Run the fine-tuned `teacher_name_or_path` once over the training split into `teacher_cache_dir`.
-
-    `hfdistill distill` with the same teacher, data and cache settings then reads the outputs instead of running the
-    teacher. Returns what was cached.
-    """
-    if args.teacher_name_or_path is None or args.teacher_cache_dir is None:
-        raise ValueError(
-            "cache-teacher needs --teacher_name_or_path (the fine-tuned teacher, e.g. outputs/quickstart/teacher) "
-            "and --teacher_cache_dir (where its outputs go)"
-        )
-    data = load_task(args.teacher_name_or_path, data_args)
-    check_top_k(args, data.label_names)
-
-    def fine_tuned_teacher():
-        return load_teacher(data.task, args.teacher_name_or_path, data.label_names, False, False)
-
-    cached = cache_teacher_logits(
-        data.tokenized["train"],
-        args.teacher_name_or_path,
-        data.tokenizer,
-        args,
-        data.collator,
-        data.preprocessing,
-        load_teacher=fine_tuned_teacher,
-    )
-    return {"rows": len(cached), "columns": [name for name in cached.column_names if name.startswith("teacher_")]}
-
-
-def train_teacher(
-    args: DistillationArguments, data_args: DataArguments, pipeline_args: PipelineArguments
-) -> dict | None:
-    """Fine-tune `teacher_name_or_path` on the task into `output_dir`; test metrics on the main process."""
-    _, teacher_path = start_run(args, pipeline_args)
-    data = load_task(teacher_path, data_args)
-    set_seed(args.seed)
-    teacher = load_teacher(data.task, teacher_path, data.label_names, True, pipeline_args.freeze_word_embeddings)
-    trainer = Trainer(model=teacher, args=args, **data.trainer_kwargs())
-    train_and_save(trainer)
-    if not trainer.is_world_process_zero():
-        return None
-    return data.score(teacher)
-
-
-def evaluate_folders(
-    teacher: str, students: list[str], data_args: DataArguments, output_file: str | None, timing_rounds: int = 5
-) -> dict:
-    """Score and time `teacher` and each of `students` on the test split; the report, with its table."""
-    data = load_task(teacher, data_args)
-    folders = {"teacher": teacher, **{student: student for student in students}}
-    rows = data.compare(folders, timing_rounds)
-    metric = data.task.headline_metric
-    report = {"models": [asdict(row) for row in rows]}
-    if output_file is not None:
-        report = write_report(output_file, rows, metric, extra={"dataset": data_args.dataset_name})
-    report["table"] = comparison_table(rows, metric)
-    return report

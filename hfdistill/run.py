@@ -21,7 +21,8 @@ from .tasks import task_for
 
 @dataclass
 class PipelineArguments:
-    """The pipeline's optional steps: fine-tune the teacher first, train a no-KD baseline, and one CPU saver."""
+    """The pipeline's optional steps: fine-tune the teacher first, distil in two stages, train a no-KD baseline, and
+    one CPU saver."""
 
     teacher_num_train_epochs: float = field(
         default=0.0,
@@ -46,10 +47,20 @@ class PipelineArguments:
     timing_rounds: int = field(
         default=5, metadata={"help": "Rounds of CPU timing per model in the comparison; each keeps its best round."}
     )
+    intermediate_epochs: float = field(
+        default=0.0,
+        metadata={
+            "help": "TinyBERT's two stages: first train the student this many epochs with every weighted term and the "
+            "teacher online (hidden states and attention need it), then num_train_epochs on the soft targets and "
+            "labels alone, through the teacher-output cache when teacher_cache_dir is set. 0: one stage."
+        },
+    )
 
     def __post_init__(self):
         if self.timing_rounds < 1:
             raise ValueError(f"timing_rounds must be >= 1, got {self.timing_rounds}")
+        if self.intermediate_epochs < 0:
+            raise ValueError(f"intermediate_epochs must be >= 0, got {self.intermediate_epochs}")
 
 
 def default_teacher_path() -> str:

@@ -135,8 +135,9 @@ def check_range(name: str, bounds: list[float]) -> None:
 
 def check_search_settings(args: DistillationArguments, pipeline_args: PipelineArguments) -> None:
     """Refuse, before any work, settings a search does not honour."""
-    if pipeline_args.train_baseline:
-        raise ValueError("train_baseline applies to `distill`; a search compares its trials: drop --train_baseline")
+    for flag in ("train_baseline", "intermediate_epochs"):
+        if getattr(pipeline_args, flag):
+            raise ValueError(f"{flag} applies to `distill`; a search trains each trial in one stage: drop --{flag}")
     if args.save_strategy != "no":
         raise ValueError(
             "a search resumes trial by trial (the study keeps every finished trial), not from checkpoints inside a "

@@ -167,6 +167,14 @@ CASES = [
     (SEARCH + ["--save_steps", "20"], "--save_steps acts only with --save_strategy steps, and save_strategy is 'no'"),
     (DISTILL + ["--eval_steps", "5"], "--eval_steps acts only with --eval_strategy steps"),
     (SEARCH + ["--train_baseline", "true"], "train_baseline applies to `distill`"),
+    (SEARCH + ["--intermediate_epochs", "1"], "intermediate_epochs applies to `distill`"),
+    (DISTILL + ["--intermediate_epochs", "-1"], "intermediate_epochs must be >= 0, got -1.0"),
+    (DISTILL + ["--intermediate_epochs", "1"], "intermediate_epochs is a first stage of hidden-state and attention"),
+    (
+        DISTILL + ["--hidden_loss_weight", "1", "--teacher_cache_dir", "{out}-cache"],
+        "train them in a first stage with --intermediate_epochs N",
+    ),
+    (MULTILINGUAL + ["--intermediate_epochs", "2"], "intermediate_epochs apply to task distillation"),
     (SEARCH + ["--search_params", "hidden_loss_weight", "--teacher_cache_dir", "{inputs}/afile"], "afile"),
     (SEARCH + ["--dataset_name", "{inputs}/ragged.csv"], "ragged.csv"),
 ]

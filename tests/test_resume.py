@@ -25,21 +25,39 @@ def inputs(tmp_path_factory) -> Path:
     return folder
 
 
-def argv(inputs: Path, output: Path, *extra: str) -> list[str]:
+def argv(inputs: Path, output: Path, *extra: str, two_stages: bool = False) -> list[str]:
+    """A run of three stages (teacher, student, student-no-kd), or four with the student's first stage."""
+    first_stage = [
+        "--intermediate_epochs", "1", "--hidden_loss_weight", "1", "--attention_loss_weight", "1",
+        "--student_hidden_size", "16", "--teacher_cache_dir", f"{output}-cache",
+    ] if two_stages else []  # fmt: skip
     return [
         "distill", "--teacher_name_or_path", str(inputs / "teacher"), "--dataset_name", str(inputs / "data.csv"),
         "--output_dir", str(output), "--teacher_num_train_epochs", "1", "--student_num_layers", "1",
         "--train_baseline", "true", "--num_train_epochs", "1", "--per_device_train_batch_size", "4",
         "--save_steps", "4", "--logging_steps", "1", "--report_to", "none", "--disable_tqdm", "true",
-        "--timing_rounds", "1", "--use_cpu", "true", *extra,
+        "--timing_rounds", "1", "--use_cpu", "true", *first_stage, *extra,
     ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(inputs) -> Path:
-    output = inputs / "uninterrupted"
-    assert main(argv(inputs, output)) == 0
-    return output
+def finished(inputs):
+    """The uninterrupted run of one or two student stages, run when first asked for."""
+    runs = {}
+
+    def run(two_stages: bool) -> Path:
+        if two_stages not in runs:
+            output = inputs / f"uninterrupted-{'two' if two_stages else 'one'}"
+            assert main(argv(inputs, output, two_stages=two_stages)) == 0
+            runs[two_stages] = output
+        return runs[two_stages]
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(finished) -> Path:
+    return finished(False)
 
 
 def crash_in(monkeypatch, stage: str, step: int) -> None:
@@ -67,28 +85,34 @@ def count_steps(monkeypatch, stage: str) -> list[int]:
     return counted
 
 
-@pytest.mark.parametrize("stage", ["teacher", "student", "student-no-kd"])
+STAGES = ["teacher", "student", "student-no-kd"]
+
+
+@pytest.mark.parametrize(
+    ("stage", "two_stages"),
+    [*((stage, False) for stage in STAGES), ("student-intermediate", True), ("student", True)],
+)
 def test_a_run_cut_off_in_any_stage_continues_and_ends_as_an_uninterrupted_one(
-    inputs, uninterrupted, tmp_path, monkeypatch, caplog, stage
+    inputs, finished, tmp_path, monkeypatch, caplog, stage, two_stages
 ):
-    output = tmp_path / "run"
+    uninterrupted, output = finished(two_stages), tmp_path / "run"
     with monkeypatch.context() as patch:
         crash_in(patch, stage, step=6)  # after the checkpoint of step 4
         with pytest.raises(Crash):
-            main(argv(inputs, output))
+            main(argv(inputs, output, two_stages=two_stages))
     manifest = json.loads((output / MANIFEST).read_text())
     assert not manifest["finished"] and stage not in manifest["stages"]
     assert not (output / stage).exists()  # no final folder that looks finished
     kept = {name: (output / name / "model.safetensors").stat().st_mtime_ns for name in manifest["stages"]}
 
     steps = count_steps(monkeypatch, stage)
-    assert main(argv(inputs, output)) == 0
+    assert main(argv(inputs, output, two_stages=two_stages)) == 0
     total = json.loads((uninterrupted / stage / "trainer_state.json").read_text())["global_step"]
     assert steps == [total - 4]  # only the steps after the checkpoint ran again
     assert f"{stage}: resuming from {output / 'checkpoints' / stage / 'checkpoint-4'}" in caplog.text
     for name, modified in kept.items():  # finished stages are not trained again
         assert (output / name / "model.safetensors").stat().st_mtime_ns == modified, name
-    for name in ("teacher", "student", "student-no-kd"):
+    for name in STAGES + ["student-intermediate"] * two_stages:
         resumed = load_file(output / name / "model.safetensors")
         for key, value in load_file(uninterrupted / name / "model.safetensors").items():
             torch.testing.assert_close(resumed[key], value, atol=1e-5, rtol=1e-4, msg=f"{name}: {key}")
@@ -167,3 +191,23 @@ def test_a_multilingual_run_cut_off_continues_and_ends_as_an_uninterrupted_one(t
     )
     assert json.loads((output / MANIFEST).read_text())["finished"] and not (output / "checkpoints").exists()
     assert main(multilingual_argv(tmp_path, output)) == 2  # finished: not written over
+
+
+def logged(folder: Path) -> set[str]:
+    """Every name the stage's trainer logged."""
+    return {name for entry in json.loads((folder / "trainer_state.json").read_text())["log_history"] for name in entry}
+
+
+def test_two_stages_train_the_intermediate_terms_online_then_the_soft_targets_from_the_cache(finished):
+    output = finished(True)
+    assert {"hidden_loss", "attention_loss", "kd_loss"} <= logged(output / "student-intermediate")
+    second = logged(output / "student")
+    assert "kd_loss" in second and not {"hidden_loss", "attention_loss"} & second
+    assert any(Path(f"{output}-cache").iterdir())  # the second stage read the teacher's logits from the cache
+    for stage in ("student-intermediate", "student"):
+        assert not [key for key in load_file(output / stage / "model.safetensors") if "projection" in key]
+    assert json.loads((output / "report.json").read_text())["settings"]["pipeline"]["intermediate_epochs"] == 1
+    assert (
+        "| first stage: epochs with these terms, teacher online | 1.0 |"
+        in (output / "student" / "README.md").read_text()
+    )

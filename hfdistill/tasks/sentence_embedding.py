@@ -253,10 +253,14 @@ class EmbeddingStages:
     scored; the student, scored before training, regresses onto those embeddings; then it is reloaded and scored."""
 
     def __init__(self, args, data_args: ParallelDataArguments, pipeline_args: PipelineArguments, teacher_path: str):
-        if pipeline_args.teacher_num_train_epochs > 0 or pipeline_args.train_baseline:
+        if (
+            pipeline_args.teacher_num_train_epochs > 0
+            or pipeline_args.train_baseline
+            or pipeline_args.intermediate_epochs
+        ):
             raise ValueError(
-                "teacher_num_train_epochs and train_baseline apply to task distillation, not to multilingual "
-                "embeddings: drop them (the untrained student is the baseline here)"
+                "teacher_num_train_epochs, train_baseline and intermediate_epochs apply to task distillation, not to "
+                "multilingual embeddings: drop them (the untrained student is the baseline here)"
             )
         check_embedding_settings(args)
         if args.student_name_or_path not in (None, COPY_OF_TEACHER, BUNDLED_E5):
