@@ -19,7 +19,6 @@ from .pipeline import QUICKSTART_DEFAULTS
 from .recipe import parse_with_recipe
 from .report import write_json
 from .run import PipelineArguments, run_pipeline
-from .tasks.sentence_embedding import MULTILINGUAL_DEFAULTS, cache_multilingual_targets, evaluate_embedding_folders
 
 logger = logging.getLogger("hfdistill")
 
@@ -38,6 +37,13 @@ class EvaluateArguments:
     def __post_init__(self):
         if self.timing_rounds < 1:
             raise ValueError(f"timing_rounds must be >= 1, got {self.timing_rounds}")
+
+
+def embeddings():
+    """The sentence-embedding task's module, imported when a command embeds: sentence-transformers loads only then."""
+    from .tasks import sentence_embedding
+
+    return sentence_embedding
 
 
 def pipeline_parser(prog: str, description: str) -> HfArgumentParser:
@@ -89,7 +95,9 @@ def evaluate_command(argv: list[str]) -> int:
     data_class = DataArguments if mode == "logits" else ParallelDataArguments
     parser = HfArgumentParser((EvaluateArguments, data_class), prog="hfdistill evaluate", description=description)
     add_mode_flag(parser)
-    eval_args, data_args = parse_with_recipe(parser, argv, None if mode == "logits" else MULTILINGUAL_DEFAULTS)
+    eval_args, data_args = parse_with_recipe(
+        parser, argv, None if mode == "logits" else embeddings().MULTILINGUAL_DEFAULTS
+    )
     for flag, names in (("teacher", [eval_args.teacher]), ("students", eval_args.students)):
         for name in names:
             model_config(name, flag)
@@ -99,7 +107,9 @@ def evaluate_command(argv: list[str]) -> int:
         )
         print(f"\n{report['table']}")
         return 0
-    report = evaluate_embedding_folders(eval_args.teacher, eval_args.students, data_args, eval_args.timing_rounds)
+    report = embeddings().evaluate_embedding_folders(
+        eval_args.teacher, eval_args.students, data_args, eval_args.timing_rounds
+    )
     if eval_args.output_file is not None:
         write_json(eval_args.output_file, {name: report[name] for name in ("scores", "sentences_per_second")})
     print(f"\n{report['table']}\n\n{report['speed_table']}")
@@ -177,7 +187,7 @@ def multilingual_parser(
 
 
 def multilingual(argv: list[str]) -> int:
-    args, data_args, pipeline_args = parse_with_recipe(multilingual_parser(), argv, MULTILINGUAL_DEFAULTS)
+    args, data_args, pipeline_args = parse_with_recipe(multilingual_parser(), argv, embeddings().MULTILINGUAL_DEFAULTS)
     report = run_pipeline(args, data_args, pipeline_args)
     if report is not None:
         print(f"\n{report['table']}\n\n{report['speed_table']}")
@@ -247,7 +257,7 @@ def cache_teacher_command(argv: list[str]) -> int:
         parser, defaults, cache = pipeline_parser("hfdistill cache-teacher", description), None, cache_teacher
     else:
         parser = multilingual_parser("hfdistill cache-teacher", description)
-        defaults, cache = MULTILINGUAL_DEFAULTS, cache_multilingual_targets
+        defaults, cache = embeddings().MULTILINGUAL_DEFAULTS, embeddings().cache_multilingual_targets
     add_mode_flag(parser)
     args, data_args, _ = parse_with_recipe(parser, argv, defaults)
     cached = cache(args, data_args)

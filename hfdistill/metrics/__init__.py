@@ -7,13 +7,14 @@ A metric that is not packaged goes to `evaluate.load(name)` unchanged, which nee
 
 from pathlib import Path
 
-import evaluate
-
 PACKAGED = Path(__file__).parent
 
 
-def load_metric(name: str) -> evaluate.EvaluationModule:
-    """The `evaluate` module `name`: the packaged copy when there is one, else the Hub's."""
+def load_metric(name: str):
+    """The `evaluate` module `name` (an `evaluate.EvaluationModule`): the packaged copy when there is one, else the
+    Hub's. `evaluate` (and the scipy it imports) loads here, when a run first scores, not with the command line."""
+    import evaluate
+
     local = PACKAGED / name / f"{name}.py"
     if local.is_file():
         return evaluate.load(str(local.parent))
