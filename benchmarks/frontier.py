@@ -36,13 +36,13 @@ from typing import Literal
 
 import matplotlib
 import numpy as np
-import torch
 from transformers import AutoModelForSequenceClassification, HfArgumentParser, Trainer, set_seed
 
+from hfdistill import evaluation
 from hfdistill.cache import cache_teacher_logits
 from hfdistill.commands import train_teacher
 from hfdistill.config import DEFAULT_TRANSFER_DATASET, DataArguments, DistillationArguments
-from hfdistill.evaluation import load_task, predict
+from hfdistill.evaluation import load_task
 from hfdistill.export import export_and_check
 from hfdistill.intermediate import layer_map_of_copied_layers
 from hfdistill.pipeline import QUICKSTART_DEFAULTS, load_teacher
@@ -232,13 +232,8 @@ def train_student(bench, method, shape_name, teacher, task, data_args, cache_dir
 
 def test_predictions(folder: str, task) -> np.ndarray:
     """The saved model's predicted class for every test example."""
-    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
-
-    @torch.inference_mode()
-    def run(batch):
-        return model(**batch).logits.float().numpy()
-
-    return predict(run, task.tokenized["test"], task.collator).predictions.argmax(-1)
+    model = AutoModelForSequenceClassification.from_pretrained(folder)
+    return evaluation.test_predictions(model, task.tokenized["test"], task.collator).predictions.argmax(-1)
 
 
 def int8_figures(folder: str, data_args: DataArguments) -> dict:
@@ -301,7 +296,7 @@ def run_rung(bench, shape_name, teacher_folder, teacher, task, data_args) -> dic
             "train_seconds": seconds[method],
             "mcnemar_vs_no_kd": None
             if method == "no KD"
-            else mcnemar_exact(labels, predictions[method], predictions["no KD"]),
+            else mcnemar_exact(predictions[method] == labels, predictions["no KD"] == labels),
         }
     for folder in folders.values():
         shutil.rmtree(Path(folder) / "onnx", ignore_errors=True)  # ~100 MB a student, measured already

@@ -58,4 +58,4 @@ for m in methods:
 if "no KD" in preds:
     for m in preds:
         if m != "no KD":
-            print(tag, m, mcnemar_exact(labels, preds[m], preds["no KD"]))
+            print(tag, m, mcnemar_exact(preds[m] == labels, preds["no KD"] == labels))

@@ -75,7 +75,7 @@ def main() -> None:
         "n_trials": args.n_trials,
         "test_examples": int(len(labels)),
         "teacher_accuracy": reports["KD"]["models"][0]["metrics"]["accuracy"],
-        "mcnemar_kd_vs_no_kd": mcnemar_exact(labels, predictions["KD"], predictions["no KD"]),
+        "mcnemar_kd_vs_no_kd": mcnemar_exact(predictions["KD"] == labels, predictions["no KD"] == labels),
     }
     for name, report in reports.items():
         teacher, student = report["models"]

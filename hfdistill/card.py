@@ -11,6 +11,7 @@ from transformers import AutoConfig
 from .config import BUNDLED_PREFIX
 from .report import markdown_table
 from .resume import write_atomically
+from .run import STUDENT
 from .tasks import EncoderTask
 
 logger = logging.getLogger(__name__)
@@ -239,6 +240,8 @@ def write_task_card(
     kd = "without the teacher (the no-KD baseline)" if "without KD" in student_name else "by knowledge distillation"
     labels = ", ".join(config.id2label[i] for i in range(config.num_labels))
     chart_line = f"\n![{metric} against latency and size]({chart})\n" if chart else ""
+    paired = report.get("significance") if student_name == STUDENT else None
+    significance = f"\n{paired['summary']}\n" if paired else ""
     teacher_name = teacher.hub_id or teacher_path
     rounds = settings["pipeline"]["timing_rounds"]
     body = f"""
@@ -255,7 +258,7 @@ rounds; throughput: batches of 32 over the first 768 (or all) test inputs, best 
 `max_seq_length`, as they are scored.
 
 {report["table"]}
-{chart_line}
+{significance}{chart_line}
 ## Training
 
 {settings_table(hyperparameters)}

@@ -61,7 +61,10 @@ def distill(argv: list[str], defaults: dict | None = None, prog: str = "hfdistil
     args, data_args, pipeline_args = parse_with_recipe(parser, argv, defaults)
     report = run_pipeline(args, data_args, pipeline_args)
     if report is not None:
-        print(f"\n{report['table']}\n\nreport: {args.output_dir}/report.json")
+        print(f"\n{report['table']}\n")
+        if "significance" in report:
+            print(f"{report['significance']['summary']}\n")
+        print(f"report: {args.output_dir}/report.json")
         print(f"student: {args.output_dir}/student (with its model card README.md and tradeoff.png)")
         if "pushed" in report:
             print(f"pushed: {report['pushed']}")

@@ -66,7 +66,7 @@ def evaluate_folders(
     """Score and time `teacher` and each of `students` on the test split; the report, with its table."""
     data = load_task(teacher, data_args)
     folders = {"teacher": teacher, **{student: student for student in students}}
-    rows = data.compare(folders, timing_rounds)
+    rows, _ = data.compare(folders, timing_rounds)
     metric = data.task.headline_metric
     report = {"models": [asdict(row) for row in rows]}
     if output_file is not None:

@@ -44,19 +44,25 @@ class TaskData:
 
     def score(self, model: PreTrainedModel) -> dict[str, float]:
         """The task's metrics of `model` on the test split."""
-        return score(model, self.tokenized["test"], self.collator, self.compute_metrics, self.task.metric_keys)
+        return self.metrics_of(test_predictions(model, self.tokenized["test"], self.collator))
 
-    def compare(self, folders: dict[str, str], rounds: int = 5) -> list[ModelReport]:
-        """Reload each saved model as a user would, score it on the test split and time it (best of `rounds`);
-        one row each."""
+    def metrics_of(self, prediction: EvalPrediction) -> dict[str, float]:
+        metrics = self.compute_metrics(prediction)
+        return {name: round(metrics[name], 4) for name in self.task.metric_keys}
+
+    def compare(self, folders: dict[str, str], rounds: int = 5) -> tuple[list[ModelReport], dict[str, np.ndarray]]:
+        """Reload each saved model as a user would, score it on the test split and time it (best of `rounds`):
+        one row each, and whether each model got each test example right (`EncoderTask.correct`)."""
         models = {name: self.task.load_model(folder) for name, folder in folders.items()}
-        metrics = {}
+        metrics, outcomes = {}, {}
         for name, model in models.items():
             logger.info("scoring %s (%s)", name, folders[name])
-            metrics[name] = self.score(model)
+            prediction = test_predictions(model, self.tokenized["test"], self.collator)
+            metrics[name] = self.metrics_of(prediction)
+            outcomes[name] = self.task.correct(prediction.predictions, prediction.label_ids)
         logger.info("timing %s on the CPU", ", ".join(models))
         singles, batches = timing_inputs(self.tokenized["test"], self.collator)
-        return measure_all(models, folders, metrics, singles, batches, rounds)
+        return measure_all(models, folders, metrics, singles, batches, rounds), outcomes
 
 
 def load_task(tokenizer_path: str, data_args: DataArguments) -> TaskData:
@@ -94,8 +100,9 @@ def predict(run: Callable[[dict], np.ndarray], dataset, collator, batch_size: in
     return EvalPrediction(predictions=logits, label_ids=labels)
 
 
-def score(model, test_dataset, collator, compute_metrics, keys, batch_size: int = 64) -> dict[str, float]:
-    """Test-split metrics `keys` of `model`, on this process alone (so the main rank can run it by itself)."""
+def test_predictions(model, test_dataset, collator, batch_size: int = 64) -> EvalPrediction:
+    """`model`'s logits and the labels over the test split, on this process alone (so the main rank can run it by
+    itself)."""
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = model.to(device).eval()
 
@@ -103,5 +110,4 @@ def score(model, test_dataset, collator, compute_metrics, keys, batch_size: int 
     def run(batch):
         return model(**{name: value.to(device) for name, value in batch.items()}).logits.float().cpu().numpy()
 
-    metrics = compute_metrics(predict(run, test_dataset, collator, batch_size))
-    return {name: round(metrics[name], 4) for name in keys}
+    return predict(run, test_dataset, collator, batch_size)

@@ -30,7 +30,8 @@ from .paths import model_config
 from .reorder import check_reorderable, reorder_on_training_texts
 from .report import ModelReport, comparison_table, write_report
 from .resume import Run, train_stage
-from .run import STUDENT, PipelineArguments
+from .run import BASELINE, STUDENT, PipelineArguments
+from .significance import against_baseline
 from .student import StudentShape, build_student, freeze_input_embeddings, layers_to_keep, student_config
 from .tasks import EncoderTask
 from .trainer import DistillationTrainer
@@ -269,9 +270,7 @@ class LogitStages:
         baseline = copy.deepcopy(student) if self.pipeline_args.train_baseline else None
         folders[STUDENT] = run.done(STAGE) or self.distil(student, teacher, teacher_folder, run)
         if baseline is not None:
-            folders["student without KD"] = run.done("student-no-kd") or train_without_teacher(
-                baseline, args, data, run
-            )
+            folders[BASELINE] = run.done("student-no-kd") or train_without_teacher(baseline, args, data, run)
         return folders
 
     def distil(self, student, teacher, teacher_folder: str, run: Run) -> str:
@@ -293,14 +292,17 @@ class LogitStages:
 
     def report(self, folders: dict[str, str]) -> dict:
         logger.info("measuring on the test split")
-        rows = self.data.compare(folders, self.pipeline_args.timing_rounds)
+        rows, outcomes = self.data.compare(folders, self.pipeline_args.timing_rounds)
         settings = run_settings(self.args, self.data_args, self.pipeline_args, self.teacher_path, self.layers)
         settings |= {
             "train_examples": len(self.data.tokenized["train"]),
             "transfer_examples": len(self.train_rows) - len(self.data.tokenized["train"]),
             "test_examples": len(self.data.tokenized["test"]),
         }
-        return write_outputs(rows, folders, settings, self.args, self.data.task)
+        extra = {"settings": settings}
+        if BASELINE in outcomes:
+            extra["significance"] = against_baseline(outcomes[STUDENT], outcomes[BASELINE], self.data.task.paired_unit)
+        return write_outputs(rows, folders, extra, self.args, self.data.task)
 
 
 def teacher_and_student(
@@ -333,16 +335,17 @@ def run_settings(args, data_args: DataArguments, pipeline_args: PipelineArgument
     }
 
 
-def write_outputs(rows: list[ModelReport], folders: dict[str, str], settings: dict, args, task: EncoderTask) -> dict:
-    """`report.json`, then the chart and a model card in every student folder; the report."""
+def write_outputs(rows: list[ModelReport], folders: dict[str, str], extra: dict, args, task: EncoderTask) -> dict:
+    """`report.json` (the rows, then `extra`: the settings, the paired test), then the chart and a model card in every
+    student folder; the report."""
     output = Path(args.output_dir)
     metric = task.headline_metric
-    report = write_report(output / "report.json", rows, metric, extra={"settings": settings})
+    report = write_report(output / "report.json", rows, metric, extra=extra)
     report["table"] = comparison_table(rows, metric)
     for name, folder in folders.items():
         if name != "teacher":
             tradeoff_chart(rows, metric, Path(folder) / CHART_FILE)
-            write_task_card(Path(folder), report, name, settings["teacher"], CHART_FILE, task)
+            write_task_card(Path(folder), report, name, extra["settings"]["teacher"], CHART_FILE, task)
     return report
 
 

@@ -129,7 +129,7 @@ class Stages(Protocol):
         """On the main process: measure every model, write `report.json` and the model cards; the report."""
 
 
-STUDENT = "distilled student"
+STUDENT, BASELINE = "distilled student", "student without KD"
 
 
 def run_pipeline(args: DistillationArguments, data_args, pipeline_args: PipelineArguments) -> dict | None:

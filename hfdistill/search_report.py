@@ -143,7 +143,7 @@ def write_search_outputs(study, trials, data_args, pipeline_args, search_args) -
         return None
     student = install_chosen(best, trials.folder)
     data, metric = trials.data, trials.data.task.headline_metric
-    rows = data.compare({"teacher": trials.teacher_folder, CHOSEN: str(student)}, pipeline_args.timing_rounds)
+    rows, _ = data.compare({"teacher": trials.teacher_folder, CHOSEN: str(student)}, pipeline_args.timing_rounds)
     chosen_args = replace(trials.args, **study.best_trial.params)
     settings = run_settings(chosen_args, data_args, pipeline_args, trials.teacher_path, trials.layers)
     settings |= {"train_examples": len(data.tokenized["train"]), "test_examples": len(data.tokenized["test"])}

@@ -63,6 +63,10 @@ def test_report_compares_three_models(quickstart_run):
         100 * student["metrics"]["accuracy"] / teacher["metrics"]["accuracy"], abs=0.01
     )
     assert all(model["latency_ms_batch1"] > 0 and model["throughput_batch32"] > 0 for model in report["models"])
+    paired = report["significance"]  # McNemar's exact test of the distilled student against the no-KD one
+    lead = (paired["only_this_right"] - paired["only_no_kd_right"]) / 160
+    assert lead == pytest.approx(student["metrics"]["accuracy"] - baseline["metrics"]["accuracy"], abs=1e-4)
+    assert 0 < paired["p_value"] <= 1 and paired["unit"] == "example"
 
 
 @pytest.mark.parametrize("folder", ["teacher", "student", "student-no-kd"])
@@ -96,6 +100,7 @@ def test_student_folder_holds_a_card_from_the_report_and_the_chart(quickstart_ru
     png = (quickstart_run / "student" / "tradeoff.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
     assert TOKEN not in card and TOKEN not in (quickstart_run / "report.json").read_text()
+    assert report["significance"]["summary"] in card
 
 
 def test_card_numbers_equal_what_evaluate_prints(quickstart_run, capsys):

@@ -45,6 +45,12 @@ class EncoderTask(ABC):
     def scores(self, logits: np.ndarray, labels: np.ndarray, label_names: list[str]) -> dict[str, float]:
         """The `metric_keys` of `logits` against `labels` (-100: not scored)."""
 
+    paired_unit = "example"  # what `correct` judges, for the report's paired test
+
+    def correct(self, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Whether each example is right (the unit of a paired test between two models): its predicted class."""
+        return np.argmax(logits, axis=-1) == labels
+
     def compute_metrics(self, label_names: list[str]) -> Callable:
         """A `compute_metrics` for `Trainer`: `scores` of an `EvalPrediction`."""
 

@@ -133,6 +133,12 @@ class TokenClassification(EncoderTask):
         result = self.metrics["seqeval"].compute(predictions=predicted, references=reference, zero_division=0)
         return {key: float(result[f"overall_{key}"]) for key in self.metric_keys}
 
+    paired_unit = "sentence"
+
+    def correct(self, logits, labels):
+        """A sentence is right when every scored token's tag is."""
+        return ((np.argmax(logits, axis=-1) == labels) | (labels == -100)).all(axis=-1)
+
 
 def first_subtoken_labels(word_ids: list[int | None], tags: list[int]) -> list[int]:
     """Each word's tag on its first sub-token; -100 on the others and on special tokens."""

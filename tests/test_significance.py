@@ -1,0 +1,39 @@
+"""McNemar's exact test against the no-KD student, and the per-example outcomes each task pairs it on."""
+
+import numpy as np
+import pytest
+
+from hfdistill.significance import against_baseline, mcnemar_exact
+from hfdistill.tasks import task_for
+
+
+def test_mcnemar_counts_only_the_discordant_examples():
+    first = np.array([True] * 9 + [False] * 1 + [True] * 50 + [False] * 40)
+    second = np.array([False] * 9 + [True] * 1 + [True] * 50 + [False] * 40)
+    test = mcnemar_exact(first, second)
+    assert (test["only_this_right"], test["only_no_kd_right"]) == (9, 1)
+    # two-sided binomial test of 9 successes in 10 at one half: 2 * (C(10,9) + C(10,10)) / 2**10
+    assert test["p_value"] == pytest.approx(2 * 11 / 1024)
+    assert mcnemar_exact(second, first)["p_value"] == pytest.approx(test["p_value"])
+
+
+def test_identical_outcomes_give_p_one():
+    right = np.array([True, False, True])
+    assert mcnemar_exact(right, right) == {"only_this_right": 0, "only_no_kd_right": 0, "p_value": 1.0}
+
+
+def test_the_summary_names_the_counts_and_the_unit():
+    paired = against_baseline(np.array([True, True, False]), np.array([False, True, False]), "sentence")
+    assert paired["unit"] == "sentence" and paired["p_value"] == 1.0
+    assert "same 3 test sentences: only the distilled one is right on 1, only the other on 0" in paired["summary"]
+
+
+def test_a_text_is_right_when_its_class_is():
+    logits = np.array([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]])
+    assert task_for("text-classification").correct(logits, np.array([0, 0, 0])).tolist() == [True, False, True]
+
+
+def test_a_sentence_is_right_when_every_scored_tag_is():
+    logits = np.eye(3)[[[0, 1, 2], [0, 1, 1], [2, 2, 0]]]  # argmax: [0 1 2], [0 1 1], [2 2 0]
+    labels = np.array([[0, 1, 2], [0, 1, 2], [-100, 2, -100]])
+    assert task_for("token-classification").correct(logits, labels).tolist() == [True, False, True]
