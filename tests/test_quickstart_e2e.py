@@ -65,7 +65,8 @@ def test_report_compares_three_models(quickstart_run):
     assert all(model["latency_ms_batch1"] > 0 and model["throughput_batch32"] > 0 for model in report["models"])
     paired = report["significance"]  # McNemar's exact test of the distilled student against the no-KD one
     lead = (paired["only_this_right"] - paired["only_no_kd_right"]) / 160
-    assert lead == pytest.approx(student["metrics"]["accuracy"] - baseline["metrics"]["accuracy"], abs=1e-4)
+    # accuracies are rounded to 4 digits: their difference is within 1e-4 of the exact one (one review is 6e-3)
+    assert lead == pytest.approx(student["metrics"]["accuracy"] - baseline["metrics"]["accuracy"], abs=2e-4)
     assert 0 < paired["p_value"] <= 1 and paired["unit"] == "example"
 
 
