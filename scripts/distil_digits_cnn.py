@@ -192,7 +192,8 @@ def run_seed(run: DigitsArguments, seed: int) -> dict:
         "validation_accuracy_by_temperature": {str(t): round(v, 4) for t, v in validation.items()},
         "test_accuracy": {name: round(float((p == labels["test"]).mean()), 4) for name, p in test_predictions.items()},
         "mcnemar_distilled_vs_no_kd": mcnemar_exact(
-            labels["test"], test_predictions["distilled student"], test_predictions["student without KD"]
+            test_predictions["distilled student"] == labels["test"],
+            test_predictions["student without KD"] == labels["test"],
         ),
         "examples": {role: len(split) for role, split in splits.items()},
     }
