@@ -13,6 +13,8 @@ PIP := $(PYTHON) -m pip
 # torch first and pinned: on a CPU-only machine 2.13.0 is the CPU wheel; an unpinned torch pulls CUDA packages.
 TORCH ?= torch==2.13.0
 BENCHMARK_ARGS ?=
+# Test files run in this many pytest-xdist workers, a whole file to a worker (its module fixtures are built once).
+TEST_WORKERS ?= 2
 FRONTIER_ARGS ?=
 
 .PHONY: install quickstart multilingual ner digits benchmark frontier test lint
@@ -41,7 +43,7 @@ frontier: install
 
 test: install
 	$(MAKE) lint
-	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q
+	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint:
 	$(PYTHON) -m ruff check . && $(PYTHON) -m ruff format --check .

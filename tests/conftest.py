@@ -3,6 +3,12 @@ import os
 # before huggingface_hub is imported: it reads these once, and a run that may reach the Hub waits on its timeouts
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# Under pytest-xdist (`make test` runs 2 workers) each worker, and the processes its tests start, gets its share of the
+# cores: torch's default of every core per process would oversubscribe them.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    os.environ.setdefault(
+        "OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    )
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
