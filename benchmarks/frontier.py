@@ -233,7 +233,7 @@ def train_student(bench, method, shape_name, teacher, task, data_args, cache_dir
 def test_predictions(folder: str, task) -> np.ndarray:
     """The saved model's predicted class for every test example."""
     model = AutoModelForSequenceClassification.from_pretrained(folder)
-    return evaluation.test_predictions(model, task.tokenized["test"], task.collator).predictions.argmax(-1)
+    return evaluation.predict_test_split(model, task.tokenized["test"], task.collator).predictions.argmax(-1)
 
 
 def int8_figures(folder: str, data_args: DataArguments) -> dict:

@@ -44,7 +44,7 @@ class TaskData:
 
     def score(self, model: PreTrainedModel) -> dict[str, float]:
         """The task's metrics of `model` on the test split."""
-        return self.metrics_of(test_predictions(model, self.tokenized["test"], self.collator))
+        return self.metrics_of(predict_test_split(model, self.tokenized["test"], self.collator))
 
     def metrics_of(self, prediction: EvalPrediction) -> dict[str, float]:
         metrics = self.compute_metrics(prediction)
@@ -57,7 +57,7 @@ class TaskData:
         metrics, outcomes = {}, {}
         for name, model in models.items():
             logger.info("scoring %s (%s)", name, folders[name])
-            prediction = test_predictions(model, self.tokenized["test"], self.collator)
+            prediction = predict_test_split(model, self.tokenized["test"], self.collator)
             metrics[name] = self.metrics_of(prediction)
             outcomes[name] = self.task.correct(prediction.predictions, prediction.label_ids)
         logger.info("timing %s on the CPU", ", ".join(models))
@@ -100,7 +100,7 @@ def predict(run: Callable[[dict], np.ndarray], dataset, collator, batch_size: in
     return EvalPrediction(predictions=logits, label_ids=labels)
 
 
-def test_predictions(model, test_dataset, collator, batch_size: int = 64) -> EvalPrediction:
+def predict_test_split(model, test_dataset, collator, batch_size: int = 64) -> EvalPrediction:
     """`model`'s logits and the labels over the test split, on this process alone (so the main rank can run it by
     itself)."""
     device = "cuda" if torch.cuda.is_available() else "cpu"
