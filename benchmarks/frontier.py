@@ -174,10 +174,15 @@ def fine_tuned_teacher(bench: FrontierArguments, data_args: DataArguments) -> st
     return str(folder)
 
 
+def student_folder(bench: FrontierArguments, shape_name: str, method: str) -> Path:
+    """Where `train_student` saves the student of `method` at the rung `shape_name`."""
+    return Path(bench.output_dir) / shape_name / method.replace(" ", "-")
+
+
 def train_student(bench, method, shape_name, teacher, task, data_args, cache_dir: Path) -> tuple[str, float]:
     """Train one student of the rung `shape_name` by `method` into its folder; its folder and training seconds."""
     num_layers, width, feed_forward = RUNGS[shape_name]
-    folder = Path(bench.output_dir) / shape_name / method.replace(" ", "-")
+    folder = student_folder(bench, shape_name, method)
     layers = evenly_spread_layers(teacher.config.num_hidden_layers, num_layers)
     set_seed(bench.seed)
     student = build_student(

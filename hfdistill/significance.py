@@ -1,7 +1,7 @@
-"""Whether one model beats another on the same test examples: McNemar's exact test (scipy)."""
+"""Whether one model beats another on the same test examples: McNemar's exact test, and its form over seeds (scipy)."""
 
 import numpy as np
-from scipy.stats import binomtest
+from scipy.stats import binomtest, permutation_test
 
 
 def mcnemar_exact(first_right: np.ndarray, second_right: np.ndarray) -> dict:
@@ -26,3 +26,32 @@ def against_baseline(distilled_right: np.ndarray, baseline_right: np.ndarray, un
         f"McNemar's exact test p = {test['p_value']:.3g}."
     )
     return {**test, "unit": unit, "summary": summary}
+
+
+def over_seeds(first_right: np.ndarray, second_right: np.ndarray, resamples: int = 100_000) -> dict:
+    """Whether `first` beats `second` over several training seeds, both arrays shaped (seeds, examples): a paired
+    sign-flip permutation test (scipy) of each test example's mean difference in correctness over the seeds. The
+    example is the unit, as in McNemar's test (with one seed this *is* McNemar's test), so a test set shared by every
+    seed is not counted once a seed; what the seeds add is a steadier estimate of each example's difference."""
+    first_right, second_right = np.atleast_2d(first_right).astype(float), np.atleast_2d(second_right).astype(float)
+    if first_right.shape != second_right.shape:
+        raise ValueError(f"outcomes of different shapes: {first_right.shape} and {second_right.shape}")
+    differences = first_right.mean(axis=0) - second_right.mean(axis=0)
+    differences = differences[differences != 0]  # a tie flips to itself; dropping ties lets small tests be exact
+    if differences.size == 0:
+        p = 1.0
+    else:
+        p = permutation_test(
+            (differences,),
+            np.mean,
+            permutation_type="samples",  # one sample: the signs are flipped
+            vectorized=True,
+            n_resamples=resamples,
+            rng=0,
+        ).pvalue
+    return {
+        "seeds": first_right.shape[0],
+        "examples": first_right.shape[1],
+        "mean_accuracy_difference": float(first_right.mean() - second_right.mean()),
+        "p_value": float(p),
+    }

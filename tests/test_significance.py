@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hfdistill.significance import against_baseline, mcnemar_exact
+from hfdistill.significance import against_baseline, mcnemar_exact, over_seeds
 from hfdistill.tasks import task_for
 
 
@@ -37,3 +37,28 @@ def test_a_sentence_is_right_when_every_scored_tag_is():
     logits = np.eye(3)[[[0, 1, 2], [0, 1, 1], [2, 2, 0]]]  # argmax: [0 1 2], [0 1 1], [2 2 0]
     labels = np.array([[0, 1, 2], [0, 1, 2], [-100, 2, -100]])
     assert task_for("token-classification").correct(logits, labels).tolist() == [True, False, True]
+
+
+def test_over_one_seed_the_permutation_test_is_mcnemars():
+    first = np.array([True] * 9 + [False] * 1 + [True] * 50 + [False] * 40)
+    second = np.array([False] * 9 + [True] * 1 + [True] * 50 + [False] * 40)
+    pooled = over_seeds(first[None], second[None])
+    assert pooled["p_value"] == pytest.approx(mcnemar_exact(first, second)["p_value"])  # 10 discordant: exact
+    assert (pooled["seeds"], pooled["examples"]) == (1, 100)
+    assert pooled["mean_accuracy_difference"] == pytest.approx(0.08)
+
+
+def test_over_seeds_an_example_counts_once_however_many_seeds():
+    rng = np.random.default_rng(0)
+    first = rng.random((1, 400)) < 0.8
+    second = rng.random((1, 400)) < 0.75
+    one = over_seeds(first, second)["p_value"]
+    # the same outcomes repeated over five seeds are the same evidence: counting each seed as new data would
+    # shrink p; averaging per example leaves it where it was
+    assert over_seeds(np.repeat(first, 5, 0), np.repeat(second, 5, 0))["p_value"] == pytest.approx(one, abs=0.01)
+    assert over_seeds(second, second)["p_value"] == 1.0
+
+
+def test_over_seeds_refuses_unpaired_outcomes():
+    with pytest.raises(ValueError, match="different shapes"):
+        over_seeds(np.ones((2, 5), bool), np.ones((3, 5), bool))

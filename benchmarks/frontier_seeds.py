@@ -1,0 +1,132 @@
+"""Does the full recipe beat the no-KD student at one rung over several seeds, not one draw of each?
+
+    python benchmarks/frontier_seeds.py --rung 3x192f384 --seeds 42 1 2 3 4 --teacher_name_or_path TEACHER
+
+One run of `frontier.py` compares one full-recipe student with one no-KD student. Both vary from seed to seed (the
+no-KD student of 3x192f384 scored 0.780-0.802 in four runs), so a single McNemar test can say more about the draw than
+about the teacher. This trains both methods at each seed (the seed sets the new head, dropout, the batch order and the
+transfer sample; the start from the teacher's reordered slices is the same for all), with the settings of
+`frontier.py` (the same flags), and writes per seed: test accuracy, McNemar's exact test and each test review's
+outcome. Over the seeds: mean and spread of each method's accuracy, and the paired sign-flip permutation test of each
+review's mean difference (`significance.over_seeds`; one seed gives McNemar's p). A seed already in the JSON is
+kept; a student folder that holds a saved model is read, not trained again. No timing: `frontier.py` times the shape.
+"""
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from frontier import RUNGS, FrontierArguments, fine_tuned_teacher, student_folder, test_predictions, train_student
+from transformers import HfArgumentParser
+
+from hfdistill.config import DataArguments
+from hfdistill.evaluation import load_task
+from hfdistill.pipeline import load_teacher
+from hfdistill.reorder import reorder_on_training_texts
+from hfdistill.report import markdown_table, write_json
+from hfdistill.significance import mcnemar_exact, over_seeds
+
+logger = logging.getLogger("frontier_seeds")
+
+
+@dataclass
+class SeedArguments:
+    """The rung and the seeds."""
+
+    rung: str = field(default="3x192f384", metadata={"help": "The rung (a name from frontier.py's RUNGS)."})
+    seeds: list[int] = field(default_factory=lambda: [42, 1, 2], metadata={"help": "Seeds of both students."})
+
+    def __post_init__(self):
+        if self.rung not in RUNGS:
+            raise ValueError(f"unknown rung {self.rung!r}: choose from {list(RUNGS)}")
+
+
+def outcomes_of_seed(bench, rung, teacher, task, data_args) -> dict[str, np.ndarray]:
+    """Each method's right/wrong on every test example, training the students the seed does not have yet."""
+    labels = np.asarray(task.tokenized["test"]["labels"])
+    outcomes = {}
+    for method in bench.methods:
+        folder = student_folder(bench, rung, method)
+        if (folder / "model.safetensors").is_file():
+            logger.info("seed %d: reading the %s student in %s", bench.seed, method, folder)
+        else:
+            logger.info("seed %d: training the %s student", bench.seed, method)
+            train_student(bench, method, rung, teacher, task, data_args, Path(bench.output_dir) / "teacher-cache")
+        outcomes[method] = test_predictions(str(folder), task) == labels
+    return outcomes
+
+
+def summary(seeds: dict, methods: list[str]) -> dict:
+    """Mean and spread of accuracy per method, and each KD method's permutation test against no KD over the seeds."""
+    right = {
+        method: np.array([[c == "1" for c in seed["outcomes"][method]] for seed in seeds.values()])
+        for method in methods
+    }
+    accuracy = {method: right[method].mean(axis=1) for method in methods}
+    result = {
+        method: {"mean_accuracy": round(float(values.mean()), 4), "std_accuracy": round(float(values.std(ddof=1)), 4)}
+        if len(values) > 1
+        else {"mean_accuracy": round(float(values.mean()), 4), "std_accuracy": None}
+        for method, values in accuracy.items()
+    }
+    for method in methods[1:]:
+        result[method]["over_seeds_vs_no_kd"] = over_seeds(right[method], right["no KD"])
+        result[method]["seeds_ahead_of_no_kd"] = int((accuracy[method] > accuracy["no KD"]).sum())
+    return result
+
+
+def seeds_table(seeds: dict, pooled: dict, methods: list[str]) -> str:
+    """Markdown: one row per seed, then the mean row with the test over seeds."""
+    kd = methods[1:]
+    columns = ["seed", *methods] + [f"{method} McNemar p" for method in kd]
+    cells = [
+        [
+            str(seed),
+            *(f"{row['accuracy'][m]:.4f}" for m in methods),
+            *(f"{row['mcnemar_vs_no_kd'][m]['p_value']:.3g}" for m in kd),
+        ]
+        for seed, row in seeds.items()
+    ]
+    cells.append(
+        ["mean ± sd", *(f"{pooled[m]['mean_accuracy']:.4f} ± {pooled[m]['std_accuracy'] or 0:.4f}" for m in methods)]
+        + [f"over seeds {pooled[m]['over_seeds_vs_no_kd']['p_value']:.3g}" for m in kd]
+    )
+    return markdown_table(columns, cells)
+
+
+def main() -> None:
+    logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.WARNING)
+    for name in ("frontier_seeds", "frontier", "hfdistill"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    bench, seed_args = HfArgumentParser((FrontierArguments, SeedArguments)).parse_args_into_dataclasses()
+    json_path = Path(bench.json_file)
+    seeds = json.loads(json_path.read_text())["seeds"] if json_path.is_file() else {}
+    data_args = DataArguments()
+    teacher_folder = fine_tuned_teacher(bench, data_args)
+    task = load_task(teacher_folder, data_args)
+    teacher = load_teacher(task.task, teacher_folder, task.label_names, False, False).eval()
+    if bench.student_init == "importance":  # measured once, with the base seed: every seed starts from the same slices
+        reorder_on_training_texts(teacher, task.tokenized["train"], task.collator, bench.seed)
+    for seed in seed_args.seeds:
+        if str(seed) in seeds and not bench.redo:
+            logger.info("seed %d is in %s already (--redo trains it again)", seed, json_path)
+            continue
+        seeded = replace(bench, seed=seed, output_dir=str(Path(bench.output_dir) / f"seed-{seed}"))
+        outcomes = outcomes_of_seed(seeded, seed_args.rung, teacher, task, data_args)
+        seeds[str(seed)] = {
+            "accuracy": {m: round(float(right.mean()), 4) for m, right in outcomes.items()},
+            "mcnemar_vs_no_kd": {m: mcnemar_exact(outcomes[m], outcomes["no KD"]) for m in bench.methods[1:]},
+            "outcomes": {m: "".join("1" if r else "0" for r in right) for m, right in outcomes.items()},
+        }
+        pooled = summary(seeds, bench.methods)
+        settings = {**asdict(bench), "rung": seed_args.rung, "teacher": teacher_folder}
+        examples = len(task.tokenized["test"])
+        write_json(json_path, {"settings": settings, "test_examples": examples, "summary": pooled, "seeds": seeds})
+        logger.info("seed %d written to %s", seed, json_path)
+    print(seeds_table(seeds, summary(seeds, bench.methods), bench.methods))
+
+
+if __name__ == "__main__":
+    main()
