@@ -102,6 +102,13 @@ class FrontierArguments:
         default=5e-4,
         metadata={"help": "Peak learning rate of every student."},
     )
+    no_kd_learning_rate: float | None = field(
+        default=None,
+        metadata={
+            "help": "Peak learning rate of the no-KD students alone, e.g. one `hfdistill search` chose for them "
+            "(default: --learning_rate). Their folders then name it, so that both baselines can share a work folder."
+        },
+    )
     student_init: Literal["teacher", "importance"] = field(
         default="teacher",
         metadata={
@@ -136,6 +143,8 @@ class FrontierArguments:
         if unknown:
             raise ValueError(f"unknown methods {unknown}: choose from {list(METHODS)}")
         self.methods = [method for method in METHODS if method in self.methods or method == "no KD"]
+        if self.no_kd_learning_rate is not None and self.no_kd_learning_rate <= 0:
+            raise ValueError(f"--no_kd_learning_rate must be > 0, got {self.no_kd_learning_rate}")
 
 
 def training_arguments(bench: FrontierArguments, output_dir: Path, **overrides) -> DistillationArguments:
@@ -176,7 +185,10 @@ def fine_tuned_teacher(bench: FrontierArguments, data_args: DataArguments) -> st
 
 def student_folder(bench: FrontierArguments, shape_name: str, method: str) -> Path:
     """Where `train_student` saves the student of `method` at the rung `shape_name`."""
-    return Path(bench.output_dir) / shape_name / method.replace(" ", "-")
+    name = method.replace(" ", "-")
+    if method == "no KD" and bench.no_kd_learning_rate is not None:
+        name += f"-lr{bench.no_kd_learning_rate:g}"
+    return Path(bench.output_dir) / shape_name / name
 
 
 def train_student(bench, method, shape_name, teacher, task, data_args, cache_dir: Path) -> tuple[str, float]:
@@ -199,7 +211,8 @@ def train_student(bench, method, shape_name, teacher, task, data_args, cache_dir
     start = time.perf_counter()
     train = task.tokenized["train"]
     if method == "no KD":
-        trainer = Trainer(model=student, args=training_arguments(bench, folder), train_dataset=train, **shared)
+        args = training_arguments(bench, folder, learning_rate=bench.no_kd_learning_rate or bench.learning_rate)
+        trainer = Trainer(model=student, args=args, train_dataset=train, **shared)
     elif method == "logit KD":
         args = training_arguments(bench, folder, teacher_cache_dir=str(cache_dir))
         cached = cache_teacher_logits(train, teacher, task.tokenizer, args, task.collator, task.preprocessing)

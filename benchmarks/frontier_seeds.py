@@ -10,6 +10,10 @@ transfer sample; the start from the teacher's reordered slices is the same for a
 outcome. Over the seeds: mean and spread of each method's accuracy, and the paired sign-flip permutation test of each
 review's mean difference (`significance.over_seeds`; one seed gives McNemar's p). A seed already in the JSON is
 kept; a student folder that holds a saved model is read, not trained again. No timing: `frontier.py` times the shape.
+
+`--no_kd_learning_rate` gives the no-KD students their own learning rate (one `hfdistill search` chose, say) in
+folders of their own: run again with it, the same work folder and another JSON, and the full-recipe students already
+trained are read, so the teacher is tested against a tuned baseline for the cost of the baselines alone.
 """
 
 import json
