@@ -4,7 +4,7 @@ Rerunning the same command on an output folder that holds an unfinished run cont
 teacher's fine-tuning, the distilled student, the baseline) are kept, and a stage that was cut off continues from its
 last checkpoint through `Trainer.train(resume_from_checkpoint=...)` (weights, optimizer, scheduler, RNG and data
 order). Different settings are refused, naming the first that differs; a finished run is never written over without
-`--overwrite_output_dir`.
+`--overwrite_output_dir`, and is measured again, its stages kept, with `--remeasure`.
 
 Layout of `output_dir` during a run: `run_manifest.json`, `checkpoints/<stage>/checkpoint-N` (rotated by
 `save_total_limit`, removed when the stage finishes) and each stage's final folder, which appears only complete: it is
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 MANIFEST = "run_manifest.json"
 CHECKPOINTS = "checkpoints"
 # Settings that may differ between a run and its continuation without changing what it computes.
-VOLATILE = {"logging_dir", "overwrite_output_dir", "resume_from_checkpoint", "run_name"}
+VOLATILE = {"logging_dir", "overwrite_output_dir", "remeasure", "resume_from_checkpoint", "run_name"}
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -111,14 +111,18 @@ class Run:
         return self.folder / CHECKPOINTS / stage
 
 
-def open_run(output_dir: str, settings: dict, overwrite: bool) -> Run:
-    """The run in `output_dir`: new, or the unfinished one there when its settings are `settings`.
+def open_run(output_dir: str, settings: dict, overwrite: bool, remeasure: bool = False) -> Run:
+    """The run in `output_dir`: new, or the unfinished one there when its settings are `settings`, or with `remeasure`
+    the finished one there, every stage kept, to be measured again.
 
-    Raises `ValueError` for a folder that holds a finished run, another run's files, or a run with other settings.
+    Raises `ValueError` for a folder that holds a finished run (unless `remeasure`), another run's files, or a run
+    with other settings; with `remeasure`, for a folder without a finished run whose stage folders are all there.
     """
     folder = Path(output_dir)
     settings = comparable(settings)
     manifest = folder / MANIFEST
+    if remeasure and not manifest.is_file():
+        raise ValueError(f"--remeasure measures a finished run again, and output_dir {output_dir} holds none")
     if overwrite or not folder.is_dir() or not any(folder.iterdir()):
         run = Run(folder, settings)
         PartialState().wait_for_everyone()  # every rank has looked before the main one writes
@@ -134,28 +138,37 @@ def open_run(output_dir: str, settings: dict, overwrite: bool) -> Run:
         earlier = json.loads(manifest.read_text())
     except json.JSONDecodeError as error:
         raise ValueError(f"{manifest} is damaged ({error}): pass --overwrite_output_dir to start again") from error
-    if earlier.get("finished"):
+    if earlier.get("finished") and not remeasure:
         raise ValueError(
-            f"output_dir {output_dir} holds a finished run: choose another --output_dir or pass --overwrite_output_dir"
+            f"output_dir {output_dir} holds a finished run: choose another --output_dir, pass --overwrite_output_dir, "
+            "or --remeasure to measure it again"
         )
+    if remeasure and not earlier.get("finished"):
+        raise ValueError(f"output_dir {output_dir} holds an unfinished run: rerun it without --remeasure to finish it")
     difference = first_difference(earlier.get("settings", {}), settings)
     if difference is not None:
         name, before, after = difference
+        state, goal = ("a finished", "measure it again") if remeasure else ("an unfinished", "continue")
         raise ValueError(
-            f"output_dir {output_dir} holds an unfinished run with other settings ({name}: {before!r} there, "
-            f"{after!r} now): rerun it with the same settings to continue, or choose another --output_dir or pass "
+            f"output_dir {output_dir} holds {state} run with other settings ({name}: {before!r} there, "
+            f"{after!r} now): rerun it with the same settings to {goal}, or choose another --output_dir or pass "
             "--overwrite_output_dir"
         )
     stages = {stage: path for stage, path in earlier.get("stages", {}).items() if Path(path).is_dir()}
     missing = sorted(set(earlier.get("stages", {})) - set(stages))
+    if missing and remeasure:
+        raise ValueError(f"--remeasure needs every stage's folder, and these are gone from {output_dir}: {missing}")
     if missing:
         logger.warning("finished stages whose folders are gone are trained again: %s", ", ".join(missing))
-    logger.warning(
-        "continuing the unfinished run in %s: finished stages kept (%s); a stage cut off resumes from its last "
-        "checkpoint",
-        output_dir,
-        ", ".join(stages) or "none",
-    )
+    if remeasure:
+        logger.warning("measuring the finished run in %s again: its stages kept (%s)", output_dir, ", ".join(stages))
+    else:
+        logger.warning(
+            "continuing the unfinished run in %s: finished stages kept (%s); a stage cut off resumes from its last "
+            "checkpoint",
+            output_dir,
+            ", ".join(stages) or "none",
+        )
     PartialState().wait_for_everyone()
     return Run(folder, settings, stages)
 

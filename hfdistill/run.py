@@ -44,6 +44,13 @@ class PipelineArguments:
     overwrite_output_dir: bool = field(
         default=False, metadata={"help": "Write over the results of an earlier run in output_dir."}
     )
+    remeasure: bool = field(
+        default=False,
+        metadata={
+            "help": "Measure the finished run in output_dir again, with the same settings and this version: its trained "
+            "models are kept, and report.json, the card and the charts are written again."
+        },
+    )
     timing_rounds: int = field(
         default=5, metadata={"help": "Rounds of CPU timing per model in the comparison; each keeps its best round."}
     )
@@ -59,6 +66,8 @@ class PipelineArguments:
     def __post_init__(self):
         if self.timing_rounds < 1:
             raise ValueError(f"timing_rounds must be >= 1, got {self.timing_rounds}")
+        if self.remeasure and self.overwrite_output_dir:
+            raise ValueError("remeasure keeps the run's models and overwrite_output_dir discards them: drop one")
         if self.intermediate_epochs < 0:
             raise ValueError(f"intermediate_epochs must be >= 0, got {self.intermediate_epochs}")
 
@@ -98,7 +107,7 @@ def open_pipeline_run(args: DistillationArguments, data_args, pipeline_args: Pip
     """The run in `output_dir`, new or continued (`resume.open_run`), keyed by every setting (and the dicts in
     `more`); call it after every check of the inputs and before any work."""
     settings = {"training": args.to_dict(), "data": asdict(data_args), "pipeline": asdict(pipeline_args), **more}
-    return open_run(args.output_dir, settings, pipeline_args.overwrite_output_dir)
+    return open_run(args.output_dir, settings, pipeline_args.overwrite_output_dir, pipeline_args.remeasure)
 
 
 def push_student(args: DistillationArguments, folder: str | Path) -> str | None:

@@ -135,7 +135,7 @@ def check_range(name: str, bounds: list[float]) -> None:
 
 def check_search_settings(args: DistillationArguments, pipeline_args: PipelineArguments) -> None:
     """Refuse, before any work, settings a search does not honour."""
-    for flag in ("train_baseline", "intermediate_epochs"):
+    for flag in ("train_baseline", "intermediate_epochs", "remeasure"):
         if getattr(pipeline_args, flag):
             raise ValueError(f"{flag} applies to `distill`; a search trains each trial in one stage: drop --{flag}")
     if args.save_strategy != "no":

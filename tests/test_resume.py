@@ -137,6 +137,38 @@ def test_other_settings_or_a_finished_run_are_refused(inputs, uninterrupted, tmp
     assert "holds a finished run: choose another --output_dir" in capsys.readouterr().err
 
 
+def test_a_finished_run_is_measured_again_with_its_models_kept(inputs, uninterrupted, monkeypatch, caplog):
+    models = {name: (uninterrupted / name / "model.safetensors").stat().st_mtime_ns for name in STAGES}
+    before = json.loads((uninterrupted / "report.json").read_text())
+    (uninterrupted / "report.json").unlink()
+    steps = {stage: count_steps(monkeypatch, stage) for stage in STAGES}
+    assert main(argv(inputs, uninterrupted, "--remeasure", "true")) == 0
+    assert f"measuring the finished run in {uninterrupted} again" in caplog.text
+    assert all(counted == [0] for counted in steps.values())  # nothing trained
+    assert {name: (uninterrupted / name / "model.safetensors").stat().st_mtime_ns for name in STAGES} == models
+    report = json.loads((uninterrupted / "report.json").read_text())  # written again
+    assert [row["metrics"] for row in report["models"]] == [row["metrics"] for row in before["models"]]
+    assert json.loads((uninterrupted / MANIFEST).read_text())["finished"]
+
+
+def test_remeasure_needs_a_finished_run_with_the_same_settings(inputs, uninterrupted, tmp_path, monkeypatch, capsys):
+    assert main(argv(inputs, tmp_path / "none", "--remeasure", "true")) == 2
+    assert "--remeasure measures a finished run again, and output_dir" in capsys.readouterr().err
+    assert main(argv(inputs, uninterrupted, "--remeasure", "true", "--temperature", "4")) == 2
+    assert "holds a finished run with other settings (training.temperature: 2.0 there, 4.0 now)" in (
+        capsys.readouterr().err
+    )
+    assert main(argv(inputs, uninterrupted, "--remeasure", "true", "--overwrite_output_dir", "true")) == 2
+    assert "remeasure keeps the run's models and overwrite_output_dir discards them" in capsys.readouterr().err
+    output = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        crash_in(patch, "student", step=2)
+        with pytest.raises(Crash):
+            main(argv(inputs, output))
+    assert main(argv(inputs, output, "--remeasure", "true")) == 2
+    assert "holds an unfinished run: rerun it without --remeasure" in capsys.readouterr().err
+
+
 def test_the_first_difference_is_named_with_its_path():
     assert first_difference({"a": {"b": 1, "c": 2}}, {"a": {"b": 1, "c": 3}}) == ("a.c", 2, 3)
     assert first_difference({"a": 1}, {"a": 1}) is None
