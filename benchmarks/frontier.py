@@ -191,6 +191,17 @@ def student_folder(bench: FrontierArguments, shape_name: str, method: str) -> Pa
     return Path(bench.output_dir) / shape_name / name
 
 
+def teacher_and_task(bench: FrontierArguments, data_args: DataArguments) -> tuple[str, object, object]:
+    """The teacher's folder, the loaded reviews and the teacher, reordered for the 'importance' start (measured with
+    `bench.seed`: a permutation, so the teacher's outputs, and its cache, stay the same)."""
+    teacher_folder = fine_tuned_teacher(bench, data_args)
+    task = load_task(teacher_folder, data_args)
+    teacher = load_teacher(task.task, teacher_folder, task.label_names, False, False).eval()
+    if bench.student_init == "importance":
+        reorder_on_training_texts(teacher, task.tokenized["train"], task.collator, bench.seed)
+    return teacher_folder, task, teacher
+
+
 def train_student(bench, method, shape_name, teacher, task, data_args, cache_dir: Path) -> tuple[str, float]:
     """Train one student of the rung `shape_name` by `method` into its folder; its folder and training seconds."""
     num_layers, width, feed_forward = RUNGS[shape_name]
@@ -382,11 +393,7 @@ def main() -> None:
     json_path = Path(bench.json_file)
     previous = json.loads(json_path.read_text())["rungs"] if json_path.is_file() else {}
     data_args = DataArguments()
-    teacher_folder = fine_tuned_teacher(bench, data_args)
-    task = load_task(teacher_folder, data_args)
-    teacher = load_teacher(task.task, teacher_folder, task.label_names, False, False).eval()
-    if bench.student_init == "importance":  # a permutation: the teacher's outputs, and so its cache, stay the same
-        reorder_on_training_texts(teacher, task.tokenized["train"], task.collator, bench.seed)
+    teacher_folder, task, teacher = teacher_and_task(bench, data_args)
     results = dict(previous)
     for name in bench.rungs:
         if name in results and not bench.redo:

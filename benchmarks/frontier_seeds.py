@@ -22,13 +22,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from frontier import RUNGS, FrontierArguments, fine_tuned_teacher, student_folder, test_predictions, train_student
+from frontier import RUNGS, FrontierArguments, student_folder, teacher_and_task, test_predictions, train_student
 from transformers import HfArgumentParser
 
 from hfdistill.config import DataArguments
-from hfdistill.evaluation import load_task
-from hfdistill.pipeline import load_teacher
-from hfdistill.reorder import reorder_on_training_texts
 from hfdistill.report import markdown_table, write_json
 from hfdistill.significance import mcnemar_exact, over_seeds
 
@@ -108,11 +105,7 @@ def main() -> None:
     json_path = Path(bench.json_file)
     seeds = json.loads(json_path.read_text())["seeds"] if json_path.is_file() else {}
     data_args = DataArguments()
-    teacher_folder = fine_tuned_teacher(bench, data_args)
-    task = load_task(teacher_folder, data_args)
-    teacher = load_teacher(task.task, teacher_folder, task.label_names, False, False).eval()
-    if bench.student_init == "importance":  # measured once, with the base seed: every seed starts from the same slices
-        reorder_on_training_texts(teacher, task.tokenized["train"], task.collator, bench.seed)
+    teacher_folder, task, teacher = teacher_and_task(bench, data_args)  # every seed starts from the same slices
     for seed in seed_args.seeds:
         if str(seed) in seeds and not bench.redo:
             logger.info("seed %d is in %s already (--redo trains it again)", seed, json_path)

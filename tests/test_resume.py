@@ -72,6 +72,14 @@ def crash_in(monkeypatch, stage: str, step: int) -> None:
     monkeypatch.setattr(Trainer, "training_step", training_step)
 
 
+def cut_off(monkeypatch, stage: str, step: int, command: list[str]) -> None:
+    """Run `command` until `stage`'s trainer reaches `step`, where it dies."""
+    with monkeypatch.context() as patch:
+        crash_in(patch, stage, step)
+        with pytest.raises(Crash):
+            main(command)
+
+
 def count_steps(monkeypatch, stage: str) -> list[int]:
     """A list that will hold how many training steps `stage`'s trainer runs."""
     original, counted = Trainer.training_step, [0]
@@ -96,10 +104,7 @@ def test_a_run_cut_off_in_any_stage_continues_and_ends_as_an_uninterrupted_one(
     inputs, finished, tmp_path, monkeypatch, caplog, stage, two_stages
 ):
     uninterrupted, output = finished(two_stages), tmp_path / "run"
-    with monkeypatch.context() as patch:
-        crash_in(patch, stage, step=6)  # after the checkpoint of step 4
-        with pytest.raises(Crash):
-            main(argv(inputs, output, two_stages=two_stages))
+    cut_off(monkeypatch, stage, 6, argv(inputs, output, two_stages=two_stages))  # after the checkpoint of step 4
     manifest = json.loads((output / MANIFEST).read_text())
     assert not manifest["finished"] and stage not in manifest["stages"]
     assert not (output / stage).exists()  # no final folder that looks finished
@@ -125,10 +130,7 @@ def test_a_run_cut_off_in_any_stage_continues_and_ends_as_an_uninterrupted_one(
 
 def test_other_settings_or_a_finished_run_are_refused(inputs, uninterrupted, tmp_path, monkeypatch, capsys):
     output = tmp_path / "run"
-    with monkeypatch.context() as patch:
-        crash_in(patch, "student", step=2)
-        with pytest.raises(Crash):
-            main(argv(inputs, output))
+    cut_off(monkeypatch, "student", 2, argv(inputs, output))
     assert main(argv(inputs, output, "--temperature", "4")) == 2
     assert "holds an unfinished run with other settings (training.temperature: 2.0 there, 4.0 now)" in (
         capsys.readouterr().err
@@ -161,10 +163,7 @@ def test_remeasure_needs_a_finished_run_with_the_same_settings(inputs, uninterru
     assert main(argv(inputs, uninterrupted, "--remeasure", "true", "--overwrite_output_dir", "true")) == 2
     assert "remeasure keeps the run's models and overwrite_output_dir discards them" in capsys.readouterr().err
     output = tmp_path / "run"
-    with monkeypatch.context() as patch:
-        crash_in(patch, "student", step=2)
-        with pytest.raises(Crash):
-            main(argv(inputs, output))
+    cut_off(monkeypatch, "student", 2, argv(inputs, output))
     assert main(argv(inputs, output, "--remeasure", "true")) == 2
     assert "holds an unfinished run: rerun it without --remeasure" in capsys.readouterr().err
 
@@ -204,10 +203,7 @@ def test_a_multilingual_run_cut_off_continues_and_ends_as_an_uninterrupted_one(t
     assert main(multilingual_argv(tmp_path, tmp_path / "uninterrupted")) == 0
 
     output = tmp_path / "run"
-    with monkeypatch.context() as patch:
-        crash_in(patch, "student", step=3)  # after the checkpoint of step 2
-        with pytest.raises(Crash):
-            main(multilingual_argv(tmp_path, output))
+    cut_off(monkeypatch, "student", 3, multilingual_argv(tmp_path, output))  # after the checkpoint of step 2
     assert not (output / "student").exists()
     steps = count_steps(monkeypatch, "student")
     assert main(multilingual_argv(tmp_path, output)) == 0
