@@ -26,7 +26,7 @@ from frontier import RUNGS, FrontierArguments, student_folder, teacher_and_task,
 from transformers import HfArgumentParser
 
 from hfdistill.config import DataArguments
-from hfdistill.report import markdown_table, write_json
+from hfdistill.report import markdown_table, retention, write_json
 from hfdistill.significance import mcnemar_exact, over_seeds
 
 logger = logging.getLogger("frontier_seeds")
@@ -44,9 +44,13 @@ class SeedArguments:
             raise ValueError(f"unknown rung {self.rung!r}: choose from {list(RUNGS)}")
 
 
+def test_labels(task) -> np.ndarray:
+    return np.asarray(task.tokenized["test"]["labels"])
+
+
 def outcomes_of_seed(bench, rung, teacher, task, data_args) -> dict[str, np.ndarray]:
     """Each method's right/wrong on every test example, training the students the seed does not have yet."""
-    labels = np.asarray(task.tokenized["test"]["labels"])
+    labels = test_labels(task)
     outcomes = {}
     for method in bench.methods:
         folder = student_folder(bench, rung, method)
@@ -59,27 +63,35 @@ def outcomes_of_seed(bench, rung, teacher, task, data_args) -> dict[str, np.ndar
     return outcomes
 
 
-def summary(seeds: dict, methods: list[str]) -> dict:
-    """Mean and spread of accuracy per method, and each KD method's permutation test against no KD over the seeds."""
+def summary(seeds: dict, methods: list[str], teacher_accuracy: float) -> dict:
+    """Mean and spread of accuracy per method that every seed has, its mean retention, and each KD method's permutation test against no
+    KD over the seeds (the full recipe's against logit KD too)."""
+    methods = [method for method in methods if all(method in seed["outcomes"] for seed in seeds.values())]
     right = {
         method: np.array([[c == "1" for c in seed["outcomes"][method]] for seed in seeds.values()])
         for method in methods
     }
     accuracy = {method: right[method].mean(axis=1) for method in methods}
     result = {
-        method: {"mean_accuracy": round(float(values.mean()), 4), "std_accuracy": round(float(values.std(ddof=1)), 4)}
-        if len(values) > 1
-        else {"mean_accuracy": round(float(values.mean()), 4), "std_accuracy": None}
+        method: {
+            "mean_accuracy": round(float(values.mean()), 4),
+            "std_accuracy": round(float(values.std(ddof=1)), 4) if len(values) > 1 else None,
+            "mean_retention_percent": retention(float(values.mean()), teacher_accuracy),
+        }
         for method, values in accuracy.items()
     }
     for method in methods[1:]:
         result[method]["over_seeds_vs_no_kd"] = over_seeds(right[method], right["no KD"])
         result[method]["seeds_ahead_of_no_kd"] = int((accuracy[method] > accuracy["no KD"]).sum())
+    if {"logit KD", "full recipe"} <= set(methods):
+        result["full recipe"]["over_seeds_vs_logit_kd"] = over_seeds(right["full recipe"], right["logit KD"])
+        result["full recipe"]["seeds_ahead_of_logit_kd"] = int((accuracy["full recipe"] > accuracy["logit KD"]).sum())
     return result
 
 
 def seeds_table(seeds: dict, pooled: dict, methods: list[str]) -> str:
     """Markdown: one row per seed, then the mean row with the test over seeds."""
+    methods = [method for method in methods if method in pooled]
     kd = methods[1:]
     columns = ["seed", *methods] + [f"{method} McNemar p" for method in kd]
     cells = [
@@ -106,9 +118,10 @@ def main() -> None:
     seeds = json.loads(json_path.read_text())["seeds"] if json_path.is_file() else {}
     data_args = DataArguments()
     teacher_folder, task, teacher = teacher_and_task(bench, data_args)  # every seed starts from the same slices
+    teacher_accuracy = float((test_predictions(teacher_folder, task) == test_labels(task)).mean())
     for seed in seed_args.seeds:
         if str(seed) in seeds and not bench.redo:
-            logger.info("seed %d is in %s already (--redo trains it again)", seed, json_path)
+            logger.info("seed %d is in %s already (--redo measures it again, training what it lacks)", seed, json_path)
             continue
         seeded = replace(bench, seed=seed, output_dir=str(Path(bench.output_dir) / f"seed-{seed}"))
         outcomes = outcomes_of_seed(seeded, seed_args.rung, teacher, task, data_args)
@@ -117,12 +130,19 @@ def main() -> None:
             "mcnemar_vs_no_kd": {m: mcnemar_exact(outcomes[m], outcomes["no KD"]) for m in bench.methods[1:]},
             "outcomes": {m: "".join("1" if r else "0" for r in right) for m, right in outcomes.items()},
         }
-        pooled = summary(seeds, bench.methods)
         settings = {**asdict(bench), "rung": seed_args.rung, "teacher": teacher_folder}
-        examples = len(task.tokenized["test"])
-        write_json(json_path, {"settings": settings, "test_examples": examples, "summary": pooled, "seeds": seeds})
+        write_json(
+            json_path,
+            {
+                "settings": settings,
+                "test_examples": len(task.tokenized["test"]),
+                "teacher_accuracy": round(teacher_accuracy, 4),
+                "summary": summary(seeds, bench.methods, teacher_accuracy),
+                "seeds": seeds,
+            },
+        )
         logger.info("seed %d written to %s", seed, json_path)
-    print(seeds_table(seeds, summary(seeds, bench.methods), bench.methods))
+    print(seeds_table(seeds, summary(seeds, bench.methods, teacher_accuracy), bench.methods))
 
 
 if __name__ == "__main__":
