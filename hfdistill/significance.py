@@ -31,8 +31,9 @@ def against_baseline(distilled_right: np.ndarray, baseline_right: np.ndarray, un
 def over_seeds(first_right: np.ndarray, second_right: np.ndarray, resamples: int = 100_000) -> dict:
     """Whether `first` beats `second` over several training seeds, both arrays shaped (seeds, examples): a paired
     sign-flip permutation test (scipy) of each test example's mean difference in correctness over the seeds. The
-    example is the unit, as in McNemar's test (with one seed this *is* McNemar's test), so a test set shared by every
-    seed is not counted once a seed; what the seeds add is a steadier estimate of each example's difference."""
+    example is the unit, as in McNemar's test (which it is for one seed: exactly up to 16 discordant examples, within
+    Monte Carlo error of `resamples` sign flips beyond), so a test set shared by every seed is not counted once a
+    seed; what the seeds add is a steadier estimate of each example's difference."""
     first_right, second_right = np.atleast_2d(first_right).astype(float), np.atleast_2d(second_right).astype(float)
     if first_right.shape != second_right.shape:
         raise ValueError(f"outcomes of different shapes: {first_right.shape} and {second_right.shape}")
