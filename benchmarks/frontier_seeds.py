@@ -4,7 +4,7 @@
 
 One run of `frontier.py` compares one full-recipe student with one no-KD student. Both vary from seed to seed (the
 no-KD student of 3x192f384 scored 0.780-0.802 in four runs), so a single McNemar test can say more about the draw than
-about the teacher. This trains both methods at each seed (the seed sets the new head, dropout, the batch order and the
+about the teacher. This trains each of `--methods` at each seed (the seed sets the new head, dropout, the batch order and the
 transfer sample; the start from the teacher's reordered slices is the same for all), with the settings of
 `frontier.py` (the same flags), and writes per seed: test accuracy, McNemar's exact test and each test review's
 outcome. Over the seeds: mean and spread of each method's accuracy, and the paired sign-flip permutation test of each
@@ -37,20 +37,21 @@ class SeedArguments:
     """The rung and the seeds."""
 
     rung: str = field(default="3x192f384", metadata={"help": "The rung (a name from frontier.py's RUNGS)."})
-    seeds: list[int] = field(default_factory=lambda: [42, 1, 2], metadata={"help": "Seeds of both students."})
+    seeds: list[int] = field(default_factory=lambda: [42, 1, 2], metadata={"help": "Seeds of every student."})
 
     def __post_init__(self):
         if self.rung not in RUNGS:
             raise ValueError(f"unknown rung {self.rung!r}: choose from {list(RUNGS)}")
 
 
-def test_labels(task) -> np.ndarray:
+def gold_labels(task) -> np.ndarray:
+    """The test split's labels."""
     return np.asarray(task.tokenized["test"]["labels"])
 
 
 def outcomes_of_seed(bench, rung, teacher, task, data_args) -> dict[str, np.ndarray]:
     """Each method's right/wrong on every test example, training the students the seed does not have yet."""
-    labels = test_labels(task)
+    labels = gold_labels(task)
     outcomes = {}
     for method in bench.methods:
         folder = student_folder(bench, rung, method)
@@ -118,7 +119,7 @@ def main() -> None:
     seeds = json.loads(json_path.read_text())["seeds"] if json_path.is_file() else {}
     data_args = DataArguments()
     teacher_folder, task, teacher = teacher_and_task(bench, data_args)  # every seed starts from the same slices
-    teacher_accuracy = float((test_predictions(teacher_folder, task) == test_labels(task)).mean())
+    teacher_accuracy = float((test_predictions(teacher_folder, task) == gold_labels(task)).mean())
     for seed in seed_args.seeds:
         if str(seed) in seeds and not bench.redo:
             logger.info("seed %d is in %s already (--redo measures it again, training what it lacks)", seed, json_path)
