@@ -26,7 +26,12 @@ def prepare_teacher(
     teacher.eval().requires_grad_(False)
     if dtype is not None:
         teacher.to(dtype)
-    logger.info("placing the teacher for %s on %s", accelerator.distributed_type.value, accelerator.device)
+    mode = accelerator.distributed_type
+    logger.info(
+        "placing the teacher on %s (%s)",
+        accelerator.device,
+        "one process" if mode == DistributedType.NO else mode.value,
+    )
     if accelerator.distributed_type == DistributedType.DEEPSPEED:
         return _deepspeed_inference_engine(teacher, accelerator)
     if accelerator.distributed_type == DistributedType.FSDP:
