@@ -26,7 +26,7 @@ PLAIN_FINE_TUNINGS = """
 import copy, sys, time
 from dataclasses import replace
 from transformers import Trainer, set_seed
-from hfdistill.cli import pipeline_parser
+from hfdistill.subcommands import pipeline_parser
 from hfdistill.evaluation import load_task
 from hfdistill.pipeline import QUICKSTART_DEFAULTS, load_student, load_teacher, plan_student
 from hfdistill.recipe import parse_with_recipe

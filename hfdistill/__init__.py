@@ -1,32 +1,44 @@
-"""hfdistill: knowledge distillation for Hugging Face encoders."""
+"""hfdistill: knowledge distillation for Hugging Face encoders.
 
-from .cache import cache_teacher_logits
-from .config import DataArguments, DistillationArguments
-from .evaluation import load_task
-from .losses import distillation_loss, embedding_mse, soft_target_kl, task_loss, topk_soft_target_kl
-from .parallel import ParallelDataArguments
-from .student import build_distilbert_student, build_student, build_truncated_student, evenly_spread_layers
-from .tasks import task_for
-from .trainer import DistillationTrainer, EmbeddingDistillationTrainer
+The public names load on first use (PEP 562), as transformers' do: `import hfdistill` and the `hfdistill` command's
+help do not import torch and transformers until something needs them.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "DataArguments",
-    "DistillationArguments",
-    "DistillationTrainer",
-    "EmbeddingDistillationTrainer",
-    "ParallelDataArguments",
-    "build_distilbert_student",
-    "build_student",
-    "build_truncated_student",
-    "cache_teacher_logits",
-    "distillation_loss",
-    "embedding_mse",
-    "evenly_spread_layers",
-    "load_task",
-    "soft_target_kl",
-    "task_for",
-    "task_loss",
-    "topk_soft_target_kl",
-]
+# public name -> the module that defines it
+_EXPORTS = {
+    "cache_teacher_logits": "cache",
+    "DataArguments": "config",
+    "DistillationArguments": "config",
+    "load_task": "evaluation",
+    "distillation_loss": "losses",
+    "embedding_mse": "losses",
+    "soft_target_kl": "losses",
+    "task_loss": "losses",
+    "topk_soft_target_kl": "losses",
+    "ParallelDataArguments": "parallel",
+    "build_distilbert_student": "student",
+    "build_student": "student",
+    "build_truncated_student": "student",
+    "evenly_spread_layers": "student",
+    "task_for": "tasks",
+    "DistillationTrainer": "trainer",
+    "EmbeddingDistillationTrainer": "trainer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'hfdistill' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

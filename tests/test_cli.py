@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import pytest
 
 from hfdistill.cli import main
@@ -6,6 +9,16 @@ from hfdistill.cli import main
 def test_help_lists_commands(capsys):
     assert main(["--help"]) == 0
     assert "quickstart" in capsys.readouterr().out
+
+
+def test_help_answers_without_loading_torch():
+    """`hfdistill --help` and `import hfdistill` leave torch and transformers unloaded until a command needs them."""
+    check = (
+        "import sys, hfdistill; from hfdistill.cli import main; main(['--help']); "
+        "print(sorted(name for name in ('torch', 'transformers') if name in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert run.stdout.splitlines()[-1] == "[]"
 
 
 @pytest.mark.parametrize(

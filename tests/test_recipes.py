@@ -2,11 +2,11 @@ from pathlib import Path
 
 import pytest
 
-from hfdistill.cli import multilingual_parser, pipeline_parser, search_parser
 from hfdistill.config import DataArguments, DistillationArguments
 from hfdistill.parallel import ParallelDataArguments
 from hfdistill.pipeline import QUICKSTART_DEFAULTS
 from hfdistill.recipe import load_recipe, parse_with_recipe, recipe_keys
+from hfdistill.subcommands import multilingual_parser, pipeline_parser, search_parser
 from hfdistill.tasks.sentence_embedding import MULTILINGUAL_DEFAULTS
 
 RECIPES = sorted((Path(__file__).parents[1] / "recipes").glob("*.yaml"))
