@@ -64,6 +64,16 @@ def outcomes_of_seed(bench, rung, teacher, task, data_args) -> dict[str, np.ndar
     return outcomes
 
 
+def paired_tests(row: dict) -> dict:
+    """One seed's McNemar exact tests, from its stored outcomes: each KD method against no KD, and the full recipe
+    against logit KD when both ran ("only_no_kd_right" then counts the reviews only logit KD gets right)."""
+    right = {method: np.array([c == "1" for c in outcomes]) for method, outcomes in row["outcomes"].items()}
+    tests = {"mcnemar_vs_no_kd": {m: mcnemar_exact(right[m], right["no KD"]) for m in right if m != "no KD"}}
+    if {"logit KD", "full recipe"} <= right.keys():
+        tests["mcnemar_full_vs_logit_kd"] = mcnemar_exact(right["full recipe"], right["logit KD"])
+    return tests
+
+
 def summary(seeds: dict, methods: list[str], teacher_accuracy: float) -> dict:
     """Mean and spread of accuracy per method that every seed has, its mean retention, and each KD method's permutation test against no
     KD over the seeds (the full recipe's against logit KD too)."""
@@ -94,18 +104,22 @@ def seeds_table(seeds: dict, pooled: dict, methods: list[str]) -> str:
     """Markdown: one row per seed, then the mean row with the test over seeds."""
     methods = [method for method in methods if method in pooled]
     kd = methods[1:]
+    versus_logit = "over_seeds_vs_logit_kd" in pooled.get("full recipe", {})
     columns = ["seed", *methods] + [f"{method} McNemar p" for method in kd]
+    columns += ["full recipe vs logit KD McNemar p"] if versus_logit else []
     cells = [
         [
             str(seed),
             *(f"{row['accuracy'][m]:.4f}" for m in methods),
             *(f"{row['mcnemar_vs_no_kd'][m]['p_value']:.3g}" for m in kd),
+            *([f"{row['mcnemar_full_vs_logit_kd']['p_value']:.3g}"] if versus_logit else []),
         ]
         for seed, row in seeds.items()
     ]
     cells.append(
         ["mean ± sd", *(f"{pooled[m]['mean_accuracy']:.4f} ± {pooled[m]['std_accuracy'] or 0:.4f}" for m in methods)]
         + [f"over seeds {pooled[m]['over_seeds_vs_no_kd']['p_value']:.3g}" for m in kd]
+        + ([f"over seeds {pooled['full recipe']['over_seeds_vs_logit_kd']['p_value']:.3g}"] if versus_logit else [])
     )
     return markdown_table(columns, cells)
 
@@ -120,6 +134,19 @@ def main() -> None:
     data_args = DataArguments()
     teacher_folder, task, teacher = teacher_and_task(bench, data_args)  # every seed starts from the same slices
     teacher_accuracy = float((test_predictions(teacher_folder, task) == gold_labels(task)).mean())
+    settings = {**asdict(bench), "rung": seed_args.rung, "teacher": teacher_folder}
+
+    def write() -> dict:
+        """The JSON with every seed's tests and the summary recomputed from the stored outcomes."""
+        for row in seeds.values():
+            row.update(paired_tests(row))
+        pooled = summary(seeds, bench.methods, teacher_accuracy)
+        contents = {"settings": settings, "test_examples": len(task.tokenized["test"])}
+        write_json(
+            json_path, contents | {"teacher_accuracy": round(teacher_accuracy, 4), "summary": pooled, "seeds": seeds}
+        )
+        return pooled
+
     for seed in seed_args.seeds:
         if str(seed) in seeds and not bench.redo:
             logger.info("seed %d is in %s already (--redo measures it again, training what it lacks)", seed, json_path)
@@ -128,22 +155,11 @@ def main() -> None:
         outcomes = outcomes_of_seed(seeded, seed_args.rung, teacher, task, data_args)
         seeds[str(seed)] = {
             "accuracy": {m: round(float(right.mean()), 4) for m, right in outcomes.items()},
-            "mcnemar_vs_no_kd": {m: mcnemar_exact(outcomes[m], outcomes["no KD"]) for m in bench.methods[1:]},
             "outcomes": {m: "".join("1" if r else "0" for r in right) for m, right in outcomes.items()},
         }
-        settings = {**asdict(bench), "rung": seed_args.rung, "teacher": teacher_folder}
-        write_json(
-            json_path,
-            {
-                "settings": settings,
-                "test_examples": len(task.tokenized["test"]),
-                "teacher_accuracy": round(teacher_accuracy, 4),
-                "summary": summary(seeds, bench.methods, teacher_accuracy),
-                "seeds": seeds,
-            },
-        )
+        write()
         logger.info("seed %d written to %s", seed, json_path)
-    print(seeds_table(seeds, summary(seeds, bench.methods, teacher_accuracy), bench.methods))
+    print(seeds_table(seeds, write(), bench.methods))
 
 
 if __name__ == "__main__":
