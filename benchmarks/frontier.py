@@ -260,7 +260,7 @@ def train_student(bench, method, shape_name, teacher, task, data_args, cache_dir
     return str(folder), round(time.perf_counter() - start, 1)
 
 
-def test_predictions(folder: str, task) -> np.ndarray:
+def predicted_classes(folder: str, task) -> np.ndarray:
     """The saved model's predicted class for every test example."""
     model = AutoModelForSequenceClassification.from_pretrained(folder)
     return evaluation.predict_test_split(model, task.tokenized["test"], task.collator).predictions.argmax(-1)
@@ -287,7 +287,7 @@ def run_rung(bench, shape_name, teacher_folder, teacher, task, data_args) -> dic
         )
     labels = np.asarray(task.tokenized["test"]["labels"])
     predictions = {
-        name: test_predictions(folder, task) for name, folder in {"teacher": teacher_folder, **folders}.items()
+        name: predicted_classes(folder, task) for name, folder in {"teacher": teacher_folder, **folders}.items()
     }
     accuracy = {name: float((values == labels).mean()) for name, values in predictions.items()}
     logger.info("rung %s: timing the teacher and the students", shape_name)

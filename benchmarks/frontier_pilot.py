@@ -52,7 +52,7 @@ for m in methods:
     folder, s = F.train_student(
         bench, m, shape, teacher, task, data_args, Path("benchmarks/results/frontier/teacher-cache")
     )
-    preds[m] = F.test_predictions(folder, task)
+    preds[m] = F.predicted_classes(folder, task)
     print(tag, shape, m, "acc", round(float((preds[m] == labels).mean()), 4), "s", s, flush=True)
     np.save(f"benchmarks/results/pilots/{tag}/{shape}-{m.replace(' ', '-')}.npy", preds[m])
 if "no KD" in preds:

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from frontier import RUNGS, FrontierArguments, student_folder, teacher_and_task, test_predictions, train_student
+from frontier import RUNGS, FrontierArguments, predicted_classes, student_folder, teacher_and_task, train_student
 from transformers import HfArgumentParser
 
 from hfdistill.config import DataArguments
@@ -60,7 +60,7 @@ def outcomes_of_seed(bench, rung, teacher, task, data_args) -> dict[str, np.ndar
         else:
             logger.info("seed %d: training the %s student", bench.seed, method)
             train_student(bench, method, rung, teacher, task, data_args, Path(bench.output_dir) / "teacher-cache")
-        outcomes[method] = test_predictions(str(folder), task) == labels
+        outcomes[method] = predicted_classes(str(folder), task) == labels
     return outcomes
 
 
@@ -133,7 +133,7 @@ def main() -> None:
     seeds = json.loads(json_path.read_text())["seeds"] if json_path.is_file() else {}
     data_args = DataArguments()
     teacher_folder, task, teacher = teacher_and_task(bench, data_args)  # every seed starts from the same slices
-    teacher_accuracy = float((test_predictions(teacher_folder, task) == gold_labels(task)).mean())
+    teacher_accuracy = float((predicted_classes(teacher_folder, task) == gold_labels(task)).mean())
     settings = {**asdict(bench), "rung": seed_args.rung, "teacher": teacher_folder}
 
     def write() -> dict:

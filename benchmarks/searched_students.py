@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from frontier import test_predictions  # benchmarks/frontier.py: the saved model's test predictions
+from frontier import predicted_classes  # benchmarks/frontier.py: the saved model's test predictions
 
 from hfdistill.config import DataArguments
 from hfdistill.evaluation import load_task
@@ -67,7 +67,9 @@ def main() -> None:
 
     data = load_task(args.teacher_name_or_path, DataArguments())
     labels = np.asarray(data.tokenized["test"]["labels"])
-    predictions = {name: test_predictions(str(output / name.replace(" ", "-") / "student"), data) for name in SEARCHES}
+    predictions = {
+        name: predicted_classes(str(output / name.replace(" ", "-") / "student"), data) for name in SEARCHES
+    }
     result = {
         "machine": reports["KD"]["machine"],
         "date": reports["KD"]["date"],
