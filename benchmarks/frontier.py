@@ -88,7 +88,13 @@ class FrontierArguments:
     rungs: list[str] = field(
         default_factory=lambda: list(RUNGS), metadata={"help": f"Rungs to run, of {list(RUNGS)}."}
     )
-    redo: bool = field(default=False, metadata={"help": "Train and measure rungs already in the JSON again."})
+    redo: bool = field(
+        default=False,
+        metadata={
+            "help": "Train and measure again the rungs already in the JSON (frontier_seeds.py: measure its seeds again, "
+            "reading the students already saved and training only the missing ones)."
+        },
+    )
     methods: list[str] = field(
         default_factory=lambda: list(METHODS),
         metadata={
