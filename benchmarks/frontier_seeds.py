@@ -66,11 +66,16 @@ def outcomes_of_seed(bench, rung, teacher, task, data_args) -> dict[str, np.ndar
 
 def paired_tests(row: dict) -> dict:
     """One seed's McNemar exact tests, from its stored outcomes: each KD method against no KD, and the full recipe
-    against logit KD when both ran ("only_no_kd_right" then counts the reviews only logit KD gets right)."""
+    against logit KD when both ran."""
     right = {method: np.array([c == "1" for c in outcomes]) for method, outcomes in row["outcomes"].items()}
     tests = {"mcnemar_vs_no_kd": {m: mcnemar_exact(right[m], right["no KD"]) for m in right if m != "no KD"}}
     if {"logit KD", "full recipe"} <= right.keys():
-        tests["mcnemar_full_vs_logit_kd"] = mcnemar_exact(right["full recipe"], right["logit KD"])
+        test = mcnemar_exact(right["full recipe"], right["logit KD"])
+        tests["mcnemar_full_vs_logit_kd"] = {
+            "only_full_recipe_right": test["only_this_right"],
+            "only_logit_kd_right": test["only_no_kd_right"],
+            "p_value": test["p_value"],
+        }
     return tests
 
 
