@@ -11,6 +11,12 @@ def test_help_lists_commands(capsys):
     assert "quickstart" in capsys.readouterr().out
 
 
+def test_every_listed_command_runs_a_function():
+    from hfdistill import cli, subcommands
+
+    assert list(subcommands.COMMANDS) == list(cli.COMMANDS)
+
+
 def test_help_answers_without_loading_torch():
     """`hfdistill --help` and `import hfdistill` leave torch and transformers unloaded until a command needs them."""
     check = (
