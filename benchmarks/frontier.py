@@ -266,6 +266,11 @@ def train_student(bench, method, shape_name, teacher, task, data_args, cache_dir
     return str(folder), round(time.perf_counter() - start, 1)
 
 
+def gold_labels(task) -> np.ndarray:
+    """The test split's labels."""
+    return np.asarray(task.tokenized["test"]["labels"])
+
+
 def predicted_classes(folder: str, task) -> np.ndarray:
     """The saved model's predicted class for every test example."""
     model = AutoModelForSequenceClassification.from_pretrained(folder)
@@ -291,7 +296,7 @@ def run_rung(bench, shape_name, teacher_folder, teacher, task, data_args) -> dic
         folders[method], seconds[method] = train_student(
             bench, method, shape_name, teacher, task, data_args, cache_dir
         )
-    labels = np.asarray(task.tokenized["test"]["labels"])
+    labels = gold_labels(task)
     predictions = {
         name: predicted_classes(folder, task) for name, folder in {"teacher": teacher_folder, **folders}.items()
     }

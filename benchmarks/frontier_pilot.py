@@ -45,7 +45,7 @@ task = load_task(tf, data_args)
 teacher = load_teacher(task.task, tf, task.label_names, False, False).eval()
 if "imp" in tag:  # the pilot runs measured importance on a sample drawn with seed 0
     reorder_on_training_texts(teacher, task.tokenized["train"], task.collator, seed=0)
-labels = np.asarray(task.tokenized["test"]["labels"])
+labels = F.gold_labels(task)
 preds = {}
 for m in methods:
     t = time.time()

@@ -22,7 +22,15 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from frontier import RUNGS, FrontierArguments, predicted_classes, student_folder, teacher_and_task, train_student
+from frontier import (
+    RUNGS,
+    FrontierArguments,
+    gold_labels,
+    predicted_classes,
+    student_folder,
+    teacher_and_task,
+    train_student,
+)
 from transformers import HfArgumentParser
 
 from hfdistill.config import DataArguments
@@ -44,9 +52,14 @@ class SeedArguments:
             raise ValueError(f"unknown rung {self.rung!r}: choose from {list(RUNGS)}")
 
 
-def gold_labels(task) -> np.ndarray:
-    """The test split's labels."""
-    return np.asarray(task.tokenized["test"]["labels"])
+def as_string(right: np.ndarray) -> str:
+    """Right/wrong on each test example as the JSON keeps it: one '1' or '0' an example."""
+    return "".join("1" if r else "0" for r in right)
+
+
+def from_string(outcomes: str) -> np.ndarray:
+    """`as_string`'s inverse."""
+    return np.array([c == "1" for c in outcomes])
 
 
 def outcomes_of_seed(bench, rung, teacher, task, data_args) -> dict[str, np.ndarray]:
@@ -67,7 +80,7 @@ def outcomes_of_seed(bench, rung, teacher, task, data_args) -> dict[str, np.ndar
 def paired_tests(row: dict) -> dict:
     """One seed's McNemar exact tests, from its stored outcomes: each KD method against no KD, and the full recipe
     against logit KD when both ran."""
-    right = {method: np.array([c == "1" for c in outcomes]) for method, outcomes in row["outcomes"].items()}
+    right = {method: from_string(outcomes) for method, outcomes in row["outcomes"].items()}
     tests = {"mcnemar_vs_no_kd": {m: mcnemar_exact(right[m], right["no KD"]) for m in right if m != "no KD"}}
     if {"logit KD", "full recipe"} <= right.keys():
         test = mcnemar_exact(right["full recipe"], right["logit KD"])
@@ -84,8 +97,7 @@ def summary(seeds: dict, methods: list[str], teacher_accuracy: float) -> dict:
     KD over the seeds (the full recipe's against logit KD too)."""
     methods = [method for method in methods if all(method in seed["outcomes"] for seed in seeds.values())]
     right = {
-        method: np.array([[c == "1" for c in seed["outcomes"][method]] for seed in seeds.values()])
-        for method in methods
+        method: np.array([from_string(seed["outcomes"][method]) for seed in seeds.values()]) for method in methods
     }
     accuracy = {method: right[method].mean(axis=1) for method in methods}
     result = {
@@ -160,7 +172,7 @@ def main() -> None:
         outcomes = outcomes_of_seed(seeded, seed_args.rung, teacher, task, data_args)
         seeds[str(seed)] = {
             "accuracy": {m: round(float(right.mean()), 4) for m, right in outcomes.items()},
-            "outcomes": {m: "".join("1" if r else "0" for r in right) for m, right in outcomes.items()},
+            "outcomes": {m: as_string(right) for m, right in outcomes.items()},
         }
         write()
         logger.info("seed %d written to %s", seed, json_path)
