@@ -138,6 +138,14 @@ class FrontierArguments:
         default=0.0,
         metadata={"help": "Epochs of hidden-state and relation distillation (teacher online) before the full recipe."},
     )
+    stage_two_epochs: float | None = field(
+        default=None,
+        metadata={"help": "Epochs of the full recipe's cached soft-target stage (default: --num_train_epochs)."},
+    )
+    stage_two_learning_rate: float | None = field(
+        default=None,
+        metadata={"help": "Peak learning rate of that stage (default: --learning_rate)."},
+    )
     hidden_loss_weight: float = field(default=1.0, metadata={"help": "Hidden-state MSE weight of that stage."})
     attention_loss_weight: float = field(default=1.0, metadata={"help": "Relation KL weight of that stage."})
     seed: int = field(default=42, metadata={"help": "Seed of every student (its head, dropout and batches)."})
@@ -209,6 +217,87 @@ def teacher_and_task(bench: FrontierArguments, data_args: DataArguments) -> tupl
     return teacher_folder, task, teacher
 
 
+# What the first stage's student depends on besides the rung and the work folder (which holds one seed's students).
+STAGE_ONE_SETTINGS = [
+    "teacher_name_or_path",
+    "student_init",
+    "seed",
+    "learning_rate",
+    "temperature",
+    "intermediate_epochs",
+    "full_kd_loss_weight",
+    "hidden_loss_weight",
+    "attention_loss_weight",
+    "max_transfer_samples",
+    "augment_copies",
+]
+
+
+def stage_one(bench, student, layers, teacher, task, mixed, folder: Path) -> None:
+    """The full recipe's first stage, hidden states and relations with the teacher online, into `student`; saved
+    beside the student (`full-recipe-stage-1`, with its settings) and read from there by a later run with the same
+    settings, so that second-stage variants do not pay for it again (their training seconds then leave it out)."""
+    saved = folder.parent / "full-recipe-stage-1"
+    settings = {name: getattr(bench, name) for name in STAGE_ONE_SETTINGS}
+    settings_file = saved / "stage_one_settings.json"
+    if settings_file.is_file() and json.loads(settings_file.read_text()) == settings:
+        logger.info("reading the first stage from %s (trained before with the same settings)", saved)
+        student.load_state_dict(AutoModelForSequenceClassification.from_pretrained(saved).state_dict())
+        return
+    intermediate = training_arguments(
+        bench,
+        saved,
+        num_train_epochs=bench.intermediate_epochs,
+        kd_loss_weight=bench.full_kd_loss_weight,
+        hidden_loss_weight=bench.hidden_loss_weight,
+        attention_loss_weight=bench.attention_loss_weight,
+        distill_layer_map=layer_map_of_copied_layers(layers),
+    )
+    trainer = DistillationTrainer(
+        model=student,
+        teacher_model=teacher,
+        args=intermediate,
+        train_dataset=mixed,
+        data_collator=task.collator,
+        processing_class=task.tokenizer,
+    )
+    trainer.train()
+    trainer.save_model()
+    settings_file.write_text(json.dumps(settings))
+
+
+def full_recipe_trainer(bench, student, layers, teacher, task, data_args, folder: Path, cache_dir: Path):
+    """The full recipe's trainer on the labelled reviews mixed with transfer text, from the teacher-output cache;
+    with `--intermediate_epochs`, after the online first stage."""
+    transfer_args = replace(
+        data_args,
+        transfer_dataset=DEFAULT_TRANSFER_DATASET,
+        max_transfer_samples=bench.max_transfer_samples,
+        augment_copies=bench.augment_copies,
+    )
+    mixed = with_transfer_data(task.tokenized["train"], task.splits, task.tokenizer, transfer_args, bench.seed)
+    if bench.intermediate_epochs > 0:
+        stage_one(bench, student, layers, teacher, task, mixed, folder)
+    args = training_arguments(
+        bench,
+        folder,
+        num_train_epochs=bench.stage_two_epochs or bench.num_train_epochs,
+        learning_rate=bench.stage_two_learning_rate or bench.learning_rate,
+        kd_loss_weight=bench.full_kd_loss_weight,
+        teacher_cache_dir=str(cache_dir),
+    )
+    cached = cache_teacher_logits(mixed, teacher, task.tokenizer, args, task.collator, task.preprocessing)
+    return DistillationTrainer(
+        model=student,
+        teacher_model=None,
+        args=args,
+        train_dataset=cached,
+        eval_dataset=task.tokenized["validation"],
+        data_collator=task.collator,
+        processing_class=task.tokenizer,
+    )
+
+
 def train_student(bench, method, shape_name, teacher, task, data_args, cache_dir: Path) -> tuple[str, float]:
     """Train one student of the rung `shape_name` by `method` into its folder; its folder and training seconds."""
     num_layers, width, feed_forward = RUNGS[shape_name]
@@ -236,45 +325,21 @@ def train_student(bench, method, shape_name, teacher, task, data_args, cache_dir
         cached = cache_teacher_logits(train, teacher, task.tokenizer, args, task.collator, task.preprocessing)
         trainer = DistillationTrainer(model=student, teacher_model=None, args=args, train_dataset=cached, **shared)
     else:
-        transfer_args = replace(
-            data_args,
-            transfer_dataset=DEFAULT_TRANSFER_DATASET,
-            max_transfer_samples=bench.max_transfer_samples,
-            augment_copies=bench.augment_copies,
-        )
-        mixed = with_transfer_data(train, task.splits, task.tokenizer, transfer_args, bench.seed)
-        if bench.intermediate_epochs > 0:
-            intermediate = training_arguments(
-                bench,
-                folder,
-                num_train_epochs=bench.intermediate_epochs,
-                kd_loss_weight=bench.full_kd_loss_weight,
-                hidden_loss_weight=bench.hidden_loss_weight,
-                attention_loss_weight=bench.attention_loss_weight,
-                distill_layer_map=layer_map_of_copied_layers(layers),
-            )
-            DistillationTrainer(
-                model=student, teacher_model=teacher, args=intermediate, train_dataset=mixed, **shared
-            ).train()
-        args = training_arguments(
-            bench, folder, kd_loss_weight=bench.full_kd_loss_weight, teacher_cache_dir=str(cache_dir)
-        )
-        cached = cache_teacher_logits(mixed, teacher, task.tokenizer, args, task.collator, task.preprocessing)
-        trainer = DistillationTrainer(model=student, teacher_model=None, args=args, train_dataset=cached, **shared)
+        trainer = full_recipe_trainer(bench, student, layers, teacher, task, data_args, folder, cache_dir)
     trainer.train()
     trainer.save_model()
     return str(folder), round(time.perf_counter() - start, 1)
 
 
-def gold_labels(task) -> np.ndarray:
-    """The test split's labels."""
-    return np.asarray(task.tokenized["test"]["labels"])
+def gold_labels(task, split: str = "test") -> np.ndarray:
+    """The split's labels."""
+    return np.asarray(task.tokenized[split]["labels"])
 
 
-def predicted_classes(folder: str, task) -> np.ndarray:
-    """The saved model's predicted class for every test example."""
+def predicted_classes(folder: str, task, split: str = "test") -> np.ndarray:
+    """The saved model's predicted class for every example of the split."""
     model = AutoModelForSequenceClassification.from_pretrained(folder)
-    return evaluation.predict_test_split(model, task.tokenized["test"], task.collator).predictions.argmax(-1)
+    return evaluation.predict_test_split(model, task.tokenized[split], task.collator).predictions.argmax(-1)
 
 
 def int8_figures(folder: str, data_args: DataArguments) -> dict:

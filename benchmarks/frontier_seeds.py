@@ -6,7 +6,7 @@ One run of `frontier.py` compares one full-recipe student with one no-KD student
 no-KD student of 3x192f384 scored 0.780-0.802 in four runs), so a single McNemar test can say more about the draw than
 about the teacher. This trains each of `--methods` at each seed (the seed sets the new head, dropout, the batch order and the
 transfer sample; the start from the teacher's reordered slices is the same for all), with the settings of
-`frontier.py` (the same flags), and writes per seed: test accuracy, McNemar's exact test and each test review's
+`frontier.py` (the same flags), and writes per seed: test and validation accuracy, McNemar's exact test and each test review's
 outcome. Over the seeds: mean and spread of each method's accuracy, and the paired sign-flip permutation test of each
 review's mean difference (`significance.over_seeds`; one seed gives McNemar's p). A seed already in the JSON is
 kept; a student folder that holds a saved model is read, not trained again. No timing: `frontier.py` times the shape.
@@ -62,10 +62,11 @@ def from_string(outcomes: str) -> np.ndarray:
     return np.array([c == "1" for c in outcomes])
 
 
-def outcomes_of_seed(bench, rung, teacher, task, data_args) -> dict[str, np.ndarray]:
-    """Each method's right/wrong on every test example, training the students the seed does not have yet."""
+def outcomes_of_seed(bench, rung, teacher, task, data_args) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Each method's right/wrong on every test example, and its validation accuracy (the split to choose settings
+    on), training the students the seed does not have yet."""
     labels = gold_labels(task)
-    outcomes = {}
+    outcomes, validation = {}, {}
     for method in bench.methods:
         folder = student_folder(bench, rung, method)
         if (folder / "model.safetensors").is_file():
@@ -74,7 +75,9 @@ def outcomes_of_seed(bench, rung, teacher, task, data_args) -> dict[str, np.ndar
             logger.info("seed %d: training the %s student", bench.seed, method)
             train_student(bench, method, rung, teacher, task, data_args, Path(bench.output_dir) / "teacher-cache")
         outcomes[method] = predicted_classes(str(folder), task) == labels
-    return outcomes
+        right = predicted_classes(str(folder), task, "validation") == gold_labels(task, "validation")
+        validation[method] = round(float(right.mean()), 4)
+    return outcomes, validation
 
 
 def paired_tests(row: dict) -> dict:
@@ -169,9 +172,10 @@ def main() -> None:
             logger.info("seed %d is in %s already (--redo measures it again, training what it lacks)", seed, json_path)
             continue
         seeded = replace(bench, seed=seed, output_dir=str(Path(bench.output_dir) / f"seed-{seed}"))
-        outcomes = outcomes_of_seed(seeded, seed_args.rung, teacher, task, data_args)
+        outcomes, validation = outcomes_of_seed(seeded, seed_args.rung, teacher, task, data_args)
         seeds[str(seed)] = {
             "accuracy": {m: round(float(right.mean()), 4) for m, right in outcomes.items()},
+            "validation_accuracy": validation,
             "outcomes": {m: as_string(right) for m, right in outcomes.items()},
         }
         write()
