@@ -4,7 +4,7 @@ The public names load on first use (PEP 562), as transformers' do: `import hfdis
 help do not import torch and transformers until something needs them.
 """
 
-import importlib
+from importlib import import_module as _import_module
 
 __version__ = "0.1.0"
 
@@ -35,7 +35,7 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str):
     if name not in _EXPORTS:
         raise AttributeError(f"module 'hfdistill' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    value = getattr(_import_module(f".{_EXPORTS[name]}", __name__), name)
     globals()[name] = value  # later lookups skip this function
     return value
 
