@@ -204,6 +204,8 @@ def training_settings(settings: dict, config) -> dict:
     }
     if first_stage:
         intermediate["first stage: epochs with these terms, teacher online"] = first_stage
+        first_rate = settings["pipeline"].get("intermediate_learning_rate")
+        intermediate["first stage: learning rate"] = first_rate or distillation["learning_rate"]
     return {
         "temperature": distillation["temperature"],
         "kd_loss_weight (KL part; cross-entropy gets 1 - w)": distillation["kd_loss_weight"],

@@ -278,7 +278,8 @@ class LogitStages:
         teacher online into `<output>/student-intermediate`, then, from that student, the soft targets and labels."""
         args, epochs = self.args, self.pipeline_args.intermediate_epochs
         if epochs > 0:
-            online = replace(args, num_train_epochs=epochs, teacher_cache_dir=None)
+            rate = self.pipeline_args.intermediate_learning_rate or args.learning_rate
+            online = replace(args, num_train_epochs=epochs, learning_rate=rate, teacher_cache_dir=None)
             first = run.done(FIRST_STAGE) or distil(
                 student, teacher, teacher_folder, self.train_rows, online, self.data, run, self.layers, FIRST_STAGE
             )

@@ -63,6 +63,14 @@ class PipelineArguments:
         },
     )
 
+    intermediate_learning_rate: float | None = field(
+        default=None,
+        metadata={
+            "help": "Peak learning rate of the first stage (default: learning_rate, which the second stage keeps). "
+            "A lower rate in the second stage keeps more of what the first taught: recipes/frontier_6x192.yaml."
+        },
+    )
+
     def __post_init__(self):
         if self.timing_rounds < 1:
             raise ValueError(f"timing_rounds must be >= 1, got {self.timing_rounds}")
@@ -70,6 +78,13 @@ class PipelineArguments:
             raise ValueError("remeasure keeps the run's models and overwrite_output_dir discards them: drop one")
         if self.intermediate_epochs < 0:
             raise ValueError(f"intermediate_epochs must be >= 0, got {self.intermediate_epochs}")
+        if self.intermediate_learning_rate is not None:
+            if self.intermediate_learning_rate <= 0:
+                raise ValueError(f"intermediate_learning_rate must be > 0, got {self.intermediate_learning_rate}")
+            if self.intermediate_epochs == 0:
+                raise ValueError(
+                    "intermediate_learning_rate is the first stage's: set --intermediate_epochs N, or drop it"
+                )
 
 
 def default_teacher_path() -> str:

@@ -170,6 +170,11 @@ CASES = [
     (SEARCH + ["--intermediate_epochs", "1"], "intermediate_epochs applies to `distill`"),
     (DISTILL + ["--intermediate_epochs", "-1"], "intermediate_epochs must be >= 0, got -1.0"),
     (DISTILL + ["--intermediate_epochs", "1"], "intermediate_epochs is a first stage of hidden-state and attention"),
+    (DISTILL + ["--intermediate_learning_rate", "1e-3"], "intermediate_learning_rate is the first stage's"),
+    (
+        DISTILL + ["--intermediate_epochs", "1", "--intermediate_learning_rate", "0"],
+        "intermediate_learning_rate must be > 0",
+    ),
     (
         DISTILL + ["--hidden_loss_weight", "1", "--teacher_cache_dir", "{out}-cache"],
         "train them in a first stage with --intermediate_epochs N",

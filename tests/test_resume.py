@@ -28,7 +28,8 @@ def inputs(tmp_path_factory) -> Path:
 def argv(inputs: Path, output: Path, *extra: str, two_stages: bool = False) -> list[str]:
     """A run of three stages (teacher, student, student-no-kd), or four with the student's first stage."""
     first_stage = [
-        "--intermediate_epochs", "1", "--hidden_loss_weight", "1", "--attention_loss_weight", "1",
+        "--intermediate_epochs", "1", "--intermediate_learning_rate", "1e-3", "--hidden_loss_weight", "1",
+        "--attention_loss_weight", "1",
         "--student_hidden_size", "16", "--teacher_cache_dir", f"{output}-cache",
     ] if two_stages else []  # fmt: skip
     return [
@@ -221,9 +222,18 @@ def test_a_multilingual_run_cut_off_continues_and_ends_as_an_uninterrupted_one(t
     assert main(multilingual_argv(tmp_path, output)) == 2  # finished: not written over
 
 
+def log_history(folder: Path) -> list[dict]:
+    """What the stage's trainer logged, step by step."""
+    return json.loads((folder / "trainer_state.json").read_text())["log_history"]
+
+
 def logged(folder: Path) -> set[str]:
     """Every name the stage's trainer logged."""
-    return {name for entry in json.loads((folder / "trainer_state.json").read_text())["log_history"] for name in entry}
+    return {name for entry in log_history(folder) for name in entry}
+
+
+def peak_learning_rate(folder: Path) -> float:
+    return max(entry["learning_rate"] for entry in log_history(folder) if "learning_rate" in entry)
 
 
 def test_two_stages_train_the_intermediate_terms_online_then_the_soft_targets_from_the_cache(finished):
@@ -235,7 +245,9 @@ def test_two_stages_train_the_intermediate_terms_online_then_the_soft_targets_fr
     for stage in ("student-intermediate", "student"):
         assert not [key for key in load_file(output / stage / "model.safetensors") if "projection" in key]
     assert json.loads((output / "report.json").read_text())["settings"]["pipeline"]["intermediate_epochs"] == 1
-    assert (
-        "| first stage: epochs with these terms, teacher online | 1.0 |"
-        in (output / "student" / "README.md").read_text()
-    )
+    card = (output / "student" / "README.md").read_text()
+    assert "| first stage: epochs with these terms, teacher online | 1.0 |" in card
+    assert "| first stage: learning rate | 0.001 |" in card
+    # the first stage at --intermediate_learning_rate (1e-3), the second at --learning_rate (the default, 5e-5)
+    assert 2e-4 < peak_learning_rate(output / "student-intermediate") <= 1e-3
+    assert peak_learning_rate(output / "student") <= 5e-5
