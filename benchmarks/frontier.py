@@ -15,7 +15,9 @@ random one in pilot runs) and is trained three ways, with the same schedule and 
                bundled unlabelled transfer text and 4 perturbed copies of every training review (`--augment_copies`,
                Tang et al.), about 62,000 texts, from the teacher-output cache (built once, shared by every rung);
                with `--intermediate_epochs N`, N epochs of hidden-state MSE + MiniLM relations with the teacher online
-               come first (TinyBERT's two stages).
+               come first (TinyBERT's two stages), saved in `full-recipe-stage-1` and read again by a run with the
+               same first-stage settings, so that `--stage_two_epochs` and `--stage_two_learning_rate` (the cached
+               second stage's own schedule) are compared from the same first stage for the second stage's cost.
 
 For each student: test accuracy, retention against the teacher of the same run, McNemar's exact test against the
 same shape's no-KD student (paired test predictions), parameters, size on disk, CPU latency at batch 1 and

@@ -4,12 +4,13 @@
 
 One run of `frontier.py` compares one full-recipe student with one no-KD student. Both vary from seed to seed (the
 no-KD student of 3x192f384 scored 0.780-0.802 in four runs), so a single McNemar test can say more about the draw than
-about the teacher. This trains each of `--methods` at each seed (the seed sets the new head, dropout, the batch order and the
-transfer sample; the start from the teacher's reordered slices is the same for all), with the settings of
-`frontier.py` (the same flags), and writes per seed: test and validation accuracy, McNemar's exact test and each test review's
-outcome. Over the seeds: mean and spread of each method's accuracy, and the paired sign-flip permutation test of each
-review's mean difference (`significance.over_seeds`; one seed gives McNemar's p). A seed already in the JSON is
-kept; a student folder that holds a saved model is read, not trained again. No timing: `frontier.py` times the shape.
+about the teacher. This trains each of `--methods` at each seed (the seed sets the new head, dropout, the batch order
+and the transfer sample; the start from the teacher's reordered slices is the same for all), with the settings of
+`frontier.py` (the same flags), and writes per seed: test and validation accuracy (choose settings on the latter),
+McNemar's exact test and each test review's outcome. Over the seeds: mean and spread of each method's accuracy, and
+the paired sign-flip permutation test of each review's mean difference (`significance.over_seeds`; one seed gives
+McNemar's p). A seed already in the JSON is kept; a student folder that holds a saved model is read, not trained
+again. No timing: `frontier.py` times the shape.
 
 `--no_kd_learning_rate` gives the no-KD students their own learning rate (one `hfdistill search` chose, say) in
 folders of their own: run again with it, the same work folder and another JSON, and the full-recipe students already
@@ -96,8 +97,9 @@ def paired_tests(row: dict) -> dict:
 
 
 def summary(seeds: dict, methods: list[str], teacher_accuracy: float) -> dict:
-    """Mean and spread of accuracy per method that every seed has, its mean retention, and each KD method's permutation test against no
-    KD over the seeds (the full recipe's against logit KD too)."""
+    """Mean and spread of test accuracy per method that every seed has, its mean retention and mean validation
+    accuracy, and each KD method's permutation test against no KD over the seeds (the full recipe's against logit KD
+    too)."""
     methods = [method for method in methods if all(method in seed["outcomes"] for seed in seeds.values())]
     right = {
         method: np.array([from_string(seed["outcomes"][method]) for seed in seeds.values()]) for method in methods
@@ -111,6 +113,10 @@ def summary(seeds: dict, methods: list[str], teacher_accuracy: float) -> dict:
         }
         for method, values in accuracy.items()
     }
+    if all("validation_accuracy" in seed for seed in seeds.values()):
+        for method in methods:
+            validation = [seed["validation_accuracy"][method] for seed in seeds.values()]
+            result[method]["mean_validation_accuracy"] = round(float(np.mean(validation)), 4)
     for method in methods[1:]:
         result[method]["over_seeds_vs_no_kd"] = over_seeds(right[method], right["no KD"])
         result[method]["seeds_ahead_of_no_kd"] = int((accuracy[method] > accuracy["no KD"]).sum())
