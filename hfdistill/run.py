@@ -66,8 +66,8 @@ class PipelineArguments:
     intermediate_learning_rate: float | None = field(
         default=None,
         metadata={
-            "help": "Peak learning rate of the first stage (default: learning_rate, which the second stage keeps). "
-            "A lower rate in the second stage keeps more of what the first taught: recipes/frontier_6x192.yaml."
+            "help": "Peak learning rate of the first stage (default: learning_rate, which the second stage and the "
+            "no-KD baseline keep)."
         },
     )
 
