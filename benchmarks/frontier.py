@@ -223,6 +223,7 @@ def teacher_and_task(bench: FrontierArguments, data_args: DataArguments) -> tupl
 STAGE_ONE_SETTINGS = [
     "teacher_name_or_path",
     "student_init",
+    "freeze_word_embeddings",
     "seed",
     "learning_rate",
     "temperature",
