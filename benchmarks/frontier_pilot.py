@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import frontier as F
+import frontier_students as F
 import numpy as np
 
 from hfdistill.config import DataArguments

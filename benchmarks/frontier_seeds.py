@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from frontier import (
+from frontier_students import (
     RUNGS,
     FrontierArguments,
     gold_labels,

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from frontier import predicted_classes  # benchmarks/frontier.py: the saved model's test predictions
+from frontier_students import predicted_classes  # the saved model's test predictions
 
 from hfdistill.config import DataArguments
 from hfdistill.evaluation import load_task
