@@ -32,7 +32,7 @@ from frontier_students import (
     teacher_and_task,
     train_student,
 )
-from transformers import HfArgumentParser
+from transformers import AutoModelForSequenceClassification, HfArgumentParser
 
 from hfdistill.config import DataArguments
 from hfdistill.report import markdown_table, retention, write_json
@@ -75,8 +75,9 @@ def outcomes_of_seed(bench, rung, teacher, task, data_args) -> tuple[dict[str, n
         else:
             logger.info("seed %d: training the %s student", bench.seed, method)
             train_student(bench, method, rung, teacher, task, data_args, Path(bench.output_dir) / "teacher-cache")
-        outcomes[method] = predicted_classes(str(folder), task) == labels
-        right = predicted_classes(str(folder), task, "validation") == gold_labels(task, "validation")
+        model = AutoModelForSequenceClassification.from_pretrained(folder)  # loaded once for both splits
+        outcomes[method] = predicted_classes(model, task) == labels
+        right = predicted_classes(model, task, "validation") == gold_labels(task, "validation")
         validation[method] = round(float(right.mean()), 4)
     return outcomes, validation
 

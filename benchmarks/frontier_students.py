@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from transformers import AutoModelForSequenceClassification, Trainer, set_seed
+from transformers import AutoModelForSequenceClassification, PreTrainedModel, Trainer, set_seed
 
 from hfdistill import evaluation
 from hfdistill.cache import cache_teacher_logits
@@ -225,12 +225,7 @@ def stage_one(bench, student, layers, teacher, task, mixed, folder: Path) -> Non
         distill_layer_map=layer_map_of_copied_layers(layers),
     )
     trainer = DistillationTrainer(
-        model=student,
-        teacher_model=teacher,
-        args=intermediate,
-        train_dataset=mixed,
-        data_collator=task.collator,
-        processing_class=task.tokenizer,
+        model=student, teacher_model=teacher, args=intermediate, **task.trainer_kwargs() | {"train_dataset": mixed}
     )
     trainer.train()
     trainer.save_model()
@@ -259,13 +254,7 @@ def full_recipe_trainer(bench, student, layers, teacher, task, data_args, folder
     )
     cached = cache_teacher_logits(mixed, teacher, task.tokenizer, args, task.collator, task.preprocessing)
     return DistillationTrainer(
-        model=student,
-        teacher_model=None,
-        args=args,
-        train_dataset=cached,
-        eval_dataset=task.tokenized["validation"],
-        data_collator=task.collator,
-        processing_class=task.tokenizer,
+        model=student, teacher_model=None, args=args, **task.trainer_kwargs() | {"train_dataset": cached}
     )
 
 
@@ -283,18 +272,17 @@ def train_student(bench, method, shape_name, teacher, task, data_args, cache_dir
     )
     if bench.freeze_word_embeddings:
         freeze_input_embeddings(student)
-    shared = dict(
-        eval_dataset=task.tokenized["validation"], data_collator=task.collator, processing_class=task.tokenizer
-    )
     start = time.perf_counter()
-    train = task.tokenized["train"]
     if method == "no KD":
         args = training_arguments(bench, folder, learning_rate=bench.no_kd_learning_rate or bench.learning_rate)
-        trainer = Trainer(model=student, args=args, train_dataset=train, **shared)
+        trainer = Trainer(model=student, args=args, **task.trainer_kwargs())
     elif method == "logit KD":
         args = training_arguments(bench, folder, teacher_cache_dir=str(cache_dir))
+        train = task.tokenized["train"]
         cached = cache_teacher_logits(train, teacher, task.tokenizer, args, task.collator, task.preprocessing)
-        trainer = DistillationTrainer(model=student, teacher_model=None, args=args, train_dataset=cached, **shared)
+        trainer = DistillationTrainer(
+            model=student, teacher_model=None, args=args, **task.trainer_kwargs() | {"train_dataset": cached}
+        )
     else:
         trainer = full_recipe_trainer(bench, student, layers, teacher, task, data_args, folder, cache_dir)
     trainer.train()
@@ -307,7 +295,7 @@ def gold_labels(task, split: str = "test") -> np.ndarray:
     return np.asarray(task.tokenized[split]["labels"])
 
 
-def predicted_classes(folder: str, task, split: str = "test") -> np.ndarray:
-    """The saved model's predicted class for every example of the split."""
-    model = AutoModelForSequenceClassification.from_pretrained(folder)
+def predicted_classes(folder: str | PreTrainedModel, task, split: str = "test") -> np.ndarray:
+    """The saved model's (or a loaded one's) predicted class for every example of the split."""
+    model = AutoModelForSequenceClassification.from_pretrained(folder) if isinstance(folder, str) else folder
     return evaluation.predict_test_split(model, task.tokenized[split], task.collator).predictions.argmax(-1)
