@@ -116,6 +116,13 @@ class FrontierArguments:
         default=None,
         metadata={"help": "Peak learning rate of that stage (default: --learning_rate)."},
     )
+    stage_two_kd_loss_weight: float | None = field(
+        default=None,
+        metadata={
+            "help": "Soft-target weight of that stage; below 1 its labelled reviews also train on their labels "
+            "(default: --full_kd_loss_weight)."
+        },
+    )
     hidden_loss_weight: float = field(default=1.0, metadata={"help": "Hidden-state MSE weight of that stage."})
     attention_loss_weight: float = field(default=1.0, metadata={"help": "Relation KL weight of that stage."})
     seed: int = field(default=42, metadata={"help": "Seed of every student (its head, dropout and batches)."})
@@ -128,6 +135,8 @@ class FrontierArguments:
         if unknown:
             raise ValueError(f"unknown methods {unknown}: choose from {list(METHODS)}")
         self.methods = [method for method in METHODS if method in self.methods or method == "no KD"]
+        if self.stage_two_kd_loss_weight is not None and not 0 <= self.stage_two_kd_loss_weight <= 1:
+            raise ValueError(f"--stage_two_kd_loss_weight must be in [0, 1], got {self.stage_two_kd_loss_weight}")
         if self.no_kd_learning_rate is not None and self.no_kd_learning_rate <= 0:
             raise ValueError(f"--no_kd_learning_rate must be > 0, got {self.no_kd_learning_rate}")
 
@@ -249,7 +258,9 @@ def full_recipe_trainer(bench, student, layers, teacher, task, data_args, folder
         folder,
         num_train_epochs=bench.stage_two_epochs or bench.num_train_epochs,
         learning_rate=bench.stage_two_learning_rate or bench.learning_rate,
-        kd_loss_weight=bench.full_kd_loss_weight,
+        kd_loss_weight=bench.full_kd_loss_weight
+        if bench.stage_two_kd_loss_weight is None
+        else bench.stage_two_kd_loss_weight,
         teacher_cache_dir=str(cache_dir),
     )
     cached = cache_teacher_logits(mixed, teacher, task.tokenizer, args, task.collator, task.preprocessing)
