@@ -40,11 +40,12 @@ from frontier_students import (
     RUNGS,
     FrontierArguments,
     gold_labels,
+    parse_flags,
     predicted_classes,
     teacher_and_task,
     train_student,
 )
-from transformers import AutoModelForSequenceClassification, HfArgumentParser
+from transformers import AutoModelForSequenceClassification
 
 from hfdistill.config import DataArguments
 from hfdistill.export import export_and_check
@@ -181,7 +182,7 @@ def main() -> None:
     logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.WARNING)
     for name in ("frontier", "hfdistill"):  # onnxruntime's quantiser logs every tensor on the root logger at INFO
         logging.getLogger(name).setLevel(logging.INFO)
-    (bench,) = HfArgumentParser(FrontierArguments).parse_args_into_dataclasses()
+    (bench,) = parse_flags(FrontierArguments)
     json_path = Path(bench.json_file)
     previous = json.loads(json_path.read_text())["rungs"] if json_path.is_file() else {}
     data_args = DataArguments()

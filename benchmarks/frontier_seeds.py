@@ -27,12 +27,13 @@ from frontier_students import (
     RUNGS,
     FrontierArguments,
     gold_labels,
+    parse_flags,
     predicted_classes,
     student_folder,
     teacher_and_task,
     train_student,
 )
-from transformers import AutoModelForSequenceClassification, HfArgumentParser
+from transformers import AutoModelForSequenceClassification
 
 from hfdistill.config import DataArguments
 from hfdistill.report import markdown_table, retention, write_json
@@ -155,7 +156,7 @@ def main() -> None:
     logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.WARNING)
     for name in ("frontier_seeds", "frontier", "hfdistill"):
         logging.getLogger(name).setLevel(logging.INFO)
-    bench, seed_args = HfArgumentParser((FrontierArguments, SeedArguments)).parse_args_into_dataclasses()
+    bench, seed_args = parse_flags(FrontierArguments, SeedArguments)
     json_path = Path(bench.json_file)
     seeds = json.loads(json_path.read_text())["seeds"] if json_path.is_file() else {}
     data_args = DataArguments()
