@@ -206,6 +206,10 @@ def training_settings(settings: dict, config) -> dict:
         intermediate["first stage: epochs with these terms, teacher online"] = first_stage
         first_rate = settings["pipeline"].get("intermediate_learning_rate")
         intermediate["first stage: learning rate"] = first_rate or distillation["learning_rate"]
+        first_weight = settings["pipeline"].get("intermediate_kd_loss_weight")
+        intermediate["first stage: kd_loss_weight"] = (
+            distillation["kd_loss_weight"] if first_weight is None else first_weight
+        )
     return {
         "temperature": distillation["temperature"],
         "kd_loss_weight (KL part; cross-entropy gets 1 - w)": distillation["kd_loss_weight"],

@@ -70,6 +70,13 @@ class PipelineArguments:
             "no-KD baseline keep)."
         },
     )
+    intermediate_kd_loss_weight: float | None = field(
+        default=None,
+        metadata={
+            "help": "Soft-target weight of the first stage (default: kd_loss_weight, which the second stage keeps): "
+            "e.g. 1 there, the teacher alone beside the intermediate terms, and 0.5 after, the labels too."
+        },
+    )
 
     def __post_init__(self):
         if self.timing_rounds < 1:
@@ -84,6 +91,15 @@ class PipelineArguments:
             if self.intermediate_epochs == 0:
                 raise ValueError(
                     "intermediate_learning_rate is the first stage's: set --intermediate_epochs N, or drop it"
+                )
+        if self.intermediate_kd_loss_weight is not None:
+            if not 0 <= self.intermediate_kd_loss_weight <= 1:
+                raise ValueError(
+                    f"intermediate_kd_loss_weight must be in [0, 1], got {self.intermediate_kd_loss_weight}"
+                )
+            if self.intermediate_epochs == 0:
+                raise ValueError(
+                    "intermediate_kd_loss_weight is the first stage's: set --intermediate_epochs N, or drop it"
                 )
 
 

@@ -175,6 +175,11 @@ CASES = [
         DISTILL + ["--intermediate_epochs", "1", "--intermediate_learning_rate", "0"],
         "intermediate_learning_rate must be > 0",
     ),
+    (DISTILL + ["--intermediate_kd_loss_weight", "1"], "intermediate_kd_loss_weight is the first stage's"),
+    (
+        DISTILL + ["--intermediate_epochs", "1", "--intermediate_kd_loss_weight", "1.5"],
+        "intermediate_kd_loss_weight must be in [0, 1], got 1.5",
+    ),
     (
         DISTILL + ["--hidden_loss_weight", "1", "--teacher_cache_dir", "{out}-cache"],
         "train them in a first stage with --intermediate_epochs N",

@@ -28,8 +28,8 @@ def inputs(tmp_path_factory) -> Path:
 def argv(inputs: Path, output: Path, *extra: str, two_stages: bool = False) -> list[str]:
     """A run of three stages (teacher, student, student-no-kd), or four with the student's first stage."""
     first_stage = [
-        "--intermediate_epochs", "1", "--intermediate_learning_rate", "1e-3", "--hidden_loss_weight", "1",
-        "--attention_loss_weight", "1",
+        "--intermediate_epochs", "1", "--intermediate_learning_rate", "1e-3", "--intermediate_kd_loss_weight", "1",
+        "--hidden_loss_weight", "1", "--attention_loss_weight", "1",
         "--student_hidden_size", "16", "--teacher_cache_dir", f"{output}-cache",
     ] if two_stages else []  # fmt: skip
     return [
@@ -251,3 +251,14 @@ def test_two_stages_train_the_intermediate_terms_online_then_the_soft_targets_fr
     # the first stage at --intermediate_learning_rate (1e-3), the second at --learning_rate (the default, 5e-5)
     assert 2e-4 < peak_learning_rate(output / "student-intermediate") <= 1e-3
     assert peak_learning_rate(output / "student") <= 5e-5
+    # the first stage at --intermediate_kd_loss_weight 1: the soft targets and the intermediate terms, no labels; the
+    # second at --kd_loss_weight (the default, 0.5)
+    assert "| first stage: kd_loss_weight | 1.0 |" in card
+    for entry in log_history(output / "student-intermediate"):
+        if "kd_loss" in entry:
+            assert entry["task_loss"] > 0.1  # logged, but weighted 0
+            terms = entry["kd_loss"] + entry["hidden_loss"] + entry["attention_loss"]
+            assert entry["loss"] == pytest.approx(terms, abs=1e-3)
+    for entry in log_history(output / "student"):
+        if "kd_loss" in entry:
+            assert entry["loss"] == pytest.approx(0.5 * entry["kd_loss"] + 0.5 * entry["task_loss"], abs=1e-3)
