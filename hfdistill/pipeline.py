@@ -276,22 +276,22 @@ class LogitStages:
     def distil(self, student, teacher, teacher_folder: str, run: Run) -> str:
         """`distil` in one stage, or in TinyBERT's two when `intermediate_epochs` > 0: every weighted term with the
         teacher online into `<output>/student-intermediate`, then, from that student, the soft targets and labels."""
-        args, first = self.args, self.pipeline_args
-        if first.intermediate_epochs > 0:
+        args, pipeline = self.args, self.pipeline_args
+        if pipeline.intermediate_epochs > 0:
             online = replace(
                 args,
-                num_train_epochs=first.intermediate_epochs,
-                learning_rate=first.intermediate_learning_rate or args.learning_rate,
+                num_train_epochs=pipeline.intermediate_epochs,
+                learning_rate=pipeline.intermediate_learning_rate or args.learning_rate,
                 kd_loss_weight=args.kd_loss_weight
-                if first.intermediate_kd_loss_weight is None
-                else first.intermediate_kd_loss_weight,
+                if pipeline.intermediate_kd_loss_weight is None
+                else pipeline.intermediate_kd_loss_weight,
                 teacher_cache_dir=None,
             )
             folder = run.done(FIRST_STAGE) or distil(
                 student, teacher, teacher_folder, self.train_rows, online, self.data, run, self.layers, FIRST_STAGE
             )
             student = self.data.task.load_model(folder)  # its saved weights: without the projections
-            if first.freeze_word_embeddings:
+            if pipeline.freeze_word_embeddings:
                 freeze_input_embeddings(student)
             args = replace(
                 args, hidden_loss_weight=0.0, attention_loss_weight=0.0, distill_layer_map=None, relation_heads=None

@@ -73,8 +73,8 @@ class PipelineArguments:
     intermediate_kd_loss_weight: float | None = field(
         default=None,
         metadata={
-            "help": "Soft-target weight of the first stage (default: kd_loss_weight, which the second stage keeps): "
-            "e.g. 1 there, the teacher alone beside the intermediate terms, and 0.5 after, the labels too."
+            "help": "Soft-target weight of the first stage (default: kd_loss_weight, which the second stage keeps); "
+            "e.g. 1 for the teacher alone beside the intermediate terms, and kd_loss_weight 0.5 for labels after."
         },
     )
 
