@@ -123,8 +123,8 @@ class FrontierArguments:
             "(default: --full_kd_loss_weight)."
         },
     )
-    hidden_loss_weight: float = field(default=1.0, metadata={"help": "Hidden-state MSE weight of that stage."})
-    attention_loss_weight: float = field(default=1.0, metadata={"help": "Relation KL weight of that stage."})
+    hidden_loss_weight: float = field(default=1.0, metadata={"help": "Hidden-state MSE weight of the first stage."})
+    attention_loss_weight: float = field(default=1.0, metadata={"help": "Relation KL weight of the first stage."})
     seed: int = field(default=42, metadata={"help": "Seed of every student (its head, dropout and batches)."})
 
     def __post_init__(self):

@@ -18,6 +18,9 @@ from .paths import model_config
 from .resume import MANIFEST, Run, open_run
 from .tasks import task_for
 
+# The first stage's own settings (None: the second stage's value); each needs intermediate_epochs > 0.
+FIRST_STAGE_OPTIONS = ("intermediate_learning_rate", "intermediate_kd_loss_weight")
+
 
 @dataclass
 class PipelineArguments:
@@ -85,22 +88,14 @@ class PipelineArguments:
             raise ValueError("remeasure keeps the run's models and overwrite_output_dir discards them: drop one")
         if self.intermediate_epochs < 0:
             raise ValueError(f"intermediate_epochs must be >= 0, got {self.intermediate_epochs}")
-        if self.intermediate_learning_rate is not None:
-            if self.intermediate_learning_rate <= 0:
-                raise ValueError(f"intermediate_learning_rate must be > 0, got {self.intermediate_learning_rate}")
-            if self.intermediate_epochs == 0:
-                raise ValueError(
-                    "intermediate_learning_rate is the first stage's: set --intermediate_epochs N, or drop it"
-                )
-        if self.intermediate_kd_loss_weight is not None:
-            if not 0 <= self.intermediate_kd_loss_weight <= 1:
-                raise ValueError(
-                    f"intermediate_kd_loss_weight must be in [0, 1], got {self.intermediate_kd_loss_weight}"
-                )
-            if self.intermediate_epochs == 0:
-                raise ValueError(
-                    "intermediate_kd_loss_weight is the first stage's: set --intermediate_epochs N, or drop it"
-                )
+        rate, weight = self.intermediate_learning_rate, self.intermediate_kd_loss_weight
+        if rate is not None and rate <= 0:
+            raise ValueError(f"intermediate_learning_rate must be > 0, got {rate}")
+        if weight is not None and not 0 <= weight <= 1:
+            raise ValueError(f"intermediate_kd_loss_weight must be in [0, 1], got {weight}")
+        for name in FIRST_STAGE_OPTIONS:
+            if getattr(self, name) is not None and self.intermediate_epochs == 0:
+                raise ValueError(f"{name} is the first stage's: set --intermediate_epochs N, or drop it")
 
 
 def default_teacher_path() -> str:
