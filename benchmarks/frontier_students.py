@@ -206,21 +206,27 @@ def teacher_and_task(bench: FrontierArguments, data_args: DataArguments) -> tupl
     return teacher_folder, task, teacher
 
 
-# What the first stage's student depends on besides the rung and the work folder (which holds one seed's students).
-STAGE_ONE_SETTINGS = [
-    "teacher_name_or_path",
-    "student_init",
-    "freeze_word_embeddings",
-    "seed",
-    "learning_rate",
-    "temperature",
-    "intermediate_epochs",
-    "full_kd_loss_weight",
-    "hidden_loss_weight",
-    "attention_loss_weight",
-    "max_transfer_samples",
-    "augment_copies",
-]
+# Flags that cannot change the full recipe's first stage (where results go, what else runs, the other methods and the
+# second stage). Every other flag is part of what a saved first stage depends on, so that a flag added later makes the
+# stage train again rather than be read back stale.
+NOT_STAGE_ONE = {
+    "output_dir",
+    "json_file",
+    "rungs",
+    "redo",
+    "methods",
+    "num_train_epochs",
+    "kd_loss_weight",
+    "no_kd_learning_rate",
+    "stage_two_epochs",
+    "stage_two_learning_rate",
+    "stage_two_kd_loss_weight",
+}
+
+
+def stage_one_settings(bench: FrontierArguments) -> dict:
+    """What the first stage's student depends on besides the rung and the work folder (one seed's students)."""
+    return {f.name: getattr(bench, f.name) for f in fields(bench) if f.name not in NOT_STAGE_ONE}
 
 
 def stage_one(bench, student, layers, teacher, task, mixed, folder: Path) -> None:
@@ -228,7 +234,7 @@ def stage_one(bench, student, layers, teacher, task, mixed, folder: Path) -> Non
     beside the student (`full-recipe-stage-1`, with its settings) and read from there by a later run with the same
     settings, so that second-stage variants do not pay for it again (their training seconds then leave it out)."""
     saved = folder.parent / "full-recipe-stage-1"
-    settings = {name: getattr(bench, name) for name in STAGE_ONE_SETTINGS}
+    settings = stage_one_settings(bench)
     settings_file = saved / "stage_one_settings.json"
     if settings_file.is_file() and json.loads(settings_file.read_text()) == settings:
         logger.info("reading the first stage from %s (trained before with the same settings)", saved)

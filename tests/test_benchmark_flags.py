@@ -1,12 +1,14 @@
-"""The frontier benchmarks refuse an impossible flag with argparse's one-line error before any work."""
+"""The frontier benchmarks' flags: an impossible one is refused with argparse's one-line error before any work, and
+the saved first stage of the full recipe is read back only under the flags it was trained with."""
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from frontier_students import FrontierArguments, parse_flags  # noqa: E402
+from frontier_students import FrontierArguments, parse_flags, stage_one_settings  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -31,3 +33,19 @@ def test_good_flags_parse_into_the_dataclass(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["frontier.py", "--rungs", "6x192f768", "--stage_two_kd_loss_weight", "0.5"])
     (bench,) = parse_flags(FrontierArguments)
     assert bench.rungs == ["6x192f768"] and bench.stage_two_kd_loss_weight == 0.5
+
+
+@pytest.mark.parametrize(
+    ("change", "same"),
+    [
+        ({"stage_two_learning_rate": 1e-4, "stage_two_kd_loss_weight": 0.5, "stage_two_epochs": 6.0}, True),
+        ({"kd_loss_weight": 0.9, "no_kd_learning_rate": 1e-4, "methods": ["no KD"], "output_dir": "elsewhere"}, True),
+        ({"hidden_loss_weight": 2.0}, False),
+        ({"learning_rate": 1e-4}, False),
+        ({"seed": 1}, False),
+        ({"max_transfer_samples": 100}, False),
+    ],
+)
+def test_the_saved_first_stage_depends_on_every_flag_but_the_second_stage_and_the_other_methods(change, same):
+    bench = FrontierArguments(intermediate_epochs=2.0)
+    assert (stage_one_settings(replace(bench, **change)) == stage_one_settings(bench)) is same
