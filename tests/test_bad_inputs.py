@@ -3,11 +3,16 @@ on stderr that says what to fix, no traceback, no model trained, and nothing the
 
 from pathlib import Path
 
+import datasets
 import pytest
 
 from hfdistill.cli import main
 
 from .conftest import write_teacher_and_reviews
+
+# datasets binds its log handler to the sys.stderr of its first log call; made here, that is the session's stream, not
+# one test's captured stream, which is closed after it (a later test's "Failed to read file" then failed to print)
+datasets.logging.get_verbosity()
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +181,8 @@ CASES = [
         "intermediate_learning_rate must be > 0",
     ),
     (DISTILL + ["--intermediate_kd_loss_weight", "1"], "intermediate_kd_loss_weight is the first stage's"),
+    (DISTILL + ["--baseline_learning_rate", "1e-3"], "baseline_learning_rate is the no-KD baseline's"),
+    (DISTILL + ["--train_baseline", "true", "--baseline_learning_rate", "0"], "baseline_learning_rate must be > 0"),
     (
         DISTILL + ["--intermediate_epochs", "1", "--intermediate_kd_loss_weight", "1.5"],
         "intermediate_kd_loss_weight must be in [0, 1], got 1.5",
