@@ -11,7 +11,7 @@ from transformers import AutoConfig
 from .config import BUNDLED_PREFIX
 from .report import markdown_table
 from .resume import write_atomically
-from .run import STUDENT
+from .run import BASELINE, STUDENT
 from .tasks import EncoderTask
 
 logger = logging.getLogger(__name__)
@@ -243,6 +243,8 @@ def write_task_card(
     config = AutoConfig.from_pretrained(folder)
     data = task_card_data(folder.name, settings, row["metrics"], teacher, config.model_type, task)
     hyperparameters = training_settings(settings, config)
+    if student_name == BASELINE and settings["pipeline"].get("baseline_learning_rate"):  # its own rate, when set
+        hyperparameters["learning rate"] = settings["pipeline"]["baseline_learning_rate"]
     kd = "without the teacher (the no-KD baseline)" if "without KD" in student_name else "by knowledge distillation"
     labels = ", ".join(config.id2label[i] for i in range(config.num_labels))
     chart_line = f"\n![{metric} against latency and size]({chart})\n" if chart else ""

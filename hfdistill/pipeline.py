@@ -234,10 +234,12 @@ def distil(student, teacher, teacher_folder: str, train, args, data: TaskData, r
     return train_stage(trainer, run, stage)
 
 
-def train_without_teacher(baseline, args, data: TaskData, run: Run) -> str:
-    """Fine-tune the same student without the teacher into `<output>/student-no-kd`; its folder."""
+def train_without_teacher(baseline, args, data: TaskData, run: Run, learning_rate: float | None = None) -> str:
+    """Fine-tune the same student without the teacher into `<output>/student-no-kd`, at `learning_rate` when given;
+    its folder."""
     logger.info("fine-tuning the same student without the teacher (baseline)")
-    plain = replace(args, output_dir=str(run.checkpoints("student-no-kd")), push_to_hub=False)
+    rate = learning_rate or args.learning_rate
+    plain = replace(args, output_dir=str(run.checkpoints("student-no-kd")), push_to_hub=False, learning_rate=rate)
     return train_stage(Trainer(model=baseline, args=plain, **data.trainer_kwargs()), run, "student-no-kd")
 
 
@@ -270,7 +272,9 @@ class LogitStages:
         baseline = copy.deepcopy(student) if self.pipeline_args.train_baseline else None
         folders[STUDENT] = run.done(STAGE) or self.distil(student, teacher, teacher_folder, run)
         if baseline is not None:
-            folders[BASELINE] = run.done("student-no-kd") or train_without_teacher(baseline, args, data, run)
+            folders[BASELINE] = run.done("student-no-kd") or train_without_teacher(
+                baseline, args, data, run, self.pipeline_args.baseline_learning_rate
+            )
         return folders
 
     def distil(self, student, teacher, teacher_folder: str, run: Run) -> str:

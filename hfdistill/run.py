@@ -37,6 +37,13 @@ class PipelineArguments:
     train_baseline: bool = field(
         default=False, metadata={"help": "Also fine-tune the same student without the teacher, for the comparison."}
     )
+    baseline_learning_rate: float | None = field(
+        default=None,
+        metadata={
+            "help": "Peak learning rate of the no-KD baseline (default: learning_rate, the distilled student's), for a "
+            "baseline tuned on its own."
+        },
+    )
     freeze_word_embeddings: bool = field(
         default=False,
         metadata={
@@ -88,6 +95,10 @@ class PipelineArguments:
             raise ValueError("remeasure keeps the run's models and overwrite_output_dir discards them: drop one")
         if self.intermediate_epochs < 0:
             raise ValueError(f"intermediate_epochs must be >= 0, got {self.intermediate_epochs}")
+        if self.baseline_learning_rate is not None and not self.baseline_learning_rate > 0:
+            raise ValueError(f"baseline_learning_rate must be > 0, got {self.baseline_learning_rate}")
+        if self.baseline_learning_rate is not None and not self.train_baseline:
+            raise ValueError("baseline_learning_rate is the no-KD baseline's: set --train_baseline true, or drop it")
         rate, weight = self.intermediate_learning_rate, self.intermediate_kd_loss_weight
         if rate is not None and rate <= 0:
             raise ValueError(f"intermediate_learning_rate must be > 0, got {rate}")
