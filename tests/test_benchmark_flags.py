@@ -1,5 +1,5 @@
-"""The frontier benchmarks' flags: an impossible one is refused with argparse's one-line error before any work, and
-the saved first stage of the full recipe is read back only under the flags it was trained with."""
+"""The benchmarks' flags: an impossible one is refused with argparse's one-line error before any work, and the saved
+first stage of the frontier's full recipe is read back only under the flags it was trained with."""
 
 import sys
 from dataclasses import replace
@@ -9,24 +9,34 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from frontier_students import FrontierArguments, parse_flags, stage_one_settings  # noqa: E402
+from multilingual_stitching import StitchArguments  # noqa: E402
 
 
 @pytest.mark.parametrize(
-    ("flags", "message"),
+    ("script", "arguments", "flags", "message"),
     [
-        (["--rungs", "9x9"], "unknown rungs ['9x9']"),
-        (["--methods", "dark KD"], "unknown methods ['dark KD']"),
-        (["--stage_two_kd_loss_weight", "2"], "--stage_two_kd_loss_weight must be in [0, 1], got 2.0"),
-        (["--no_kd_learning_rate", "0"], "--no_kd_learning_rate must be > 0"),
+        ("frontier.py", FrontierArguments, ["--rungs", "9x9"], "unknown rungs ['9x9']"),
+        ("frontier.py", FrontierArguments, ["--methods", "dark KD"], "unknown methods ['dark KD']"),
+        (
+            "frontier.py",
+            FrontierArguments,
+            ["--stage_two_kd_loss_weight", "2"],
+            "--stage_two_kd_loss_weight must be in [0, 1], got 2.0",
+        ),
+        ("frontier.py", FrontierArguments, ["--no_kd_learning_rate", "0"], "--no_kd_learning_rate must be > 0"),
+        ("multilingual_stitching.py", StitchArguments, ["--stitches", "3"], "takes k,k' pairs such as 3,3, got '3'"),
+        ("multilingual_stitching.py", StitchArguments, ["--stitches", "3,6"], "k' is 0-5"),
+        ("multilingual_stitching.py", StitchArguments, ["--adapter_pairs", "0"], "--adapter_pairs >= 1"),
     ],
 )
-def test_an_impossible_flag_ends_the_run_with_status_2_and_one_line(monkeypatch, capsys, flags, message):
-    monkeypatch.setattr(sys, "argv", ["frontier.py", *flags])
+def test_an_impossible_flag_ends_the_run_with_status_2_and_one_line(monkeypatch, capsys, script, arguments, flags,
+                                                                     message):  # fmt: skip
+    monkeypatch.setattr(sys, "argv", [script, *flags])
     with pytest.raises(SystemExit) as stopped:
-        parse_flags(FrontierArguments)
+        parse_flags(arguments)
     assert stopped.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
-    assert error.startswith("frontier.py: error: ") and message in error
+    assert error.startswith(f"{script}: error: ") and message in error
 
 
 def test_good_flags_parse_into_the_dataclass(monkeypatch):

@@ -1,5 +1,5 @@
-"""The stitching benchmark's pieces: its flags, the token alignment across tokenizers, and the stitched forward pass,
-on a tiny BERT built from a config and the default teacher's tokenizer."""
+"""The stitching benchmark's pieces: the token alignment across tokenizers and the stitched forward pass, on a tiny BERT
+built from a config and the default teacher's tokenizer (its flags: `test_benchmark_flags.py`)."""
 
 import sys
 from pathlib import Path
@@ -11,10 +11,8 @@ from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors
 from transformers import AutoTokenizer, BertConfig, BertModel, PreTrainedTokenizerFast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from frontier_students import parse_flags  # noqa: E402
 from multilingual_stitching import (  # noqa: E402
     Encoder,
-    StitchArguments,
     Stitched,
     aligned_states,
     fit_adapter,
@@ -32,22 +30,6 @@ def tiny():
     config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
                         intermediate_size=64)  # fmt: skip
     return BertModel(config).eval(), AutoTokenizer.from_pretrained(default_teacher_path())
-
-
-@pytest.mark.parametrize(
-    ("flags", "message"),
-    [
-        (["--stitches", "3"], "--stitches takes k,k' pairs such as 3,3, got '3'"),
-        (["--stitches", "3,6"], "k' is 0-5"),
-        (["--stitched_learning_rate", "0"], "the learning rates must be > 0"),
-    ],
-)
-def test_an_impossible_flag_ends_the_run_with_status_2_and_one_line(monkeypatch, capsys, flags, message):
-    monkeypatch.setattr(sys, "argv", ["multilingual_stitching.py", *flags])
-    with pytest.raises(SystemExit) as stopped:
-        parse_flags(StitchArguments)
-    assert stopped.value.code == 2
-    assert message in capsys.readouterr().err.strip().splitlines()[-1]
 
 
 def test_the_same_tokenizer_aligns_each_token_with_itself(tiny):
