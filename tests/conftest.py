@@ -10,10 +10,16 @@ if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
         "OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
     )
 
+import datasets  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast  # noqa: E402
+
+# datasets binds its log handler to the sys.stderr of its first log call. Made here, that is the session's stream; made
+# inside a test that captures stderr, it is that test's stream, closed after it, and any later test that makes datasets
+# log (a "Failed to read file", say) prints a logging traceback instead.
+datasets.logging.get_verbosity()
 
 
 def tiny_bert(

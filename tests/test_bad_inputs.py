@@ -3,16 +3,11 @@ on stderr that says what to fix, no traceback, no model trained, and nothing the
 
 from pathlib import Path
 
-import datasets
 import pytest
 
 from hfdistill.cli import main
 
 from .conftest import write_teacher_and_reviews
-
-# datasets binds its log handler to the sys.stderr of its first log call; made here, that is the session's stream, not
-# one test's captured stream, which is closed after it (a later test's "Failed to read file" then failed to print)
-datasets.logging.get_verbosity()
 
 
 @pytest.fixture(scope="module")
