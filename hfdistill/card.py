@@ -11,7 +11,7 @@ from transformers import AutoConfig
 from .config import BUNDLED_PREFIX
 from .report import markdown_table
 from .resume import write_atomically
-from .run import BASELINE, STUDENT
+from .run import BASELINE, STUDENT, own_or_default
 from .tasks import EncoderTask
 
 logger = logging.getLogger(__name__)
@@ -204,11 +204,12 @@ def training_settings(settings: dict, config) -> dict:
     }
     if first_stage:
         intermediate["first stage: epochs with these terms, teacher online"] = first_stage
-        first_rate = settings["pipeline"].get("intermediate_learning_rate")
-        intermediate["first stage: learning rate"] = first_rate or distillation["learning_rate"]
-        first_weight = settings["pipeline"].get("intermediate_kd_loss_weight")
-        intermediate["first stage: kd_loss_weight"] = (
-            distillation["kd_loss_weight"] if first_weight is None else first_weight
+        pipeline = settings["pipeline"]
+        intermediate["first stage: learning rate"] = own_or_default(
+            pipeline.get("intermediate_learning_rate"), distillation["learning_rate"]
+        )
+        intermediate["first stage: kd_loss_weight"] = own_or_default(
+            pipeline.get("intermediate_kd_loss_weight"), distillation["kd_loss_weight"]
         )
     return {
         "temperature": distillation["temperature"],
@@ -243,9 +244,10 @@ def write_task_card(
     config = AutoConfig.from_pretrained(folder)
     data = task_card_data(folder.name, settings, row["metrics"], teacher, config.model_type, task)
     hyperparameters = training_settings(settings, config)
-    if student_name == BASELINE and settings["pipeline"].get("baseline_learning_rate"):  # its own rate, when set
-        hyperparameters["learning rate"] = settings["pipeline"]["baseline_learning_rate"]
-    kd = "without the teacher (the no-KD baseline)" if "without KD" in student_name else "by knowledge distillation"
+    if student_name == BASELINE:
+        baseline_rate = settings["pipeline"].get("baseline_learning_rate")
+        hyperparameters["learning rate"] = own_or_default(baseline_rate, hyperparameters["learning rate"])
+    kd = "without the teacher (the no-KD baseline)" if student_name == BASELINE else "by knowledge distillation"
     labels = ", ".join(config.id2label[i] for i in range(config.num_labels))
     chart_line = f"\n![{metric} against latency and size]({chart})\n" if chart else ""
     paired = report.get("significance") if student_name == STUDENT else None

@@ -30,7 +30,7 @@ from .paths import model_config
 from .reorder import check_reorderable, reorder_on_training_texts
 from .report import ModelReport, comparison_table, write_report
 from .resume import Run, train_stage
-from .run import BASELINE, STUDENT, PipelineArguments
+from .run import BASELINE, STUDENT, PipelineArguments, own_or_default
 from .significance import against_baseline
 from .student import StudentShape, build_student, freeze_input_embeddings, layers_to_keep, student_config
 from .tasks import EncoderTask
@@ -238,7 +238,7 @@ def train_without_teacher(baseline, args, data: TaskData, run: Run, learning_rat
     """Fine-tune the same student without the teacher into `<output>/student-no-kd`, at `learning_rate` when given;
     its folder."""
     logger.info("fine-tuning the same student without the teacher (baseline)")
-    rate = learning_rate or args.learning_rate
+    rate = own_or_default(learning_rate, args.learning_rate)
     plain = replace(args, output_dir=str(run.checkpoints("student-no-kd")), push_to_hub=False, learning_rate=rate)
     return train_stage(Trainer(model=baseline, args=plain, **data.trainer_kwargs()), run, "student-no-kd")
 
@@ -285,10 +285,8 @@ class LogitStages:
             online = replace(
                 args,
                 num_train_epochs=pipeline.intermediate_epochs,
-                learning_rate=pipeline.intermediate_learning_rate or args.learning_rate,
-                kd_loss_weight=args.kd_loss_weight
-                if pipeline.intermediate_kd_loss_weight is None
-                else pipeline.intermediate_kd_loss_weight,
+                learning_rate=own_or_default(pipeline.intermediate_learning_rate, args.learning_rate),
+                kd_loss_weight=own_or_default(pipeline.intermediate_kd_loss_weight, args.kd_loss_weight),
                 teacher_cache_dir=None,
             )
             folder = run.done(FIRST_STAGE) or distil(

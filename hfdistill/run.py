@@ -22,6 +22,12 @@ from .tasks import task_for
 FIRST_STAGE_OPTIONS = ("intermediate_learning_rate", "intermediate_kd_loss_weight")
 
 
+def own_or_default(own, default):
+    """A stage's own setting (the first stage's rate or weight, the baseline's rate), or, unset (None), the value it
+    falls back to: what the pipeline trains with and what the card reports."""
+    return default if own is None else own
+
+
 @dataclass
 class PipelineArguments:
     """The pipeline's optional steps: fine-tune the teacher first, distil in two stages, train a no-KD baseline, and
