@@ -35,12 +35,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 import matplotlib
+from flags import parse_flags
 from frontier_students import (
     METHODS,
     RUNGS,
     FrontierArguments,
     gold_labels,
-    parse_flags,
     predicted_classes,
     teacher_and_task,
     train_student,

@@ -23,11 +23,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from flags import parse_flags
 from frontier_students import (
     RUNGS,
     FrontierArguments,
     gold_labels,
-    parse_flags,
     predicted_classes,
     student_folder,
     teacher_and_task,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from transformers import AutoModelForSequenceClassification, HfArgumentParser, PreTrainedModel, Trainer, set_seed
+from transformers import AutoModelForSequenceClassification, PreTrainedModel, Trainer, set_seed
 
 from hfdistill import evaluation
 from hfdistill.cache import cache_teacher_logits
@@ -139,16 +139,6 @@ class FrontierArguments:
             raise ValueError(f"--stage_two_kd_loss_weight must be in [0, 1], got {self.stage_two_kd_loss_weight}")
         if self.no_kd_learning_rate is not None and self.no_kd_learning_rate <= 0:
             raise ValueError(f"--no_kd_learning_rate must be > 0, got {self.no_kd_learning_rate}")
-
-
-def parse_flags(*dataclass_types) -> tuple:
-    """The script's flags into `dataclass_types`; a value they refuse ends the run with argparse's one-line error
-    (exit status 2) before any work."""
-    parser = HfArgumentParser(dataclass_types)
-    try:
-        return parser.parse_args_into_dataclasses()
-    except ValueError as error:
-        parser.error(str(error))
 
 
 def training_arguments(bench: FrontierArguments, output_dir: Path, **overrides) -> DistillationArguments:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
-from frontier_students import parse_flags
+from flags import parse_flags
 from sentence_transformers import SentenceTransformer
 from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup, set_seed
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from frontier_students import FrontierArguments, parse_flags, stage_one_settings  # noqa: E402
+from flags import parse_flags  # noqa: E402
+from frontier_students import FrontierArguments, stage_one_settings  # noqa: E402
 from multilingual_stitching import StitchArguments  # noqa: E402
 
 
