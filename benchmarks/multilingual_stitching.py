@@ -193,6 +193,11 @@ def train(embed, parameters, texts: list[str], targets: np.ndarray, learning_rat
     return round(time.perf_counter() - start, 1)
 
 
+def embedder(model: SentenceTransformer):
+    """The sentence-transformers model's embeddings of a batch of texts, with gradients."""
+    return lambda batch: model(model.preprocess(batch))["sentence_embedding"]
+
+
 def trainable(model: torch.nn.Module) -> list[torch.nn.Parameter]:
     return [parameter for parameter in model.parameters() if parameter.requires_grad]
 
@@ -204,11 +209,8 @@ def train_default(bench, teacher, teacher_path: str, train_pairs, targets, data_
     freeze_input_embeddings(student[0].auto_model)
     student = with_linear_map(student, *map_sample(train_pairs, targets, data_args))
 
-    def embed(batch: list[str]) -> torch.Tensor:
-        return student(student.preprocess(batch))["sentence_embedding"]
-
     student.train()
-    seconds = train(embed, trainable(student), *data, bench.learning_rate, bench.seed)
+    seconds = train(embedder(student), trainable(student), *data, bench.learning_rate, bench.seed)
     student.eval()
     name = f"default: e5 layers {','.join(map(str, layers))} + linear map"
     return name, student, {"train_seconds": seconds, "learning_rate": bench.learning_rate}
