@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from flags import parse_flags  # noqa: E402
 from frontier_students import FrontierArguments, stage_one_settings  # noqa: E402
 from multilingual_stitching import StitchArguments  # noqa: E402
+from multilingual_transplant import TransplantArguments  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -28,6 +29,8 @@ from multilingual_stitching import StitchArguments  # noqa: E402
         ("multilingual_stitching.py", StitchArguments, ["--stitches", "3"], "takes k,k' pairs such as 3,3, got '3'"),
         ("multilingual_stitching.py", StitchArguments, ["--stitches", "3,6"], "k' is 0-5"),
         ("multilingual_stitching.py", StitchArguments, ["--adapter_pairs", "0"], "--adapter_pairs >= 1"),
+        ("multilingual_transplant.py", TransplantArguments, ["--inits", "random"], "--inits takes some of"),
+        ("multilingual_transplant.py", TransplantArguments, ["--lexicon_layer", "13"], "layers 1-12, got 13"),
     ],
 )
 def test_an_impossible_flag_ends_the_run_with_status_2_and_one_line(monkeypatch, capsys, script, arguments, flags,
