@@ -14,9 +14,10 @@ any `--student_name_or_path` folder. Two ways to fill the table are measured (`-
   teacher's spelling of them.
 - `lexicon`: the same, except that a piece the teacher does not read as one token gets the teacher's rows of its
   nearest English neighbours: each piece is embedded alone by multilingual-e5-small (its state at `--lexicon_layer`,
-  by default a middle-upper layer, where multilingual encoders are found to align languages best), a linear map fitted by least squares from those states onto the
-  teacher's rows of the word-initial pieces the teacher reads as one token carries every piece into the teacher's
-  table, and the row is the similarity-weighted mean of the `--lexicon_neighbours` nearest teacher rows.
+  by default a middle-upper layer, where multilingual encoders are found to align languages best), a linear map
+  fitted by least squares from those states onto the teacher's rows of the word-initial pieces the teacher reads as
+  one token carries every piece into the teacher's table, and the row is the similarity-weighted mean of the
+  `--lexicon_neighbours` nearest teacher rows.
 
 One plain loop (`multilingual_stitching.train`) trains `multilingual`'s default student and each transplant on the same
 rows (the 3,000 training pairs, both sides, one epoch of batch 32); the transplants train every weight, the table
