@@ -228,57 +228,84 @@ def fit_stitched(bench, teacher, teacher_path: str, english: list[str], k: int, 
     return Encoder(model, e5_tokenizer), figures
 
 
-def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    (bench,) = parse_flags(StitchArguments)
+@dataclass
+class BenchmarkRun:
+    """What the multilingual benchmarks share: `multilingual`'s data and teacher targets, and every model's scores,
+    speed and training figures so far."""
+
+    bench: object
+    data_args: ParallelDataArguments
+    sets: dict
+    train_pairs: object
+    teacher_path: str
+    teacher: SentenceTransformer
+    targets: np.ndarray
+    data: tuple[list[str], np.ndarray]  # the training rows (both sides of each pair) and their targets
+    sources: dict[str, np.ndarray]  # the teacher's embeddings of each evaluation set's English
+    rows: dict = field(default_factory=dict)
+    speeds: dict = field(default_factory=dict)
+    results: dict = field(default_factory=dict)
+
+    def score(self, name: str, model, timed: bool = True) -> None:
+        self.rows[name] = score_all(model, self.sets, self.data_args, self.sources)
+        if timed:
+            self.speeds[name] = encoding_speed(model, list(next(iter(self.sets.values()))["en"]))
+
+    def finish(self) -> None:
+        """Write the report to `bench.json_file` and print its tables."""
+        settings = {
+            "teacher": self.teacher_path,
+            "train_pairs": len(self.train_pairs),
+            "rows": len(self.data[0]),
+            "held_out_pairs": {name: len(pairs) for name, pairs in self.sets.items()},
+            **vars(self.bench),
+        }
+        report = {"settings": settings, "scores": self.rows, "sentences_per_second": self.speeds}
+        write_json(self.bench.json_file, {**report, "students": self.results})
+        print(scores_table(self.rows, "en"))
+        print(speed_table(self.speeds))
+        print(self.results)
+
+
+def start_benchmark(bench) -> BenchmarkRun:
+    """`multilingual`'s data and teacher targets; the teacher, then `multilingual`'s default student trained with
+    `bench.learning_rate`, scored and timed."""
     data_args = ParallelDataArguments(max_train_pairs=MULTILINGUAL_DEFAULTS["max_train_pairs"])
     splits = load_pairs(data_args)
     sets, train_pairs = evaluation_sets(data_args, splits), splits["train"]
     teacher_path = default_teacher_path()
     teacher = SentenceTransformer(teacher_path, device="cpu")
-    english = list(train_pairs["en"])
-    targets = teacher_targets(teacher, english)
-    texts, row_targets = pair_sentences(train_pairs, targets, data_args.columns)
+    targets = teacher_targets(teacher, list(train_pairs["en"]))
+    data = pair_sentences(train_pairs, targets, data_args.columns)
     sources = {name: encode(teacher, list(pairs["en"])) for name, pairs in sets.items()}
-    timed = list(next(iter(sets.values()))["en"])
-    rows = {"teacher": score_all(teacher, sets, data_args, sources)}
-    speeds = {"teacher": encoding_speed(teacher, timed)}
-
+    run = BenchmarkRun(bench, data_args, sets, train_pairs, teacher_path, teacher, targets, data, sources)
+    run.score("teacher", teacher)
     set_seed(bench.seed)
-    data = (texts, row_targets)
-    results = {}
-    name, student, results[name] = train_default(bench, teacher, teacher_path, train_pairs, targets, data_args, data)
-    rows[name] = score_all(student, sets, data_args, sources)
-    speeds[name] = encoding_speed(student, timed)
+    name, student, run.results[name] = train_default(
+        bench, teacher, teacher_path, train_pairs, targets, data_args, data
+    )
+    run.score(name, student)
+    return run
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    (bench,) = parse_flags(StitchArguments)
+    run = start_benchmark(bench)
+    english = list(run.train_pairs["en"])
     for stitch in bench.stitches:
         k, k_teacher = (int(part) for part in stitch.split(","))
         name = f"stitched: e5 layers 0-{k - 1} + adapter + teacher layers {k_teacher}-5"
-        encoder, results[name] = fit_stitched(
-            bench, teacher, teacher_path, english[: bench.adapter_pairs], k, k_teacher
+        encoder, run.results[name] = fit_stitched(
+            bench, run.teacher, run.teacher_path, english[: bench.adapter_pairs], k, k_teacher
         )
-        rows[f"{name}, before training"] = score_all(encoder, sets, data_args, sources)
+        run.score(f"{name}, before training", encoder, timed=False)
         encoder.model.train()
-        results[name]["train_seconds"] = train(
-            encoder.embed, trainable(encoder.model), *data, bench.stitched_learning_rate, bench.seed
+        run.results[name]["train_seconds"] = train(
+            encoder.embed, trainable(encoder.model), *run.data, bench.stitched_learning_rate, bench.seed
         )
-        rows[name] = score_all(encoder, sets, data_args, sources)
-        speeds[name] = encoding_speed(encoder, timed)
-    report = {
-        "settings": {
-            "teacher": teacher_path,
-            "train_pairs": len(train_pairs),
-            "rows": len(texts),
-            "held_out_pairs": {name: len(pairs) for name, pairs in sets.items()},
-            **vars(bench),
-        },
-        "scores": rows,
-        "sentences_per_second": speeds,
-        "students": results,
-    }
-    write_json(bench.json_file, report)
-    print(scores_table(rows, "en"))
-    print(speed_table(speeds))
-    print(results)
+        run.score(name, encoder)
+    run.finish()
 
 
 if __name__ == "__main__":

@@ -33,29 +33,12 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from flags import parse_flags
-from multilingual_stitching import embedder, train, train_default, trainable
+from multilingual_stitching import embedder, start_benchmark, train, trainable
 from sentence_transformers import SentenceTransformer
-from transformers import AutoModel, AutoTokenizer, set_seed
+from transformers import AutoModel, AutoTokenizer
 
-from hfdistill.embedding import (
-    encode,
-    encoding_speed,
-    pair_sentences,
-    scores_table,
-    speed_table,
-    student_from_encoder,
-    teacher_targets,
-)
+from hfdistill.embedding import student_from_encoder
 from hfdistill.multilingual_e5 import e5_student_path
-from hfdistill.parallel import ParallelDataArguments
-from hfdistill.report import write_json
-from hfdistill.run import default_teacher_path
-from hfdistill.tasks.sentence_embedding import (
-    MULTILINGUAL_DEFAULTS,
-    evaluation_sets,
-    load_pairs,
-    score_all,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -198,46 +181,22 @@ def transplant(teacher: SentenceTransformer, teacher_path: str, student_tokenize
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     (bench,) = parse_flags(TransplantArguments)
-    data_args = ParallelDataArguments(max_train_pairs=MULTILINGUAL_DEFAULTS["max_train_pairs"])
-    splits = load_pairs(data_args)
-    sets, train_pairs = evaluation_sets(data_args, splits), splits["train"]
-    teacher_path = default_teacher_path()
-    teacher = SentenceTransformer(teacher_path, device="cpu")
-    targets = teacher_targets(teacher, list(train_pairs["en"]))
-    data = pair_sentences(train_pairs, targets, data_args.columns)
-    sources = {name: encode(teacher, list(pairs["en"])) for name, pairs in sets.items()}
-    timed = list(next(iter(sets.values()))["en"])
-    rows = {"teacher": score_all(teacher, sets, data_args, sources)}
-    speeds = {"teacher": encoding_speed(teacher, timed)}
-
-    set_seed(bench.seed)
-    results = {}
-    name, student, results[name] = train_default(bench, teacher, teacher_path, train_pairs, targets, data_args, data)
-    rows[name], speeds[name] = score_all(student, sets, data_args, sources), encoding_speed(student, timed)
+    run = start_benchmark(bench)
     student_tokenizer = AutoTokenizer.from_pretrained(e5_student_path())
-    teacher_rows = teacher[0].auto_model.get_input_embeddings().weight.detach()
-    table, single = string_table(teacher_rows, student_tokenizer, teacher.tokenizer)
+    teacher_rows = run.teacher[0].auto_model.get_input_embeddings().weight.detach()
+    table, single = string_table(teacher_rows, student_tokenizer, run.teacher.tokenizer)
     for init in bench.inits:
         name, figures, filled = f"transplant: teacher layers 0-5 under XLM-R pieces, {init} table", {}, table
         if init == "lexicon":
             filled, figures = lexicon_table(table, single, teacher_rows, student_tokenizer, bench)
-        student = transplant(teacher, teacher_path, student_tokenizer, filled)
-        rows[f"{name}, before training"] = score_all(student, sets, data_args, sources)
+        student = transplant(run.teacher, run.teacher_path, student_tokenizer, filled)
+        run.score(f"{name}, before training", student, timed=False)
         student.train()
-        seconds = train(embedder(student), trainable(student), *data, bench.transplant_learning_rate, bench.seed)
+        seconds = train(embedder(student), trainable(student), *run.data, bench.transplant_learning_rate, bench.seed)
         student.eval()
-        results[name] = {**figures, "learning_rate": bench.transplant_learning_rate, "train_seconds": seconds}
-        rows[name], speeds[name] = score_all(student, sets, data_args, sources), encoding_speed(student, timed)
-    report = {
-        "settings": {"teacher": teacher_path, "train_pairs": len(train_pairs), "rows": len(data[0]), **vars(bench)},
-        "scores": rows,
-        "sentences_per_second": speeds,
-        "students": results,
-    }
-    write_json(bench.json_file, report)
-    print(scores_table(rows, "en"))
-    print(speed_table(speeds))
-    print(results)
+        run.results[name] = {**figures, "learning_rate": bench.transplant_learning_rate, "train_seconds": seconds}
+        run.score(name, student)
+    run.finish()
 
 
 if __name__ == "__main__":
