@@ -239,7 +239,6 @@ class BenchmarkRun:
     train_pairs: object
     teacher_path: str
     teacher: SentenceTransformer
-    targets: np.ndarray
     data: tuple[list[str], np.ndarray]  # the training rows (both sides of each pair) and their targets
     sources: dict[str, np.ndarray]  # the teacher's embeddings of each evaluation set's English
     rows: dict = field(default_factory=dict)
@@ -278,7 +277,7 @@ def start_benchmark(bench) -> BenchmarkRun:
     targets = teacher_targets(teacher, list(train_pairs["en"]))
     data = pair_sentences(train_pairs, targets, data_args.columns)
     sources = {name: encode(teacher, list(pairs["en"])) for name, pairs in sets.items()}
-    run = BenchmarkRun(bench, data_args, sets, train_pairs, teacher_path, teacher, targets, data, sources)
+    run = BenchmarkRun(bench, data_args, sets, train_pairs, teacher_path, teacher, data, sources)
     run.score("teacher", teacher)
     set_seed(bench.seed)
     name, student, run.results[name] = train_default(
