@@ -34,6 +34,7 @@ from hfdistill.config import DistillationArguments
 from hfdistill.embedding import (
     encode,
     encoding_speed,
+    least_squares_map,
     pair_sentences,
     scores_table,
     speed_table,
@@ -96,13 +97,10 @@ def mean_pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 class Stitched(torch.nn.Module):
     """e5's embeddings and first `k` layers, a per-token linear adapter, the teacher's layers from `k_teacher` on."""
 
-    def __init__(self, e5, teacher, k: int, k_teacher: int, adapter: torch.Tensor):
+    def __init__(self, e5, teacher, k: int, k_teacher: int, adapter: torch.nn.Linear):
         super().__init__()
         self.embeddings, self.front = e5.embeddings, torch.nn.ModuleList(e5.encoder.layer[:k])
-        self.adapter = torch.nn.Linear(adapter.shape[0] - 1, adapter.shape[1])
-        with torch.no_grad():
-            self.adapter.weight.copy_(adapter[:-1].T)
-            self.adapter.bias.copy_(adapter[-1])
+        self.adapter = adapter
         self.back = torch.nn.ModuleList(teacher.encoder.layer[k_teacher:])
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -166,14 +164,6 @@ def aligned_states(e5, e5_tokenizer, teacher, teacher_tokenizer, texts: list[str
     return torch.stack(inputs), torch.stack(targets)
 
 
-def fit_adapter(inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, float]:
-    """Least squares with a bias row; the fit's R² over all target dimensions."""
-    design = torch.cat([inputs, torch.ones(len(inputs), 1)], dim=1)
-    solution = torch.linalg.lstsq(design, targets).solution
-    residual = (design @ solution - targets).pow(2).sum() / (targets - targets.mean(0)).pow(2).sum()
-    return solution, round(1 - residual.item(), 4)
-
-
 def train(embed, parameters, texts: list[str], targets: np.ndarray, learning_rate: float, seed: int) -> float:
     """One epoch of batch 32 in a seeded random order, AdamW with 10% warm-up then linear decay; seconds taken."""
     order = list(range(len(texts)))
@@ -221,7 +211,7 @@ def fit_stitched(bench, teacher, teacher_path: str, english: list[str], k: int, 
     e5_tokenizer = AutoTokenizer.from_pretrained(e5_student_path())
     e5, inner = AutoModel.from_pretrained(e5_student_path()).eval(), AutoModel.from_pretrained(teacher_path).eval()
     inputs, outputs = aligned_states(e5, e5_tokenizer, inner, teacher.tokenizer, english, k, k_teacher)
-    adapter, r2 = fit_adapter(inputs, outputs)
+    adapter, r2 = least_squares_map(inputs, outputs)
     model = Stitched(e5, inner, k, k_teacher, adapter)
     model.embeddings.word_embeddings.weight.requires_grad_(False)
     figures = {"learning_rate": bench.stitched_learning_rate, "adapter_tokens": len(inputs), "adapter_r2": r2}

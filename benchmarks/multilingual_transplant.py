@@ -37,7 +37,7 @@ from multilingual_stitching import embedder, start_benchmark, train, trainable
 from sentence_transformers import SentenceTransformer
 from transformers import AutoModel, AutoTokenizer
 
-from hfdistill.embedding import student_from_encoder
+from hfdistill.embedding import least_squares_map, student_from_encoder
 from hfdistill.multilingual_e5 import e5_student_path
 
 logger = logging.getLogger(__name__)
@@ -139,15 +139,15 @@ def lexicon_rows(states: torch.Tensor, anchors: list[int], targets: torch.Tensor
     """Every piece carried into the teacher's table: a linear map fitted by least squares from the `anchors`' states
     onto `targets` (their teacher rows), then the similarity-weighted mean of the `neighbours` teacher rows nearest
     (by cosine) to each mapped state. Also the map's R²."""
-    design = torch.cat([states, torch.ones(len(states), 1)], dim=1)
-    solution = torch.linalg.lstsq(design[anchors], targets).solution
-    residual = (design[anchors] @ solution - targets).pow(2).sum() / (targets - targets.mean(0)).pow(2).sum()
+    linear, r2 = least_squares_map(states[anchors], targets)
     unit_rows, rows = F.normalize(teacher_rows, dim=-1), []
     for start in range(0, len(states), chunk):
-        nearest = (F.normalize(design[start : start + chunk] @ solution, dim=-1) @ unit_rows.T).topk(neighbours)
+        with torch.no_grad():
+            mapped = linear(states[start : start + chunk])
+        nearest = (F.normalize(mapped, dim=-1) @ unit_rows.T).topk(neighbours)
         weights = nearest.values.clamp(min=1e-6)
         rows.append((weights[..., None] * teacher_rows[nearest.indices]).sum(1) / weights.sum(1, keepdim=True))
-    return torch.cat(rows), round(1 - residual.item(), 4)
+    return torch.cat(rows), r2
 
 
 def lexicon_table(table: torch.Tensor, single: list[bool], teacher_rows, student_tokenizer, bench) -> tuple:

@@ -74,16 +74,29 @@ def with_linear_map(student: SentenceTransformer, sentences: list[str], targets:
     moves the student into the teacher's space instead of collapsing it onto the targets' mean first.
     """
     embeddings = torch.from_numpy(encode(student, sentences))
-    inputs = torch.cat([embeddings, torch.ones(len(embeddings), 1)], dim=1)
-    solution = torch.linalg.lstsq(inputs, torch.from_numpy(targets)).solution  # [width + 1, teacher width]
     dense = Dense(embeddings.shape[1], targets.shape[1], bias=True, activation_function=torch.nn.Identity())
-    with torch.no_grad():
-        dense.linear.weight.copy_(solution[:-1].T)
-        dense.linear.bias.copy_(solution[-1])
+    dense.linear, r2 = least_squares_map(embeddings, torch.from_numpy(targets))
     unit = np.allclose(np.linalg.norm(targets, axis=1), 1.0, atol=1e-3)
     modules = [*student, dense, *([Normalize()] if unit else [])]
-    logger.info("fitted a linear map from the student's embeddings onto the teacher's on %d sentences", len(sentences))
+    logger.info(
+        "fitted a linear map from the student's embeddings onto the teacher's on %d sentences (R² %.3f)",
+        len(sentences),
+        r2,
+    )
     return SentenceTransformer(modules=modules, device=str(student.device))
+
+
+def least_squares_map(inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.nn.Linear, float]:
+    """The linear layer (weights and bias) fitted by least squares from `inputs` onto `targets`, one row each, and the
+    fit's R² over all target dimensions."""
+    design = torch.cat([inputs, torch.ones(len(inputs), 1, dtype=inputs.dtype)], dim=1)
+    solution = torch.linalg.lstsq(design, targets).solution  # [input width + 1, target width]
+    residual = (design @ solution - targets).pow(2).sum() / (targets - targets.mean(0)).pow(2).sum()
+    linear = torch.nn.Linear(inputs.shape[1], targets.shape[1], dtype=inputs.dtype)
+    with torch.no_grad():
+        linear.weight.copy_(solution[:-1].T)
+        linear.bias.copy_(solution[-1])
+    return linear, round(1 - residual.item(), 4)
 
 
 def encode(model: SentenceTransformer, sentences: list[str], progress: bool = False) -> np.ndarray:
