@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make quickstart   install, then distil on real weights and real data, offline (about 10 minutes on 2 CPU cores)
-#   make test         install, then lint (ruff check, ruff format --check) and run the test suite
+#   make test         install, then lint (ruff check, ruff format --check, lint-imports) and run the test suite
 # and `make multilingual` makes the English sentence-embedding teacher multilingual (English-Spanish), offline;
 # `make ner` distils a named-entity tagger on the bundled WNUT-16 tweets (recipes/ner.yaml), offline;
 # `make digits` distils a small CNN from a larger one on scikit-learn's handwritten digits, offline;
@@ -47,3 +47,4 @@ test: install
 
 lint:
 	$(PYTHON) -m ruff check . && $(PYTHON) -m ruff format --check .
+	lint-imports  # the layers contract in pyproject.toml: each subpackage imports only those below it

@@ -35,17 +35,20 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
-from transformers import AutoConfig, AutoModelForSequenceClassification, HfArgumentParser, Trainer, set_seed
+from flags import parse_flags
+from transformers import AutoConfig, AutoModelForSequenceClassification, Trainer, set_seed
 
-from hfdistill.cache import cache_teacher_logits
-from hfdistill.commands import train_teacher
-from hfdistill.config import DataArguments, DistillationArguments
-from hfdistill.evaluation import load_task
-from hfdistill.pipeline import QUICKSTART_DEFAULTS
-from hfdistill.report import markdown_table, write_json
-from hfdistill.run import PipelineArguments
-from hfdistill.student import build_student, freeze_input_embeddings, resolve_layers
-from hfdistill.trainer import DistillationTrainer
+from hfdistill.cache.logits import cache_teacher_logits
+from hfdistill.config.data import DataArguments
+from hfdistill.config.pipeline import PipelineArguments
+from hfdistill.config.training import DistillationArguments
+from hfdistill.models.layers import resolve_layers
+from hfdistill.models.student import build_student, freeze_input_embeddings
+from hfdistill.outputs.report import markdown_table, write_json
+from hfdistill.run.commands import train_teacher
+from hfdistill.run.logit_stages import QUICKSTART_DEFAULTS
+from hfdistill.tasks.task_data import load_task
+from hfdistill.training.trainer import DistillationTrainer
 
 WAYS = ("floor", "online", "cold", "warm")
 WARMUP_BATCHES = 3
@@ -334,8 +337,8 @@ def table(results: dict, ideal: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = HfArgumentParser((BenchmarkArguments, DataArguments), description=__doc__.split("\n\n")[0])
-    bench, data_args = parser.parse_args_into_dataclasses(args=argv)
+    description = __doc__.split("\n\n")[0]
+    bench, data_args = parse_flags(BenchmarkArguments, DataArguments, argv=argv, description=description)
     work = Path(bench.output_dir)
     if bench.summarise_only:
         saved = json.loads((work / "distillation_cost.json").read_text())

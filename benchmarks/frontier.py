@@ -47,10 +47,10 @@ from frontier_students import (
 )
 from transformers import AutoModelForSequenceClassification
 
-from hfdistill.config import DataArguments
-from hfdistill.export import export_and_check
-from hfdistill.report import markdown_table, measure_all, percent, retention, timing_inputs, write_json
-from hfdistill.significance import mcnemar_exact
+from hfdistill.config.data import DataArguments
+from hfdistill.numerics.significance import mcnemar_exact
+from hfdistill.outputs.export import export_and_check
+from hfdistill.outputs.report import markdown_table, measure_all, percent, retention, timing_inputs, write_json
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

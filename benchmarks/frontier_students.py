@@ -1,7 +1,6 @@
 """The students of the frontier (`frontier.py`): its flags, its rungs, and how each method trains a student.
 
-Shared by `frontier.py` (which also times and draws them), `frontier_seeds.py` (several seeds of one rung) and
-`frontier_pilot.py`.
+Shared by `frontier.py` (which also times and draws them) and `frontier_seeds.py` (several seeds of one rung).
 """
 
 import json
@@ -14,18 +13,21 @@ from typing import Literal
 import numpy as np
 from transformers import AutoModelForSequenceClassification, PreTrainedModel, Trainer, set_seed
 
-from hfdistill import evaluation
-from hfdistill.cache import cache_teacher_logits
-from hfdistill.commands import train_teacher
-from hfdistill.config import DEFAULT_TRANSFER_DATASET, DataArguments, DistillationArguments
-from hfdistill.evaluation import load_task
-from hfdistill.intermediate import layer_map_of_copied_layers
-from hfdistill.pipeline import QUICKSTART_DEFAULTS, load_teacher
-from hfdistill.reorder import reorder_on_training_texts
-from hfdistill.run import PipelineArguments
-from hfdistill.student import StudentShape, build_student, evenly_spread_layers, freeze_input_embeddings
-from hfdistill.trainer import DistillationTrainer
-from hfdistill.transfer import with_transfer_data
+from hfdistill.cache.logits import cache_teacher_logits
+from hfdistill.config.data import DEFAULT_TRANSFER_DATASET, DataArguments
+from hfdistill.config.pipeline import PipelineArguments
+from hfdistill.config.training import DistillationArguments
+from hfdistill.data.transfer import with_transfer_data
+from hfdistill.models.layers import evenly_spread_layers
+from hfdistill.models.reorder import reorder_on_training_texts
+from hfdistill.models.student import StudentShape, build_student, freeze_input_embeddings
+from hfdistill.outputs import evaluation
+from hfdistill.run.commands import train_teacher
+from hfdistill.run.logit_plan import load_teacher
+from hfdistill.run.logit_stages import QUICKSTART_DEFAULTS
+from hfdistill.tasks.task_data import load_task
+from hfdistill.training.intermediate import layer_map_of_copied_layers
+from hfdistill.training.trainer import DistillationTrainer
 
 logger = logging.getLogger("frontier")
 METHODS = ("no KD", "logit KD", "full recipe")
@@ -251,7 +253,7 @@ def full_recipe_trainer(bench, student, layers, teacher, task, data_args, folder
     """The full recipe's trainer on the labelled reviews mixed with transfer text, from the teacher-output cache;
     with `--intermediate_epochs`, after the online first stage."""
     transfer_args = replace(
-        data_args,
+        task.data_args,  # as the task reads them: its default columns filled in
         transfer_dataset=DEFAULT_TRANSFER_DATASET,
         max_transfer_samples=bench.max_transfer_samples,
         augment_copies=bench.augment_copies,

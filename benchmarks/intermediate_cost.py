@@ -14,15 +14,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import HfArgumentParser, set_seed
+from flags import parse_flags
+from transformers import set_seed
 
-from hfdistill.config import DataArguments, DistillationArguments
-from hfdistill.evaluation import load_task
-from hfdistill.intermediate import layer_map_of_copied_layers
-from hfdistill.pipeline import load_teacher
-from hfdistill.report import write_json
-from hfdistill.student import StudentShape, build_student, evenly_spread_layers
-from hfdistill.trainer import DistillationTrainer
+from hfdistill.config.data import DataArguments
+from hfdistill.config.training import DistillationArguments
+from hfdistill.models.layers import evenly_spread_layers
+from hfdistill.models.student import StudentShape, build_student
+from hfdistill.outputs.report import write_json
+from hfdistill.run.logit_plan import load_teacher
+from hfdistill.tasks.task_data import load_task
+from hfdistill.training.intermediate import layer_map_of_copied_layers
+from hfdistill.training.trainer import DistillationTrainer
 
 WAYS = {
     "logit KD": {},
@@ -81,7 +84,7 @@ def seconds_per_step(teacher, task, shape_name: str, extra: dict, steps: int) ->
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
-    (cost,) = HfArgumentParser(CostArguments).parse_args_into_dataclasses()
+    (cost,) = parse_flags(CostArguments)
     task = load_task(cost.teacher_name_or_path, DataArguments())
     teacher = load_teacher(task.task, cost.teacher_name_or_path, task.label_names, False, False).eval()
     results = {shape: {way: [] for way in WAYS} for shape in SHAPES}

@@ -30,30 +30,17 @@ from flags import parse_flags
 from sentence_transformers import SentenceTransformer
 from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup, set_seed
 
-from hfdistill.config import DistillationArguments
-from hfdistill.embedding import (
-    encode,
-    encoding_speed,
-    least_squares_map,
-    pair_sentences,
-    scores_table,
-    speed_table,
-    teacher_targets,
-    with_linear_map,
-)
-from hfdistill.multilingual_e5 import BUNDLED_E5, e5_student_path
-from hfdistill.parallel import ParallelDataArguments
-from hfdistill.report import write_json
-from hfdistill.run import default_teacher_path
-from hfdistill.student import freeze_input_embeddings
-from hfdistill.tasks.sentence_embedding import (
-    MULTILINGUAL_DEFAULTS,
-    evaluation_sets,
-    load_pairs,
-    load_student,
-    map_sample,
-    score_all,
-)
+from hfdistill.cache.embeddings import teacher_targets
+from hfdistill.config.parallel import ParallelDataArguments
+from hfdistill.config.training import DistillationArguments
+from hfdistill.models.default_teacher import default_teacher_path
+from hfdistill.models.multilingual_e5 import BUNDLED_E5, e5_student_path
+from hfdistill.models.sentence_encoder import encode, least_squares_map, with_linear_map
+from hfdistill.models.student import freeze_input_embeddings
+from hfdistill.outputs.embedding_scores import encoding_speed, score_all, scores_table, speed_table
+from hfdistill.outputs.report import write_json
+from hfdistill.run.embedding_stages import MULTILINGUAL_DEFAULTS
+from hfdistill.tasks.sentence_embedding import evaluation_sets, load_pairs, load_student, map_sample, pair_sentences
 
 logger = logging.getLogger(__name__)
 

@@ -37,8 +37,8 @@ from multilingual_stitching import embedder, start_benchmark, train, trainable
 from sentence_transformers import SentenceTransformer
 from transformers import AutoModel, AutoTokenizer
 
-from hfdistill.embedding import least_squares_map, student_from_encoder
-from hfdistill.multilingual_e5 import e5_student_path
+from hfdistill.models.multilingual_e5 import e5_student_path
+from hfdistill.models.sentence_encoder import least_squares_map, student_from_encoder
 
 logger = logging.getLogger(__name__)
 

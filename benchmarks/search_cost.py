@@ -26,10 +26,11 @@ PLAIN_FINE_TUNINGS = """
 import copy, sys, time
 from dataclasses import replace
 from transformers import Trainer, set_seed
-from hfdistill.subcommands import pipeline_parser
-from hfdistill.evaluation import load_task
-from hfdistill.pipeline import QUICKSTART_DEFAULTS, load_student, load_teacher, plan_student
-from hfdistill.recipe import parse_with_recipe
+from hfdistill.cli.subcommands import pipeline_parser
+from hfdistill.config.recipe import parse_with_recipe
+from hfdistill.run.logit_plan import load_student, load_teacher, plan_student
+from hfdistill.run.logit_stages import QUICKSTART_DEFAULTS
+from hfdistill.tasks.task_data import load_task
 
 count, argv = int(sys.argv[1]), sys.argv[2:]
 args, data_args, pipeline_args = parse_with_recipe(pipeline_parser("plain", ""), argv, QUICKSTART_DEFAULTS)

@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 from frontier_students import predicted_classes  # the saved model's test predictions
 
-from hfdistill.config import DataArguments
-from hfdistill.evaluation import load_task
-from hfdistill.significance import mcnemar_exact
+from hfdistill.config.data import DataArguments
+from hfdistill.numerics.significance import mcnemar_exact
+from hfdistill.tasks.task_data import load_task
 
 SEARCHES = {
     "no KD": ["--kd_loss_weight", "0", "--search_params", "learning_rate"],

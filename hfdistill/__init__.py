@@ -8,25 +8,44 @@ from importlib import import_module as _import_module
 
 __version__ = "0.1.0"
 
-# public name -> the module that defines it
+# public name -> the module that defines it. Everything else is internal: its module may move.
 _EXPORTS = {
-    "cache_teacher_logits": "cache",
-    "DataArguments": "config",
-    "DistillationArguments": "config",
-    "load_task": "evaluation",
-    "distillation_loss": "losses",
-    "embedding_mse": "losses",
-    "soft_target_kl": "losses",
-    "task_loss": "losses",
-    "topk_soft_target_kl": "losses",
-    "ParallelDataArguments": "parallel",
-    "build_distilbert_student": "student",
-    "build_student": "student",
-    "build_truncated_student": "student",
-    "evenly_spread_layers": "student",
+    # the trainers
+    "DistillationTrainer": "training.trainer",
+    "EmbeddingDistillationTrainer": "training.embedding_trainer",
+    # the typed arguments
+    "DataArguments": "config.data",
+    "DistillationArguments": "config.training",
+    "ParallelDataArguments": "config.parallel",
+    "PipelineArguments": "config.pipeline",
+    "SearchArguments": "config.search",
+    # the student builders
+    "build_distilbert_student": "models.student",
+    "build_student": "models.student",
+    "build_truncated_student": "models.student",
+    "StudentShape": "models.student",
+    "evenly_spread_layers": "models.layers",
+    # the losses (pure functions of tensors)
+    "attention_kl": "losses.attention",
+    "distillation_loss": "losses.soft_targets",
+    "embedding_mse": "losses.embedding",
+    "hidden_state_cosine": "losses.hidden_states",
+    "hidden_state_mse": "losses.hidden_states",
+    "self_attention_relation_kl": "losses.attention",
+    "soft_target_kl": "losses.soft_targets",
+    "task_loss": "losses.soft_targets",
+    "topk_soft_target_kl": "losses.soft_targets",
+    # the tasks
+    "EncoderTask": "tasks.base",
+    "SentenceEmbedding": "tasks.sentence_embedding",
+    "TextClassification": "tasks.text_classification",
+    "TokenClassification": "tasks.token_classification",
+    "load_task": "tasks.task_data",
     "task_for": "tasks",
-    "DistillationTrainer": "trainer",
-    "EmbeddingDistillationTrainer": "trainer",
+    # the teacher-output cache, the run and the search
+    "cache_teacher_logits": "cache.logits",
+    "run_pipeline": "run.pipeline",
+    "run_search": "run.search",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -30,11 +30,11 @@ from torch import nn
 from transformers import HfArgumentParser, Trainer, TrainingArguments, default_data_collator, set_seed
 
 from hfdistill import DistillationArguments, DistillationTrainer
-from hfdistill.evaluation import predict
-from hfdistill.losses import task_loss
-from hfdistill.report import markdown_table, write_json
-from hfdistill.significance import mcnemar_exact
-from hfdistill.trainer import model_output
+from hfdistill.losses.soft_targets import task_loss
+from hfdistill.models.predict import predict
+from hfdistill.numerics.significance import mcnemar_exact
+from hfdistill.outputs.report import markdown_table, write_json
+from hfdistill.training.trainer import model_output
 
 logger = logging.getLogger("distil_digits_cnn")
 

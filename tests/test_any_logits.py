@@ -13,7 +13,7 @@ from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from hfdistill import DistillationArguments, DistillationTrainer
-from hfdistill.trainer import model_output
+from hfdistill.training.trainer import model_output
 
 ROOT = Path(__file__).resolve().parents[1]
 

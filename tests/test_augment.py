@@ -2,11 +2,12 @@ import random
 
 import pytest
 
-from hfdistill.augment import AugmentRules, augmented_texts, perturbed
-from hfdistill.config import DataArguments
-from hfdistill.data import load_splits
-from hfdistill.losses import UNLABELLED
-from hfdistill.transfer import augmented_copies, normalised, with_transfer_data
+from hfdistill.config.data import DataArguments
+from hfdistill.data.augment import AugmentRules, augmented_texts, perturbed
+from hfdistill.data.loading import load_splits
+from hfdistill.data.transfer import augmented_copies, normalised, with_transfer_data
+from hfdistill.losses.common import UNLABELLED
+from tests.conftest import text_data
 
 from .test_transfer import write_reviews
 
@@ -42,7 +43,7 @@ def test_copies_are_seeded_new_and_never_an_original_text():
 
 def test_augmented_copies_are_unlabelled_rows_and_never_a_held_out_text(tmp_path, tokenizer):
     data = write_reviews(tmp_path / "reviews.csv", 60)
-    data_args = DataArguments(dataset_name=str(data), augment_copies=3)
+    data_args = text_data(dataset_name=str(data), augment_copies=3)
     splits, _ = load_splits(data_args)
     copies = augmented_copies(splits, tokenizer, data_args, seed=0)
     held_out = {normalised(text) for role in ("test", "validation") for text in splits[role]["text"]}

@@ -13,16 +13,17 @@ from transformers import (
 )
 
 from hfdistill import DistillationTrainer, build_distilbert_student
-from hfdistill.cache import MANIFEST, cache_teacher_logits
-from hfdistill.finite import NonFiniteError
-from hfdistill.losses import task_loss, topk_soft_target_kl, topk_targets
-from hfdistill.teacher_outputs import (
+from hfdistill.cache.logits import cache_teacher_logits
+from hfdistill.cache.store import MANIFEST
+from hfdistill.cache.teacher_outputs import (
     TEACHER_LOGITS,
     TEACHER_REST_LOGPROB,
     TEACHER_TOPK_IDS,
     TEACHER_TOPK_LOGPROBS,
     TeacherOutputCollator,
 )
+from hfdistill.losses.soft_targets import task_loss, topk_soft_target_kl, topk_targets
+from hfdistill.numerics.finite import NonFiniteError
 
 from .conftest import tiny_bert
 from .test_trainer import make_args, online_and_cached_runs

@@ -12,7 +12,8 @@ def test_help_lists_commands(capsys):
 
 
 def test_every_listed_command_runs_a_function():
-    from hfdistill import cli, subcommands
+    from hfdistill import cli
+    from hfdistill.cli import subcommands
 
     assert list(subcommands.COMMANDS) == list(cli.COMMANDS)
 

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from hfdistill.config import DataArguments, DistillationArguments
+from hfdistill.config.data import DataArguments
+from hfdistill.config.training import DistillationArguments
 
 
 def args(**kwargs):

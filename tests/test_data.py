@@ -2,8 +2,8 @@ import pandas as pd
 import pytest
 from transformers import BertTokenizerFast
 
-from hfdistill.config import DataArguments
-from hfdistill.data import load_splits, tokenize_splits
+from hfdistill.data.loading import load_splits, tokenize_splits
+from tests.conftest import text_data
 
 
 def write_csv(tmp_path, rows, name="reviews.csv"):
@@ -17,7 +17,7 @@ def reviews(n=60):
 
 
 def test_bundled_default_has_three_labelled_splits():
-    splits, label_names = load_splits(DataArguments())
+    splits, label_names = load_splits(text_data())
     assert label_names == ["negative", "positive"]
     assert set(splits) == {"train", "validation", "test"}
     assert len(splits["train"]) > 10_000 and len(splits["test"]) > 1_000
@@ -26,7 +26,7 @@ def test_bundled_default_has_three_labelled_splits():
 
 def test_carved_splits_are_seeded(tmp_path):
     path = write_csv(tmp_path, reviews())
-    args = DataArguments(dataset_name=path, text_column="review", label_column="sentiment")
+    args = text_data(dataset_name=path, text_column="review", label_column="sentiment")
     first, names = load_splits(args)
     second, _ = load_splits(args)
     assert names == ["bad", "good", "meh"]
@@ -38,7 +38,7 @@ def test_a_folder_of_split_files_keeps_its_splits(tmp_path):
     write_csv(tmp_path, reviews(60), "train.csv")
     test_rows = {"review": ["a fresh test review", "another"], "sentiment": ["meh", "good"]}
     write_csv(tmp_path, test_rows, "test.csv")
-    args = DataArguments(dataset_name=str(tmp_path), text_column="review", label_column="sentiment")
+    args = text_data(dataset_name=str(tmp_path), text_column="review", label_column="sentiment")
     splits, names = load_splits(args)
     assert splits["test"]["review"] == test_rows["review"]
     assert [names[i] for i in splits["test"]["sentiment"]] == ["meh", "good"]
@@ -48,26 +48,26 @@ def test_a_folder_of_split_files_keeps_its_splits(tmp_path):
 def test_missing_column_is_named(tmp_path):
     path = write_csv(tmp_path, reviews())
     with pytest.raises(ValueError, match=r"column 'text' not found .* available columns: \['review', 'sentiment'\]"):
-        load_splits(DataArguments(dataset_name=path, label_column="sentiment"))
+        load_splits(text_data(dataset_name=path, label_column="sentiment"))
 
 
 def test_empty_dataset_is_refused(tmp_path):
     path = tmp_path / "empty.csv"
     path.write_text("text,label\n")
     with pytest.raises(ValueError, match="is empty"):
-        load_splits(DataArguments(dataset_name=str(path)))
+        load_splits(text_data(dataset_name=str(path)))
 
 
 def test_broken_file_is_named(tmp_path):
     path = tmp_path / "broken.json"
     path.write_text('{"text": "fine", "label": 1}\n{"text": "cut off')
     with pytest.raises(ValueError, match="cannot read .*broken.json as json"):
-        load_splits(DataArguments(dataset_name=str(path)))
+        load_splits(text_data(dataset_name=str(path)))
 
 
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.csv does not exist"):
-        load_splits(DataArguments(dataset_name=str(tmp_path / "nope.csv")))
+        load_splits(text_data(dataset_name=str(tmp_path / "nope.csv")))
 
 
 def test_tokenized_splits_hold_model_inputs_and_labels(tmp_path):
@@ -75,7 +75,7 @@ def test_tokenized_splits_hold_model_inputs_and_labels(tmp_path):
     vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "review", "number", "1", "2"]))
     tokenizer = BertTokenizerFast(vocab_file=str(vocab))
     path = write_csv(tmp_path, reviews())
-    args = DataArguments(dataset_name=path, text_column="review", label_column="sentiment", max_seq_length=4)
+    args = text_data(dataset_name=path, text_column="review", label_column="sentiment", max_seq_length=4)
     splits, _ = load_splits(args)
     tokenized = tokenize_splits(splits, tokenizer, args)
     assert set(tokenized["train"].column_names) == {"input_ids", "attention_mask", "token_type_ids", "labels"}

@@ -143,7 +143,7 @@ def test_two_ranks_with_a_teacher_cache_match_one_online_process(two_rank_run, o
 
 
 def test_fsdp_two_ranks_match_one_process(teacher_and_data, one_process_run):
-    """FSDP2 over gloo: the student trained sharded, the teacher sharded for inference (`hfdistill.placement`), the
+    """FSDP2 over gloo: the student trained sharded, the teacher sharded for inference (`hfdistill.models.placement`), the
     full state dict gathered to save; the same loss curve and weights as one process with the same global batch."""
     single = one_process_run
     sharded, log = run_distill(teacher_and_data, "fsdp", 2, 4, fsdp=True)
@@ -191,7 +191,7 @@ def distill_flags(folder: Path, output: str) -> list[str]:
 
 def test_distill_into_an_existing_student(teacher_and_data):
     from hfdistill.cli import main
-    from hfdistill.student import build_truncated_student
+    from hfdistill.models.student import build_truncated_student
 
     teacher = AutoModelForSequenceClassification.from_pretrained(teacher_and_data / "teacher")
     build_truncated_student(teacher, [0, 3]).save_pretrained(teacher_and_data / "existing-student")

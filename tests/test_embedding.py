@@ -8,20 +8,13 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Dense, Normalize
 from transformers import AutoModel, DataCollatorWithPadding
 
-from hfdistill.config import DistillationArguments
-from hfdistill.embedding import (
-    cached_teacher_targets,
-    encode,
-    pair_sentences,
-    score_embeddings,
-    student_from_encoder,
-    student_from_teacher,
-    teacher_targets,
-    training_rows,
-    with_linear_map,
-)
-from hfdistill.teacher_outputs import TEACHER_EMBEDDING
-from hfdistill.trainer import EmbeddingDistillationTrainer
+from hfdistill.cache.embeddings import cached_teacher_targets, teacher_targets
+from hfdistill.cache.teacher_outputs import TEACHER_EMBEDDING
+from hfdistill.config.training import DistillationArguments
+from hfdistill.models.sentence_encoder import encode, student_from_encoder, student_from_teacher, with_linear_map
+from hfdistill.outputs.embedding_scores import score_embeddings
+from hfdistill.tasks.sentence_embedding import pair_sentences, training_rows
+from hfdistill.training.embedding_trainer import EmbeddingDistillationTrainer
 from tests.conftest import tiny_sentence_encoder
 
 PAIRS = datasets.Dataset.from_dict(
@@ -177,8 +170,8 @@ def test_cache_teacher_embeddings_then_multilingual_reads_them(teacher_path, tmp
 def test_multilingual_runs_the_one_pipeline_and_pushes_its_student(teacher_path, tmp_path, monkeypatch, capsys):
     import huggingface_hub
 
-    from hfdistill import run
     from hfdistill.cli import main
+    from hfdistill.run import pipeline as run
     from tests.fake_hub import FakeHub
 
     stages = []

@@ -7,10 +7,10 @@ from safetensors import safe_open
 from transformers import AutoModelForSequenceClassification
 
 from hfdistill import DistillationTrainer
-from hfdistill.intermediate import capture_qkv, default_layer_map, projection_keys
-from hfdistill.losses import relation_log_probs
-from hfdistill.student import StudentShape, build_distilbert_student, count_parameters
-from hfdistill.teacher_outputs import TEACHER_LOGITS
+from hfdistill.cache.teacher_outputs import TEACHER_LOGITS
+from hfdistill.losses.attention import relation_log_probs
+from hfdistill.models.student import StudentShape, build_distilbert_student, count_parameters
+from hfdistill.training.intermediate import capture_qkv, default_layer_map, projection_keys
 
 from .conftest import tiny_bert
 from .test_trainer import make_args, make_trainer, toy_dataset

@@ -2,18 +2,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hfdistill.losses import (
-    UNLABELLED,
-    attention_kl,
+from hfdistill.losses.attention import attention_kl, relation_log_probs, self_attention_relation_kl
+from hfdistill.losses.common import UNLABELLED, token_weights
+from hfdistill.losses.embedding import embedding_mse
+from hfdistill.losses.hidden_states import hidden_state_cosine, hidden_state_mse
+from hfdistill.losses.soft_targets import (
     distillation_loss,
-    embedding_mse,
-    hidden_state_cosine,
-    hidden_state_mse,
-    relation_log_probs,
-    self_attention_relation_kl,
     soft_target_kl,
     task_loss,
-    token_weights,
     topk_soft_target_kl,
     topk_targets,
 )

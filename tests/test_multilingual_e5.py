@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from transformers import AutoModel, AutoTokenizer
 
-from hfdistill import multilingual_e5
-from hfdistill.multilingual_e5 import CONVERSION_RECORD, agreement, dequantize_q4, e5_student_path
+from hfdistill.models import multilingual_e5
+from hfdistill.models.multilingual_e5 import CONVERSION_RECORD, agreement, dequantize_q4, e5_student_path
 
 
 def real_sentences() -> list[str]:

@@ -18,8 +18,8 @@ from multilingual_stitching import (  # noqa: E402
     mean_pool,
 )
 
-from hfdistill.embedding import least_squares_map  # noqa: E402
-from hfdistill.run import default_teacher_path  # noqa: E402
+from hfdistill.models.default_teacher import default_teacher_path  # noqa: E402
+from hfdistill.models.sentence_encoder import least_squares_map  # noqa: E402
 
 TEXTS = ["In the beginning God created the heaven and the earth .", "Naïve café's 1990s", "Jesus wept ."]
 

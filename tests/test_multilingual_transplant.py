@@ -15,7 +15,7 @@ from transformers import AutoTokenizer, BertConfig, BertModel
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from multilingual_transplant import lexicon_rows, piece_states, string_table, teacher_pieces, transplant  # noqa: E402
 
-from hfdistill.run import default_teacher_path  # noqa: E402
+from hfdistill.models.default_teacher import default_teacher_path  # noqa: E402
 
 TEXTS = ["In the beginning God created the heaven and the earth .", "Naïve café's 1990s, unto them", "Jesus wept ."]
 

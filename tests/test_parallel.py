@@ -3,14 +3,8 @@ import json
 
 import pytest
 
-from hfdistill.parallel import (
-    ParallelDataArguments,
-    load_parallel,
-    read_parallel_file,
-    set_name,
-    split_pairs,
-    unseen_pairs,
-)
+from hfdistill.config.parallel import ParallelDataArguments
+from hfdistill.data.parallel import load_parallel, read_parallel_file, set_name, split_pairs, unseen_pairs
 
 COLUMNS = ["en", "es"]
 

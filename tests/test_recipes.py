@@ -2,12 +2,13 @@ from pathlib import Path
 
 import pytest
 
-from hfdistill.config import DataArguments, DistillationArguments
-from hfdistill.parallel import ParallelDataArguments
-from hfdistill.pipeline import QUICKSTART_DEFAULTS
-from hfdistill.recipe import load_recipe, parse_with_recipe, recipe_keys
-from hfdistill.subcommands import multilingual_parser, pipeline_parser, search_parser
-from hfdistill.tasks.sentence_embedding import MULTILINGUAL_DEFAULTS
+from hfdistill.cli.subcommands import multilingual_parser, pipeline_parser, search_parser
+from hfdistill.config.data import DataArguments
+from hfdistill.config.parallel import ParallelDataArguments
+from hfdistill.config.recipe import load_recipe, parse_with_recipe, recipe_keys
+from hfdistill.config.training import DistillationArguments
+from hfdistill.run.embedding_stages import MULTILINGUAL_DEFAULTS
+from hfdistill.run.logit_stages import QUICKSTART_DEFAULTS
 
 RECIPES = sorted((Path(__file__).parents[1] / "recipes").glob("*.yaml"))
 
@@ -87,7 +88,8 @@ def test_quickstart_recipe_is_the_quickstart_command():
 
 
 def test_search_recipe_is_the_search_command():
-    from hfdistill.search import SEARCH_DEFAULTS, SearchArguments
+    from hfdistill.config.search import SearchArguments
+    from hfdistill.run.search import SEARCH_DEFAULTS
 
     from_recipe = parse_with_recipe(search_parser("test"), ["--config", str(RECIPES[0].parent / "search.yaml")])
     built_in = parse_with_recipe(search_parser("test"), [], SEARCH_DEFAULTS)

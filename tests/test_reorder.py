@@ -2,8 +2,8 @@ import pytest
 import torch
 from transformers import BertForTokenClassification, DistilBertConfig, DistilBertForSequenceClassification
 
-from hfdistill.reorder import measure_importance, reorder_by_importance
-from hfdistill.student import StudentShape, build_distilbert_student
+from hfdistill.models.reorder import measure_importance, reorder_by_importance
+from hfdistill.models.student import StudentShape, build_distilbert_student
 
 from .conftest import tiny_bert
 

@@ -1,7 +1,7 @@
 import json
 
-from hfdistill.chart import tradeoff_chart
-from hfdistill.report import ModelReport, comparison_table, write_report
+from hfdistill.outputs.chart import tradeoff_chart
+from hfdistill.outputs.report import ModelReport, comparison_table, write_report
 
 
 def rows(gpu: bool) -> list[ModelReport]:
@@ -38,10 +38,10 @@ def test_chart_is_a_png(tmp_path):
 
 
 def test_teacher_card_metadata_is_read_from_its_folder_or_said_missing(tmp_path, caplog):
-    from hfdistill.card import teacher_metadata
+    from hfdistill.outputs.card import teacher_metadata
 
     (tmp_path / "plain").mkdir()
-    with caplog.at_level("WARNING", logger="hfdistill.card"):
+    with caplog.at_level("WARNING", logger="hfdistill.outputs.card"):
         plain = teacher_metadata(str(tmp_path / "plain"))
     assert (plain.hub_id, plain.license, plain.language) == (None, None, None)
     assert "has no README.md" in caplog.text  # not huggingface_hub's "Repo id must be ..." about a path

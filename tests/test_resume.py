@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 from transformers import Trainer
 
 from hfdistill.cli import main
-from hfdistill.resume import MANIFEST, first_difference, last_complete_checkpoint
+from hfdistill.training.resume import MANIFEST, first_difference, last_complete_checkpoint
 
 from .conftest import write_teacher_and_reviews
 

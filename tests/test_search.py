@@ -49,7 +49,7 @@ def counted(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 @pytest.fixture(scope="module")
 def searched(inputs, tmp_path_factory) -> tuple[Path, list, str]:
     """A 3-trial search: its folder, the teacher given to each trial's trainer, and the cache's log."""
-    from hfdistill import trainer
+    from hfdistill.training import trainer
 
     output, teachers = tmp_path_factory.mktemp("searched") / "run", []
     original = trainer.DistillationTrainer.__init__
@@ -132,7 +132,7 @@ def test_a_rerun_fails_a_trial_whose_process_died_keeps_the_finished_and_adds(in
 # here lasts 2 s more, so that the two processes overlap and the test sees both take trials.
 SLOW_TRIALS = """
 import sys, time
-from hfdistill import search
+from hfdistill.run import search
 from hfdistill.cli import main
 run = search.Trials.run
 search.Trials.run = lambda self, *args: time.sleep(2) or run(self, *args)
@@ -161,7 +161,7 @@ def test_two_processes_share_one_study(inputs, tmp_path):
 def test_processes_started_together_share_a_new_storage(tmp_path):
     """They race to create the database's tables; each loser tries again instead of failing."""
     code = (
-        "import sys; from hfdistill.search import open_storage; import optuna; "
+        "import sys; from hfdistill.run.search import open_storage; import optuna; "
         "optuna.create_study(storage=open_storage(sys.argv[1]), study_name='shared', load_if_exists=True)"
     )
     url = f"sqlite:///{tmp_path / 'new.db'}"
@@ -177,7 +177,7 @@ def test_processes_started_together_share_a_new_storage(tmp_path):
 def test_a_trial_is_pruned_before_its_last_epoch_only(global_step, pruned):
     from transformers import TrainerState
 
-    from hfdistill.search import ReportToTrial
+    from hfdistill.run.search import ReportToTrial
 
     study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=2.0))  # prunes all
     callback = ReportToTrial(study.ask(), "eval_accuracy")

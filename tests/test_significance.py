@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hfdistill.significance import against_baseline, mcnemar_exact, over_seeds
+from hfdistill.numerics.significance import against_baseline, mcnemar_exact, over_seeds
 from hfdistill.tasks import task_for
 
 

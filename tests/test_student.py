@@ -2,13 +2,12 @@ import pytest
 import torch
 from transformers import DistilBertForSequenceClassification
 
-from hfdistill.student import (
+from hfdistill.models.layers import evenly_spread_layers, find_layer_list
+from hfdistill.models.student import (
     StudentShape,
     build_distilbert_student,
     build_truncated_student,
     count_parameters,
-    evenly_spread_layers,
-    find_layer_list,
     load_mapped_weights,
 )
 

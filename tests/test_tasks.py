@@ -8,10 +8,10 @@ import pytest
 from transformers import AutoConfig, BertTokenizerFast, pipeline
 
 from hfdistill.cli import main
-from hfdistill.config import DataArguments
-from hfdistill.evaluation import load_task
-from hfdistill.report import timing_inputs
-from hfdistill.tasks import TASK_NAMES, task_for
+from hfdistill.config.data import TASK_NAMES, DataArguments
+from hfdistill.outputs.report import timing_inputs
+from hfdistill.tasks import task_for
+from hfdistill.tasks.task_data import load_task
 from hfdistill.tasks.token_classification import first_subtoken_labels, tag_names
 from tests.conftest import tiny_bert
 
@@ -152,8 +152,19 @@ def test_token_scores_are_entity_level():
 
 
 def test_transfer_data_is_refused_for_token_classification():
+    data_args = DataArguments(task="token-classification", augment_copies=2)  # the configuration knows no task
     with pytest.raises(ValueError, match="token-classification does not use"):
-        DataArguments(task="token-classification", augment_copies=2)
+        task_for(data_args.task).checked_arguments(data_args)
+
+
+@pytest.mark.parametrize(
+    ("task", "columns"), [("text-classification", ("text", "label")), ("token-classification", ("tokens", "ner_tags"))]
+)
+def test_a_task_fills_in_its_default_columns_and_keeps_named_ones(task, columns):
+    checked = task_for(task).checked_arguments(DataArguments(task=task))
+    assert (checked.text_column, checked.label_column) == columns
+    named = task_for(task).checked_arguments(DataArguments(task=task, text_column="review"))
+    assert (named.text_column, named.label_column) == ("review", columns[1])
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from safetensors import safe_open
 from transformers import AutoModelForSequenceClassification
 
 from hfdistill import DistillationArguments, DistillationTrainer, build_distilbert_student
-from hfdistill.finite import NonFiniteError
-from hfdistill.teacher_outputs import TEACHER_LOGITS
+from hfdistill.cache.teacher_outputs import TEACHER_LOGITS
+from hfdistill.numerics.finite import NonFiniteError
 
 from .conftest import tiny_bert
 

@@ -4,10 +4,11 @@ import pandas as pd
 import pytest
 
 from hfdistill.cli import main
-from hfdistill.config import DEFAULT_TRANSFER_DATASET, DataArguments
-from hfdistill.data import load_splits
-from hfdistill.losses import UNLABELLED
-from hfdistill.transfer import check_no_leak, load_transfer_texts, with_transfer_data
+from hfdistill.config.data import DEFAULT_TRANSFER_DATASET
+from hfdistill.data.loading import load_splits
+from hfdistill.data.transfer import check_no_leak, load_transfer_texts, with_transfer_data
+from hfdistill.losses.common import UNLABELLED
+from tests.conftest import text_data
 
 
 def write_reviews(path, n):
@@ -18,7 +19,7 @@ def write_reviews(path, n):
 
 
 def test_the_bundled_transfer_text_never_holds_a_bundled_test_review():
-    data_args = DataArguments(transfer_dataset=DEFAULT_TRANSFER_DATASET)
+    data_args = text_data(transfer_dataset=DEFAULT_TRANSFER_DATASET)
     texts = load_transfer_texts(data_args)
     assert len(texts) == 14098
     splits, _ = load_splits(data_args)
@@ -28,7 +29,7 @@ def test_the_bundled_transfer_text_never_holds_a_bundled_test_review():
 def test_transfer_rows_are_unlabelled_and_follow_the_training_rows(tmp_path, tokenizer):
     data = write_reviews(tmp_path / "reviews.csv", 60)
     (tmp_path / "transfer.txt").write_text("good good film\nbad film film film\n\n")
-    data_args = DataArguments(dataset_name=str(data), transfer_dataset=str(tmp_path / "transfer.txt"))
+    data_args = text_data(dataset_name=str(data), transfer_dataset=str(tmp_path / "transfer.txt"))
     splits, _ = load_splits(data_args)
     train = (
         splits["train"]
@@ -46,13 +47,13 @@ def test_empty_transfer_rows_are_counted_in_the_log(tmp_path, caplog):
         tmp_path / "t.jsonl", orient="records", lines=True
     )
     with caplog.at_level(logging.WARNING):
-        texts = load_transfer_texts(DataArguments(transfer_dataset=str(tmp_path / "t.jsonl")))
+        texts = load_transfer_texts(text_data(transfer_dataset=str(tmp_path / "t.jsonl")))
     assert texts == ["good film", "bad film"]
     assert "2 of 4 rows have no text and are left out" in caplog.text
 
 
 def test_a_transfer_text_from_the_test_split_is_refused():
-    data_args = DataArguments()
+    data_args = text_data()
     carved, _ = load_splits(data_args)
     leaked = ["An unseen sentence.", "  " + carved["test"]["text"][3].upper() + " "]
     with pytest.raises(ValueError, match="holds 1 text\\(s\\) of the test split, e.g. .*a test text must never be"):
@@ -74,4 +75,4 @@ def test_the_cli_refuses_a_leaking_transfer_file_before_any_work(tmp_path, capsy
 def test_a_missing_transfer_column_is_named(tmp_path):
     pd.DataFrame({"review": ["good film"]}).to_csv(tmp_path / "t.csv", index=False)
     with pytest.raises(ValueError, match=r"column .text. not found in transfer data .*\(set --transfer_text_column\)"):
-        load_transfer_texts(DataArguments(transfer_dataset=str(tmp_path / "t.csv")))
+        load_transfer_texts(text_data(transfer_dataset=str(tmp_path / "t.csv")))

@@ -2,14 +2,15 @@
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cached_property
 
 import numpy as np
 from datasets import DatasetDict
 from transformers import PreTrainedModel
 
-from ..config import DataArguments
-from ..metrics import load_metric
+from hfdistill.config.data import DataArguments
+from hfdistill.metrics import load_metric
 
 
 class EncoderTask(ABC):
@@ -66,11 +67,15 @@ class EncoderTask(ABC):
         """The task's `evaluate` modules, loaded once from the packaged copies (offline)."""
         return {name: load_metric(name) for name in self.metric_names}
 
-    def stages(self, args, data_args, pipeline_args, teacher_path: str):
-        """The run's stages for this task (`run.Stages`), every input checked: those of every task with logits."""
-        from ..pipeline import LogitStages  # the pipeline asks the task for its parts: imported here, not above
-
-        return LogitStages(args, data_args, pipeline_args, teacher_path)
+    def checked_arguments(self, data_args: DataArguments) -> DataArguments:
+        """`data_args` with this task's default columns where none is named, refused (`ValueError`) when it asks for
+        unlabelled text that this task does not use."""
+        if data_args.has_transfer and not self.supports_transfer:
+            raise ValueError(
+                f"transfer_dataset and augment_copies give unlabelled text, which {self.name} does not use: drop them"
+            )
+        text_column = data_args.text_column or self.columns[0]
+        return replace(data_args, text_column=text_column, label_column=data_args.label_column or self.columns[1])
 
     def model_for_labels(self, path: str, label_names: list[str]) -> PreTrainedModel:
         """The encoder at `path` with a fresh head for `label_names` (kept in its config)."""

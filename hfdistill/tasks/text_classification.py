@@ -3,8 +3,8 @@
 import numpy as np
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
 
-from ..data import load_splits, tokenize_splits
-from .base import EncoderTask
+from hfdistill.data.loading import load_splits, tokenize_splits
+from hfdistill.tasks.base import EncoderTask
 
 
 class TextClassification(EncoderTask):

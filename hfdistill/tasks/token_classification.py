@@ -6,18 +6,15 @@ the other sub-tokens and the special tokens get -100, so the loss, the teacher's
 position per word. A word past `max_seq_length` is cut, as a served model would cut it.
 """
 
-import logging
-
 import datasets
 import numpy as np
 from datasets import ClassLabel, DatasetDict, Sequence
 from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification
 
-from ..config import DataArguments
-from ..data import MODEL_INPUTS, held_out_splits, training_split
-from .base import EncoderTask
+from hfdistill.config.data import DataArguments
+from hfdistill.data.loading import MODEL_INPUTS, held_out_splits, training_split
+from hfdistill.tasks.base import EncoderTask
 
-logger = logging.getLogger(__name__)
 OUTSIDE = "O"
 
 

