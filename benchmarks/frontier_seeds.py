@@ -8,18 +8,22 @@ about the teacher. This trains each of `--methods` at each seed (the seed sets t
 and the transfer sample; the start from the teacher's reordered slices is the same for all), with the settings of
 `frontier.py` (the same flags), and writes per seed: test and validation accuracy (choose settings on the latter),
 McNemar's exact test and each test review's outcome. Over the seeds: mean and spread of each method's accuracy, and
-the paired sign-flip permutation test of each review's mean difference (`significance.over_seeds`; one seed gives
+the paired sign-flip permutation test of each review's mean difference (`hfdistill.numerics.significance.over_seeds`; one seed gives
 McNemar's p). A seed already in the JSON is kept; a student folder that holds a saved model is read, not trained
 again. No timing: `frontier.py` times the shape.
 
 `--no_kd_learning_rate` gives the no-KD students their own learning rate (one `hfdistill search` chose, say) in
-folders of their own: run again with it, the same work folder and another JSON, and the full-recipe students already
-trained are read, so the teacher is tested against a tuned baseline for the cost of the baselines alone.
+folders of their own: run again with it, the same work folder and another `--variant`, and the full-recipe students
+already trained are read, so the teacher is tested against a tuned baseline for the cost of the baselines alone.
+
+One JSON holds one rung: each `--variant` of its settings (a learning rate, a second stage) with its seeds and summary,
+beside the others, and `recipe` names the variant its recipe in `recipes/` reproduces.
 """
 
 import json
 import logging
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +39,9 @@ from frontier_students import (
 )
 from transformers import AutoModelForSequenceClassification
 
-from hfdistill.config import DataArguments
-from hfdistill.report import markdown_table, retention, write_json
-from hfdistill.significance import mcnemar_exact, over_seeds
+from hfdistill.config.data import DataArguments
+from hfdistill.numerics.significance import mcnemar_exact, over_seeds
+from hfdistill.outputs.report import machine_description, markdown_table, retention, write_json
 
 logger = logging.getLogger("frontier_seeds")
 
@@ -48,10 +52,27 @@ class SeedArguments:
 
     rung: str = field(default="3x192f384", metadata={"help": "The rung (a name from frontier.py's RUNGS)."})
     seeds: list[int] = field(default_factory=lambda: [42, 1, 2], metadata={"help": "Seeds of every student."})
+    variant: str = field(
+        default="recipe",
+        metadata={
+            "help": "Name of these settings in the rung's JSON (--json_file holds one rung: each variant of its "
+            "settings with its seeds and summary)."
+        },
+    )
 
     def __post_init__(self):
         if self.rung not in RUNGS:
             raise ValueError(f"unknown rung {self.rung!r}: choose from {list(RUNGS)}")
+
+
+def read_rung(json_path: Path, rung: str) -> dict:
+    """The rung's JSON (every variant of its settings), or a new one; refused when it holds another rung."""
+    if not json_path.is_file():
+        return {"rung": rung, "variants": {}}
+    contents = json.loads(json_path.read_text())
+    if contents.get("rung") != rung:
+        raise ValueError(f"{json_path} holds rung {contents.get('rung')!r}, not {rung!r}: choose another --json_file")
+    return contents
 
 
 def as_string(right: np.ndarray) -> str:
@@ -158,7 +179,8 @@ def main() -> None:
         logging.getLogger(name).setLevel(logging.INFO)
     bench, seed_args = parse_flags(FrontierArguments, SeedArguments)
     json_path = Path(bench.json_file)
-    seeds = json.loads(json_path.read_text())["seeds"] if json_path.is_file() else {}
+    rung_file = read_rung(json_path, seed_args.rung)
+    seeds = rung_file["variants"].get(seed_args.variant, {}).get("seeds", {})
     data_args = DataArguments()
     teacher_folder, task, teacher = teacher_and_task(bench, data_args)  # every seed starts from the same slices
     teacher_accuracy = float((predicted_classes(teacher_folder, task) == gold_labels(task)).mean())
@@ -170,9 +192,10 @@ def main() -> None:
             row.update(paired_tests(row))
         pooled = summary(seeds, bench.methods, teacher_accuracy)
         contents = {"settings": settings, "test_examples": len(task.tokenized["test"])}
-        write_json(
-            json_path, contents | {"teacher_accuracy": round(teacher_accuracy, 4), "summary": pooled, "seeds": seeds}
-        )
+        contents |= {"teacher_accuracy": round(teacher_accuracy, 4), "summary": pooled, "seeds": seeds}
+        variant = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine_description()}
+        rung_file["variants"][seed_args.variant] = variant | contents
+        write_json(json_path, {name: value for name, value in rung_file.items() if name not in ("date", "machine")})
         return pooled
 
     for seed in seed_args.seeds:
