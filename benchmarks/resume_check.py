@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import torch
+from flags import check_flags
 from kill import kill_when  # benchmarks/kill.py
 from safetensors.torch import load_file
 
@@ -30,6 +31,7 @@ TIMED_QUICKSTART = """
 import json, sys, time
 from pathlib import Path
 from transformers import Trainer
+
 from hfdistill.cli import main
 
 saves, original = {}, Trainer._save_checkpoint
@@ -81,6 +83,7 @@ def main() -> None:
     parser.add_argument("--kill_after_checkpoints", type=int, default=2)
     parser.add_argument("--json", default="benchmarks/resume_check_2cpu.json", help="Where the figures go.")
     args = parser.parse_args()
+    check_flags(parser, args, at_least_one=("kill_after_checkpoints",))
     output = Path(args.output_dir)
     output.mkdir(parents=True, exist_ok=True)
     uninterrupted, killed = output / "uninterrupted", output / "killed"

@@ -22,10 +22,13 @@ import sys
 import time
 from pathlib import Path
 
+from flags import check_flags
+
 PLAIN_FINE_TUNINGS = """
 import copy, sys, time
 from dataclasses import replace
 from transformers import Trainer, set_seed
+
 from hfdistill.cli.subcommands import pipeline_parser
 from hfdistill.config.recipe import parse_with_recipe
 from hfdistill.run.logit_plan import load_student, load_teacher, plan_student
@@ -65,6 +68,7 @@ def main() -> None:
     parser.add_argument("--output_dir", default="benchmarks/results/search_cost")
     parser.add_argument("--json", default="benchmarks/search_cost_2cpu.json")
     args = parser.parse_args()
+    check_flags(parser, args, ("n_trials", "max_train_samples", "max_eval_samples"), ("teacher_name_or_path",))
     output = Path(args.output_dir)
     subprocess.run(["rm", "-rf", str(output)], check=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}

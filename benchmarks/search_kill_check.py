@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import optuna
+from flags import check_flags
 from kill import kill_when  # benchmarks/kill.py
 from transformers import pipeline
 
@@ -44,6 +45,13 @@ def main() -> None:
     parser.add_argument("--output_dir", default="benchmarks/results/search_kill_check")
     parser.add_argument("--json", default="benchmarks/search_kill_check_2cpu.json")
     args = parser.parse_args()
+    check_flags(
+        parser, args, ("n_trials", "kill_after", "max_train_samples", "max_eval_samples"), ("teacher_name_or_path",)
+    )
+    if args.kill_after >= args.n_trials:
+        parser.error(
+            f"--kill_after {args.kill_after} must be below --n_trials {args.n_trials}: the kill comes mid-study"
+        )
     output = Path(args.output_dir)
     subprocess.run(["rm", "-rf", str(output)], check=True)
     storage = f"sqlite:///{(output / 'study.db').resolve()}"

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from flags import check_flags
 from frontier_students import predicted_classes  # the saved model's test predictions
 
 from hfdistill.config.data import DataArguments
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--output_dir", default="benchmarks/results/searched_students")
     parser.add_argument("--json", default="benchmarks/searched_students_2cpu.json")
     args = parser.parse_args()
+    check_flags(parser, args, ("n_trials",), ("teacher_name_or_path",))
     output = Path(args.output_dir)
     layers, width, feed_forward = args.shape
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}

@@ -12,7 +12,7 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 from transformers import AutoTokenizer, BertConfig, BertModel
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from multilingual_transplant import lexicon_rows, piece_states, string_table, teacher_pieces, transplant  # noqa: E402
 
 from hfdistill.models.default_teacher import default_teacher_path  # noqa: E402

@@ -10,8 +10,7 @@ from transformers import AutoModelForSequenceClassification
 from hfdistill import DistillationArguments, DistillationTrainer, build_distilbert_student
 from hfdistill.cache.teacher_outputs import TEACHER_LOGITS
 from hfdistill.numerics.finite import NonFiniteError
-
-from .conftest import tiny_bert
+from tests.conftest import tiny_bert
 
 
 def toy_dataset(n: int = 16, length: int = 8, seed: int = 0) -> Dataset:

@@ -1,13 +1,14 @@
 """The benchmarks' flags: an impossible one is refused with argparse's one-line error before any work, and the saved
 first stage of the frontier's full recipe is read back only under the flags it was trained with."""
 
+import importlib
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from flags import parse_flags  # noqa: E402
 from frontier_students import FrontierArguments, stage_one_settings  # noqa: E402
 from multilingual_stitching import StitchArguments  # noqa: E402
@@ -41,6 +42,28 @@ def test_an_impossible_flag_ends_the_run_with_status_2_and_one_line(monkeypatch,
     assert stopped.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith(f"{script}: error: ") and message in error
+
+
+@pytest.mark.parametrize(
+    ("script", "flags", "message"),
+    [
+        ("resume_check", ["--kill_after_checkpoints", "0"], "--kill_after_checkpoints must be >= 1, got 0"),
+        ("search_cost", ["--teacher_name_or_path", "/nowhere"], "--teacher_name_or_path /nowhere is not a folder"),
+        ("search_kill_check", ["--teacher_name_or_path", "{tmp}", "--kill_after", "6"], "must be below --n_trials 6"),
+        ("searched_students", ["--teacher_name_or_path", "{tmp}", "--n_trials", "0"], "--n_trials must be >= 1"),
+        ("distillation_cost", ["--rounds", "0"], "rounds must be >= 1, got 0"),
+    ],
+)
+def test_the_other_scripts_refuse_an_impossible_flag_in_one_line(
+    monkeypatch, capsys, tmp_path, script, flags, message
+):
+    main = importlib.import_module(script).main
+    monkeypatch.setattr(sys, "argv", [f"{script}.py", *(flag.format(tmp=tmp_path) for flag in flags)])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(f"{script}.py: error: ") and message in error
 
 
 def test_good_flags_parse_into_the_dataclass(monkeypatch):

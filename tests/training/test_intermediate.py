@@ -11,8 +11,8 @@ from hfdistill.cache.teacher_outputs import TEACHER_LOGITS
 from hfdistill.losses.attention import relation_log_probs
 from hfdistill.models.student import StudentShape, build_distilbert_student, count_parameters
 from hfdistill.training.intermediate import capture_qkv, default_layer_map, projection_keys
+from tests.conftest import tiny_bert
 
-from .conftest import tiny_bert
 from .test_trainer import make_args, make_trainer, toy_dataset
 
 NARROW = StudentShape(hidden_size=16)  # 2 heads of 8, half the tiny teacher's width

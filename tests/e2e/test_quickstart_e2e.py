@@ -178,7 +178,7 @@ def test_distilling_from_the_cache_reaches_the_online_students_accuracy(quicksta
     assert main(["cache-teacher", "--teacher_name_or_path", teacher, *data, *cache]) == 0
     assert f"teacher outputs (teacher_logits) for {TRAIN_SLICE} rows" in capsys.readouterr().out
     output = tmp_path / "cached"
-    recipe = str(Path(__file__).parents[1] / "recipes" / "quickstart.yaml")
+    recipe = str(Path(__file__).parents[2] / "recipes" / "quickstart.yaml")
     argv = ["distill", "--config", recipe, "--teacher_num_train_epochs", "0"]
     argv += ["--teacher_name_or_path", teacher, "--train_baseline", "false", "--output_dir", str(output)]
     argv += ["--num_train_epochs", "1", "--eval_strategy", "no", "--timing_rounds", "1", *data, *cache]

@@ -13,9 +13,9 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, BertTokenizerFast
 
-from .conftest import tiny_bert, tiny_sentence_encoder
+from tests.conftest import tiny_bert, tiny_sentence_encoder
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 WORDS = ["good", "bad", "film", "plot", "great", "dull", "actor", "scene", "fun", "slow"]
 
 

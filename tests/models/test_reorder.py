@@ -4,8 +4,7 @@ from transformers import BertForTokenClassification, DistilBertConfig, DistilBer
 
 from hfdistill.models.reorder import measure_importance, reorder_by_importance
 from hfdistill.models.student import StudentShape, build_distilbert_student
-
-from .conftest import tiny_bert
+from tests.conftest import tiny_bert
 
 
 def batches():

@@ -10,7 +10,7 @@ from hfdistill.config.training import DistillationArguments
 from hfdistill.run.embedding_stages import MULTILINGUAL_DEFAULTS
 from hfdistill.run.logit_stages import QUICKSTART_DEFAULTS
 
-RECIPES = sorted((Path(__file__).parents[1] / "recipes").glob("*.yaml"))
+RECIPES = sorted((Path(__file__).parents[2] / "recipes").glob("*.yaml"))
 
 
 def parser():
@@ -109,7 +109,7 @@ def test_multilingual_recipe_is_the_multilingual_command():
             assert getattr(from_recipe[0], name) == getattr(built_in[0], name), name
 
 
-ACCELERATE_CONFIGS = sorted((Path(__file__).parents[1] / "scripts" / "accelerate").glob("*.yaml"))
+ACCELERATE_CONFIGS = sorted((Path(__file__).parents[2] / "scripts" / "accelerate").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", ACCELERATE_CONFIGS, ids=[path.stem for path in ACCELERATE_CONFIGS])
@@ -126,7 +126,7 @@ def test_there_is_an_accelerate_config_per_engine():
 
 
 def test_a_flag_that_changes_the_strategy_makes_the_recipes_interval_moot_not_an_error():
-    recipe = ["--config", str(Path(__file__).parents[1] / "recipes" / "quickstart.yaml")]
+    recipe = ["--config", str(Path(__file__).parents[2] / "recipes" / "quickstart.yaml")]
     args = parse_with_recipe(pipeline_parser("hfdistill distill", ""), [*recipe, "--save_strategy", "no"])[0]
     assert args.save_strategy == "no"
     with pytest.raises(ValueError, match="--save_steps acts only with --save_strategy steps"):

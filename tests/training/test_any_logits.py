@@ -15,7 +15,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from hfdistill import DistillationArguments, DistillationTrainer
 from hfdistill.training.trainer import model_output
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Linear(nn.Module):

@@ -24,9 +24,8 @@ from hfdistill.cache.teacher_outputs import (
 )
 from hfdistill.losses.soft_targets import task_loss, topk_soft_target_kl, topk_targets
 from hfdistill.numerics.finite import NonFiniteError
-
-from .conftest import tiny_bert
-from .test_trainer import make_args, online_and_cached_runs
+from tests.conftest import tiny_bert
+from tests.training.test_trainer import make_args, online_and_cached_runs
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 

@@ -14,10 +14,9 @@ import pytest
 from transformers import pipeline
 
 from hfdistill.cli import main
+from tests.conftest import write_teacher_and_reviews
 
-from .conftest import write_teacher_and_reviews
-
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")

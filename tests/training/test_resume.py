@@ -10,8 +10,7 @@ from transformers import Trainer
 
 from hfdistill.cli import main
 from hfdistill.training.resume import MANIFEST, first_difference, last_complete_checkpoint
-
-from .conftest import write_teacher_and_reviews
+from tests.conftest import write_teacher_and_reviews
 
 
 class Crash(Exception):
@@ -194,7 +193,7 @@ def multilingual_argv(folder: Path, output: Path) -> list[str]:
 
 
 def test_a_multilingual_run_cut_off_continues_and_ends_as_an_uninterrupted_one(tmp_path, monkeypatch, caplog):
-    from .conftest import tiny_sentence_encoder
+    from tests.conftest import tiny_sentence_encoder
 
     tiny_sentence_encoder(tmp_path / "encoder")
     generator = torch.Generator().manual_seed(0)

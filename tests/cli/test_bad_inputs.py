@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 
 from hfdistill.cli import main
-
-from .conftest import write_teacher_and_reviews
+from tests.conftest import write_teacher_and_reviews
 
 
 @pytest.fixture(scope="module")
