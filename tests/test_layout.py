@@ -2,7 +2,9 @@
 the import contract, and a public API that imports."""
 
 import ast
+import dataclasses
 import importlib
+import inspect
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,14 @@ def test_every_public_name_is_documented():
         assert doc, f"{name} has no docstring"
         module = importlib.import_module(value.__module__)
         assert (module.__doc__ or "").strip(), f"{value.__module__} has no module docstring"
+
+
+@pytest.mark.parametrize("name", hfdistill.__all__)
+def test_a_public_function_or_class_documents_its_arguments(name):
+    value = getattr(hfdistill, name)
+    if dataclasses.is_dataclass(value) or isinstance(value, type):
+        return  # the argument classes document each field in its help; a task class takes no arguments
+    parameters = [p for p in inspect.signature(value).parameters if p != "self"]
+    doc = inspect.getdoc(value) or ""
+    assert doc.splitlines()[0].strip(), f"{name}: a first line of purpose"
+    assert not parameters or "Args:" in doc, f"{name} takes {parameters} but its docstring has no Args: section"

@@ -9,7 +9,7 @@ import torch
 from accelerate import PartialState
 from torch import nn
 from tqdm.auto import tqdm
-from transformers import DataCollatorForLanguageModeling, DataCollatorWithPadding
+from transformers import DataCollatorForLanguageModeling, DataCollatorWithPadding, PreTrainedTokenizerBase
 
 from hfdistill.cache.fingerprint import data_fingerprint, teacher_fingerprint, tokenizer_fingerprint
 from hfdistill.cache.store import CacheKey, cached_outputs
@@ -132,9 +132,9 @@ def with_teacher_outputs(dataset: datasets.Dataset, outputs: datasets.Dataset) -
 def cache_teacher_logits(
     dataset: datasets.Dataset,
     teacher: str | nn.Module,
-    tokenizer,
+    tokenizer: PreTrainedTokenizerBase,
     args: DistillationArguments,
-    collator=None,
+    collator: Callable | None = None,
     preprocessing: dict | None = None,
     load_teacher: Callable[[], nn.Module] | None = None,
 ) -> datasets.Dataset:

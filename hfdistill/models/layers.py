@@ -6,7 +6,12 @@ from hfdistill.config.training import validate_layer_choice
 
 
 def evenly_spread_layers(num_teacher_layers: int, num_student_layers: int) -> list[int]:
-    """Layer indices from the first to the last, evenly spaced: 12 -> 6 gives DistilBERT's [0, 2, 4, 7, 9, 11]."""
+    """Layer indices from the first to the last, evenly spaced: 12 -> 6 gives DistilBERT's [0, 2, 4, 7, 9, 11].
+
+    Args:
+        num_teacher_layers: the teacher's depth.
+        num_student_layers: how many of its layers the student keeps, in 1..num_teacher_layers.
+    """
     if not 1 <= num_student_layers <= num_teacher_layers:
         raise ValueError(
             f"student_num_layers must be in 1..{num_teacher_layers} for a {num_teacher_layers}-layer teacher, "

@@ -191,7 +191,7 @@ def build_distilbert_student(
     teacher: PreTrainedModel,
     layers: list[int] | None = None,
     num_layers: int | None = None,
-    student_class=AutoModelForSequenceClassification,
+    student_class: type = AutoModelForSequenceClassification,
     shape: StudentShape | None = None,
 ) -> PreTrainedModel:
     """A DistilBERT student initialised from a BERT-family teacher: embeddings plus the chosen layers.
@@ -248,10 +248,20 @@ def build_student(
     layers: list[int] | None = None,
     num_layers: int | None = None,
     shape: StudentShape | None = None,
-    student_class=AutoModelForSequenceClassification,
+    student_class: type = AutoModelForSequenceClassification,
 ) -> PreTrainedModel:
-    """Build a student of `architecture` ('distilbert' or 'same') and `shape` from `teacher`; a DistilBERT student
-    gets the head of `student_class` (the task's auto class), a truncated copy keeps the teacher's."""
+    """Build a student of `architecture` and `shape` from `teacher`, its layers copied from the teacher's.
+
+    Args:
+        teacher: the fine-tuned teacher the student starts from.
+        architecture: 'distilbert' (the DistilBERT classes, a BERT-family teacher) or 'same' (the teacher's own
+            architecture with fewer layers, any encoder).
+        layers: teacher layer indices to copy, in student order; default `num_layers` spread evenly.
+        num_layers: student depth when `layers` is None; default half the teacher's, rounded up.
+        shape: narrower widths and the initialisation; default the teacher's widths, copied.
+        student_class: the auto class whose head a DistilBERT student gets (the task's); a truncated copy keeps the
+            teacher's head.
+    """
     if architecture == "distilbert":
         return build_distilbert_student(teacher, layers, num_layers, student_class, shape)
     if architecture == "same":

@@ -75,7 +75,13 @@ def stages_for(task) -> type[Stages]:
 
 def run_pipeline(args: DistillationArguments, data_args, pipeline_args: PipelineArguments) -> dict | None:
     """Run `data_args.task` from its teacher to a saved, measured student; on the main process return the report
-    (also written to `<output_dir>/report.json`)."""
+    (also written to `<output_dir>/report.json`), elsewhere None. A run cut off continues when called again.
+
+    Args:
+        args: the teacher, the student's shape, T, the loss weights and everything `TrainingArguments` has.
+        data_args: `DataArguments` for a task with logits, `ParallelDataArguments` for sentence embeddings.
+        pipeline_args: the optional steps: fine-tune the teacher first, two stages, the no-KD baseline.
+    """
     _, teacher_path = start_run(args, pipeline_args)
     stages = stages_for(task_for(data_args.task))(args, data_args, pipeline_args, teacher_path)
     run = open_pipeline_run(args, stages.data_args, pipeline_args)  # after every check, before work

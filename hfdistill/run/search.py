@@ -251,7 +251,15 @@ def run_study(trials: Trials, search_args: SearchArguments) -> optuna.Study:
 
 
 def run_search(args, data_args, pipeline_args, search_args) -> dict | None:
-    """Run or continue the search; on the main process, the report of the chosen student (see `search_report`)."""
+    """Run or continue an Optuna search over T, the loss weights and the learning rate; on the main process, the
+    report of the chosen student (also `<output_dir>/report.json`), elsewhere None.
+
+    Args:
+        args: the recipe's `DistillationArguments`; the searched settings start from its values.
+        data_args: the task's data.
+        pipeline_args: the teacher's fine-tuning, when asked, runs once before the trials.
+        search_args: what is searched, over which ranges, for how many trials, and where the study lives.
+    """
     trials = prepare_trials(args, data_args, pipeline_args, search_args)
     study = run_study(trials, search_args)
     if not PartialState().is_main_process:

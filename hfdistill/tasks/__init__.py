@@ -15,7 +15,11 @@ from hfdistill.tasks.base import EncoderTask
 
 
 def task_for(name: str):
-    """The task named `name` (`--task`): an `EncoderTask`, or the sentence-embedding task."""
+    """The task named `name`: an `EncoderTask`, or the sentence-embedding task.
+
+    Args:
+        name: the value of `--task`: 'text-classification', 'token-classification' or 'sentence-embedding'.
+    """
     if name == "text-classification":
         from hfdistill.tasks.text_classification import TextClassification
 

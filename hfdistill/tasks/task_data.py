@@ -51,7 +51,12 @@ class TaskData:
 
 def load_task(tokenizer_path: str, data_args: DataArguments) -> TaskData:
     """Load, split and tokenise `data_args.task`'s data with the teacher's tokenizer (one rank fills the `datasets`
-    cache, the others read it)."""
+    cache, the others read it); `TaskData.trainer_kwargs()` gives a `Trainer` its datasets, collator and metrics.
+
+    Args:
+        tokenizer_path: the teacher's folder or Hub id, whose tokenizer reads the text.
+        data_args: where the data comes from; the task's default columns fill in those left unset.
+    """
     task = task_for(data_args.task)
     data_args = task.checked_arguments(data_args)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)

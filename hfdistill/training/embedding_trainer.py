@@ -1,6 +1,7 @@
 """`EmbeddingDistillationTrainer`: a `DistillationTrainer` whose student regresses onto the teacher's embeddings."""
 
 from dataclasses import replace
+from typing import Any
 
 import torch
 from torch import nn
@@ -27,7 +28,7 @@ class EmbeddingDistillationTrainer(DistillationTrainer):
         **kwargs: passed to `Trainer`.
     """
 
-    def __init__(self, model: nn.Module, args: DistillationArguments, **kwargs):
+    def __init__(self, model: nn.Module, args: DistillationArguments, **kwargs: Any):
         # Evaluation then computes the held-out MSE (the targets are the "labels") and gathers nothing else.
         args = replace(args, label_names=[TEACHER_EMBEDDING], prediction_loss_only=True)
         super().__init__(model=model, teacher_model=None, args=args, **kwargs)

@@ -4,6 +4,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 import torch
 from torch import nn
@@ -98,7 +99,7 @@ class DistillationTrainer(Trainer):
         **kwargs: passed to `Trainer` (datasets, collator, processing_class, compute_metrics, callbacks, …).
     """
 
-    def __init__(self, model: nn.Module, teacher_model: nn.Module | None, args: DistillationArguments, **kwargs):
+    def __init__(self, model: nn.Module, teacher_model: nn.Module | None, args: DistillationArguments, **kwargs: Any):
         if not isinstance(args, DistillationArguments):
             raise TypeError(f"args must be DistillationArguments, got {type(args).__name__}")
         if teacher_model is None and not carries_teacher_outputs(kwargs.get("train_dataset")):
