@@ -87,7 +87,7 @@ def open_study(search_args: SearchArguments, output: Path, seed: int) -> optuna.
         pruner=pruner,
         load_if_exists=True,
     )
-    fail_trials_of_dead_processes(study, storage)
+    fail_trials_of_dead_processes(study)
     return study
 
 
@@ -104,14 +104,14 @@ def open_storage(url: str, attempts: int = 5) -> optuna.storages.RDBStorage:
     return optuna.storages.RDBStorage(url, **settings)
 
 
-def fail_trials_of_dead_processes(study: optuna.Study, storage: optuna.storages.BaseStorage) -> None:
+def fail_trials_of_dead_processes(study: optuna.Study) -> None:
     """Mark failed the running trials whose process, on this machine, no longer exists (killed): at once, without
     waiting for the heartbeat's grace period, so that a rerun does not count them as running."""
     host = socket.gethostname()
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         worker_host, _, pid = trial.user_attrs.get("worker", "").rpartition(":")
         if worker_host == host and pid.isdigit() and not process_alive(int(pid)):
-            storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)  # by its number: Optuna's public API
             logger.warning("trial %d was cut off (its process %s is gone): marked failed", trial.number, pid)
 
 
