@@ -1,4 +1,5 @@
 import os
+import shutil
 
 # before huggingface_hub is imported: it reads these once, and a run that may reach the Hub waits on its timeouts
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -14,7 +15,12 @@ import datasets  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast  # noqa: E402
+from transformers import (  # noqa: E402
+    BertConfig,
+    BertForSequenceClassification,
+    BertForTokenClassification,
+    BertTokenizerFast,
+)
 
 from hfdistill.config.data import DataArguments  # noqa: E402
 from hfdistill.tasks import task_for  # noqa: E402
@@ -138,3 +144,21 @@ def write_teacher_and_reviews(folder, rows: int = 60, words: int = 5) -> pd.Data
     )
     data.to_csv(folder / "data.csv", index=False)
     return data
+
+
+@pytest.fixture
+def docs_workdir(tmp_path, monkeypatch):
+    """What the docs' code blocks name, in a fresh working directory: `teacher/` (a tiny fine-tuned classifier, with
+    its tokenizer), `reviews.csv` (columns `review` and `sentiment`), `outputs/quickstart/student` and a tiny tagger in
+    `outputs/ner/student`."""
+    data = write_teacher_and_reviews(tmp_path, rows=40)
+    data.rename(columns={"text": "review", "label": "sentiment"}).to_csv(tmp_path / "reviews.csv", index=False)
+    shutil.copytree(tmp_path / "teacher", tmp_path / "outputs" / "quickstart" / "student")
+    tags = ["O", "B-person", "I-person"]
+    config = tiny_bert().config
+    config.num_labels, config.id2label = len(tags), dict(enumerate(tags))
+    config.label2id = {tag: i for i, tag in enumerate(tags)}
+    BertForTokenClassification(config).save_pretrained(tmp_path / "outputs" / "ner" / "student")
+    BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt")).save_pretrained(tmp_path / "outputs" / "ner" / "student")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -2,45 +2,21 @@
 
 `hfdistill.cli` picks one by name and imports this module only then, so that `hfdistill --help` answers at once."""
 
-import argparse
 from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 
+from hfdistill.cli.evaluate import evaluate_command
+from hfdistill.cli.modes import add_mode_flag, embeddings, mode_of
 from hfdistill.config.data import DataArguments
 from hfdistill.config.parallel import ParallelDataArguments
-from hfdistill.config.paths import model_config
 from hfdistill.config.pipeline import PipelineArguments
 from hfdistill.config.recipe import parse_with_recipe
 from hfdistill.config.training import DistillationArguments
 from hfdistill.outputs.hub import push_folder
-from hfdistill.outputs.report import write_json
-from hfdistill.run.commands import cache_teacher, evaluate_folders, train_teacher
+from hfdistill.run.commands import cache_teacher, train_teacher
 from hfdistill.run.logit_stages import QUICKSTART_DEFAULTS
 from hfdistill.run.pipeline import run_pipeline
-
-
-@dataclass
-class EvaluateArguments:
-    """Which saved models `hfdistill evaluate` compares."""
-
-    teacher: str = field(metadata={"help": "Teacher model folder or Hub id (the reference row)."})
-    students: list[str] = field(default_factory=list, metadata={"help": "Student model folders or Hub ids."})
-    output_file: str | None = field(default=None, metadata={"help": "Also write the report JSON here."})
-    timing_rounds: int = field(
-        default=5, metadata={"help": "Rounds of CPU timing per model; each keeps its best round."}
-    )
-
-    def __post_init__(self):
-        if self.timing_rounds < 1:
-            raise ValueError(f"timing_rounds must be >= 1, got {self.timing_rounds}")
-
-
-def embeddings():
-    """The sentence-embedding stages' module, imported when a command embeds: sentence-transformers loads only then."""
-    from hfdistill.run import embedding_stages
-
-    return embedding_stages
 
 
 def pipeline_parser(prog: str, description: str) -> HfArgumentParser:
@@ -82,37 +58,6 @@ def train_teacher_command(argv: list[str]) -> int:
     metrics = train_teacher(args, data_args, pipeline_args)
     if metrics is not None:
         print(f"\nteacher saved to {args.output_dir}; test metrics: {metrics}")
-    return 0
-
-
-def evaluate_command(argv: list[str]) -> int:
-    mode = mode_of(argv)
-    description = (
-        "Score a teacher and its students, time them on the CPU and print the table: task models on the test split "
-        "(--mode logits, the data flags of `distill`), or sentence-embedding models on held-out parallel pairs "
-        "(--mode embeddings, the data flags of `multilingual`, whose defaults apply)."
-    )
-    data_class = DataArguments if mode == "logits" else ParallelDataArguments
-    parser = HfArgumentParser((EvaluateArguments, data_class), prog="hfdistill evaluate", description=description)
-    add_mode_flag(parser)
-    eval_args, data_args = parse_with_recipe(
-        parser, argv, None if mode == "logits" else embeddings().MULTILINGUAL_DEFAULTS
-    )
-    for flag, names in (("teacher", [eval_args.teacher]), ("students", eval_args.students)):
-        for name in names:
-            model_config(name, flag)
-    if mode == "logits":
-        report = evaluate_folders(
-            eval_args.teacher, eval_args.students, data_args, eval_args.output_file, eval_args.timing_rounds
-        )
-        print(f"\n{report['table']}")
-        return 0
-    report = embeddings().evaluate_embedding_folders(
-        eval_args.teacher, eval_args.students, data_args, eval_args.timing_rounds
-    )
-    if eval_args.output_file is not None:
-        write_json(eval_args.output_file, {name: report[name] for name in ("scores", "sentences_per_second")})
-    print(f"\n{report['table']}\n\n{report['speed_table']}")
     return 0
 
 
@@ -224,26 +169,6 @@ def search_command(argv: list[str]) -> int:
     )
     print(f"student: {args.output_dir}/student\nreport: {args.output_dir}/report.json\nstudy: {search['storage']}")
     return 0
-
-
-CACHE_MODES = ("logits", "embeddings")
-
-
-def mode_of(argv: list[str]) -> str:
-    """`--mode` (logits or embeddings), read before the parser for that mode is built."""
-    mode_flag = argparse.ArgumentParser(add_help=False)
-    mode_flag.add_argument("--mode", choices=CACHE_MODES, default="logits")
-    return mode_flag.parse_known_args(argv)[0].mode
-
-
-def add_mode_flag(parser: HfArgumentParser) -> None:
-    parser.add_argument(
-        "--mode",
-        choices=CACHE_MODES,
-        default="logits",
-        help="logits: a fine-tuned classifier on a task (the data flags of `distill`); embeddings: a sentence-embedding "
-        "teacher on parallel sentences (the data flags of `multilingual`, whose defaults apply).",
-    )
 
 
 def cache_teacher_command(argv: list[str]) -> int:

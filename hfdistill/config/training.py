@@ -186,6 +186,10 @@ class DistillationArguments(TrainingArguments):
                 os.environ["WORLD_SIZE"],
             )
             self.use_cpu = True
+        if self.use_cpu or not torch.accelerator.is_available():
+            # Pinned host memory only speeds copies to an accelerator. With none, torch's DataLoader pins nothing and
+            # warns so on every run (a UserWarning per loader); not pinning is what happens anyway.
+            self.dataloader_pin_memory = False
         for flag in ("output_dir", "teacher_cache_dir"):
             check_folder_path(getattr(self, flag), flag)
         check_step_intervals(self)

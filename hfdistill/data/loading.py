@@ -147,6 +147,7 @@ def load_splits(data_args: DataArguments) -> tuple[DatasetDict, list[str]]:
     raw, train = training_split(data_args)
     columns = [c for c in (data_args.text_column, data_args.text_pair_column, data_args.label_column) if c]
     train = without_incomplete_rows(train, columns, data_args, data_args.train_split)
+    check_class_labels(train, data_args.label_column)
     if not isinstance(train.features[data_args.label_column], ClassLabel):
         train = train.class_encode_column(data_args.label_column)
     label_names = list(train.features[data_args.label_column].names)
@@ -157,6 +158,20 @@ def load_splits(data_args: DataArguments) -> tuple[DatasetDict, list[str]]:
         return _align_labels(split, data_args.label_column, label_names)
 
     return held_out_splits(raw, train, data_args, align, stratify=data_args.label_column), label_names
+
+
+def check_class_labels(train: datasets.Dataset, label_column: str) -> None:
+    """Refuse a label column of scores (floats with fractions): every distinct score would become a class."""
+    feature = train.features[label_column]
+    if not getattr(feature, "dtype", "").startswith("float"):
+        return
+    scores = [value for value in train[label_column] if value != int(value)]
+    if scores:
+        raise ValueError(
+            f"label column {label_column!r} holds scores, not classes (e.g. {scores[0]}): text classification "
+            "predicts one of a few labels, and regression is not supported yet; give class labels (binned scores, "
+            "integers or names)"
+        )
 
 
 def held_out_splits(

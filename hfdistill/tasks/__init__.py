@@ -11,7 +11,11 @@ one line in `task_for` and one in `config.data.TaskName`.
 """
 
 from hfdistill.config.data import TASK_NAMES, TaskName
+from hfdistill.config.paths import model_config
 from hfdistill.tasks.base import EncoderTask
+
+# A classifier's task, by the suffix of the architecture its config names (`BertForTokenClassification`, ...).
+HEADS = {"ForSequenceClassification": "text-classification", "ForTokenClassification": "token-classification"}
 
 
 def task_for(name: str):
@@ -35,4 +39,27 @@ def task_for(name: str):
     raise ValueError(f"unknown task {name!r}; choose one of {list(TASK_NAMES)}")
 
 
-__all__ = ["TASK_NAMES", "EncoderTask", "TaskName", "task_for"]
+def task_of_model(name: str, flag: str) -> str:
+    """The task a saved model was trained for, read from the model: a sentence-transformers folder embeds; any other
+    names its head in its config's `architectures`.
+
+    Args:
+        name: a model folder or Hub id.
+        flag: the flag that named it, for the error that says what to fix.
+    """
+    from sentence_transformers.util import is_sentence_transformer_model  # loads only when a model is read
+
+    config = model_config(name, flag)
+    if is_sentence_transformer_model(name):
+        return "sentence-embedding"
+    architectures = config.architectures or []
+    for suffix, task in HEADS.items():
+        if any(architecture.endswith(suffix) for architecture in architectures):
+            return task
+    raise ValueError(
+        f"--{flag} {name} is neither a sentence-transformers model nor a classifier (architectures {architectures}): "
+        "name a model with a classification head or a sentence-embedding model"
+    )
+
+
+__all__ = ["TASK_NAMES", "EncoderTask", "TaskName", "task_for", "task_of_model"]

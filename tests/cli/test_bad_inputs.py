@@ -17,6 +17,7 @@ def inputs(tmp_path_factory) -> Path:
     good.assign(text=[""] * 3 + list(good.text[3:])).to_csv(folder / "empty_text.csv", index=False)
     good.assign(label=[None] * 2 + list(good.label[2:])).to_csv(folder / "empty_label.csv", index=False)
     good.assign(label=[["neg", "pos", "mixed"][k % 3] for k in range(60)]).to_csv(folder / "three.csv", index=False)
+    good.assign(label=[k / 7 for k in range(60)]).to_csv(folder / "scores.csv", index=False)
     lines = (folder / "data.csv").read_text().splitlines()
     (folder / "ragged.csv").write_text("\n".join([*lines[:5], lines[5] + ",extra,more", *lines[6:]]) + "\n")
     (folder / "empty.csv").write_text("")
@@ -136,6 +137,9 @@ CASES = [
     (EVALUATE + ["--students", "{inputs}/broken_teacher"], "--students {inputs}/broken_teacher: config.json"),
     (EVALUATE + ["--dataset_name", "{inputs}/nowhere.csv"], "dataset file {inputs}/nowhere.csv does not exist"),
     (EVALUATE + ["--timing_rounds", "0"], "timing_rounds must be >= 1, got 0"),
+    (DISTILL + ["--dataset_name", "{inputs}/scores.csv"], "holds scores, not classes (e.g. 0.142857"),
+    (EVALUATE + ["--mode", "embeddings"], "--mode embeddings: the teacher is a text-classification model"),
+    (EVALUATE + ["--task", "token-classification"], "--task token-classification: the teacher"),
     (["export", "--folder", "{inputs}/no_config"], "is not a saved model folder"),
     (["export", "--folder", "{teacher}", "--dataset_name", "{inputs}/nowhere.csv"], "nowhere.csv does not exist"),
     (["push", "--folder", "{inputs}/nowhere", "--repo_id", "me/x"], "is not a folder"),

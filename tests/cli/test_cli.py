@@ -66,3 +66,19 @@ def test_cache_teacher_help_switches_to_the_parallel_data_flags(capsys):
         main(["cache-teacher", "--mode", "embeddings", "--help"])
     out = capsys.readouterr().out
     assert "--mode {logits,embeddings}" in out and "--source_column" in out and "--teacher_cache_top_k" in out
+
+
+def test_evaluate_reads_the_task_from_the_teacher_and_warns_once_of_mode(docs_workdir, monkeypatch, caplog):
+    from hfdistill.cli import evaluate
+
+    asked = []
+    monkeypatch.setattr(evaluate, "evaluate_folders", lambda *args: asked.append(args) or {"table": "scored"})
+    tagger = ["evaluate", "--teacher", "outputs/ner/student", "--students", "outputs/ner/student"]
+    assert main(tagger) == 0
+    assert asked[-1][2].task == "token-classification"  # no --task: the teacher's head decides
+    assert main(["evaluate", "--teacher", "teacher", "--mode", "logits"]) == 0
+    assert asked[-1][2].task == "text-classification"
+    assert [r.getMessage() for r in caplog.records if "--mode" in r.getMessage()] == [
+        "--mode is deprecated: evaluate reads the task from the teacher (text-classification); drop the flag"
+    ]
+    assert main([*tagger[:3], "--students", "teacher"]) == 2  # a student of another task is refused

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import huggingface_hub
@@ -29,6 +30,11 @@ def fake_hub():
         yield hub
 
 
+def warnings_file(output: Path) -> Path:
+    """Where the quickstart fixture keeps the warnings its run raised: beside its folder, not in it."""
+    return output.parent / f"{output.name}.warnings.txt"
+
+
 @pytest.fixture(scope="module")
 def quickstart_run(tmp_path_factory, fake_hub):
     output = tmp_path_factory.mktemp("quickstart")
@@ -47,8 +53,15 @@ def quickstart_run(tmp_path_factory, fake_hub):
         "--hub_private_repo", "true",
         "--hub_token", TOKEN,
     ]  # fmt: skip
-    assert main(argv) == 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # every warning the run raises, each time, whatever pytest's filters
+        assert main(argv) == 0
+    warnings_file(output).write_text("\n".join(f"{w.category.__name__}: {w.message}" for w in caught))
     return output
+
+
+def test_the_quickstart_raises_no_warning(quickstart_run):
+    assert warnings_file(quickstart_run).read_text() == "", "a normal run's console must be free of warnings"
 
 
 def test_report_compares_three_models(quickstart_run):

@@ -201,7 +201,7 @@ def test_evaluate_scores_saved_embedding_models_on_the_held_out_pairs(teacher_pa
     (tmp_path / "pairs.tsv").write_text("\n".join(lines) + "\n")
     student = student_from_teacher(teacher_path, [0, 3], 64)
     student.save(str(tmp_path / "student"))
-    argv = ["evaluate", "--mode", "embeddings", "--teacher", teacher_path, "--students", str(tmp_path / "student")]
+    argv = ["evaluate", "--teacher", teacher_path, "--students", str(tmp_path / "student")]  # the task: the teacher's
     argv += ["--dataset_name", str(tmp_path / "pairs.tsv"), "--eval_pairs", "2", "--eval_datasets", "none"]
     assert main([*argv, "--timing_rounds", "1", "--output_file", str(tmp_path / "scores.json")]) == 0
     report = json.loads((tmp_path / "scores.json").read_text())
