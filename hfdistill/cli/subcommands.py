@@ -15,7 +15,7 @@ from hfdistill.config.recipe import parse_with_recipe
 from hfdistill.config.training import DistillationArguments
 from hfdistill.outputs.hub import push_folder
 from hfdistill.run.commands import cache_teacher, train_teacher
-from hfdistill.run.logit_stages import QUICKSTART_DEFAULTS
+from hfdistill.run.logit_stages import QUICKSTART_DEFAULTS, TRAIN_TEACHER_DEFAULTS
 from hfdistill.run.pipeline import run_pipeline
 
 
@@ -52,9 +52,11 @@ def train_teacher_command(argv: list[str]) -> int:
     parser = pipeline_parser(
         "hfdistill train-teacher",
         "Fine-tune a pretrained encoder (--teacher_name_or_path) on the task, save it to --output_dir and print its "
-        "test metrics. Its folder is then the --teacher_name_or_path of `hfdistill distill`.",
+        "test metrics. Its folder is then the --teacher_name_or_path of `hfdistill distill`. Defaults: the quickstart's "
+        "teacher stage (its schedule, --num_train_epochs 1 at --learning_rate 1e-4, word embeddings frozen), so that "
+        "both make the same teacher.",
     )
-    args, data_args, pipeline_args = parse_with_recipe(parser, argv)
+    args, data_args, pipeline_args = parse_with_recipe(parser, argv, TRAIN_TEACHER_DEFAULTS)
     metrics = train_teacher(args, data_args, pipeline_args)
     if metrics is not None:
         print(f"\nteacher saved to {args.output_dir}; test metrics: {metrics}")

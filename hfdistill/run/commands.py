@@ -4,9 +4,7 @@ Each shares the pipeline's data loading, teacher checks and report, and runs on 
 `hfdistill cache-teacher`, `hfdistill evaluate`).
 """
 
-from dataclasses import asdict
-
-from transformers import Trainer, set_seed
+from dataclasses import asdict, fields
 
 from hfdistill.cache.logits import cache_teacher_logits
 from hfdistill.config.data import DataArguments
@@ -15,6 +13,7 @@ from hfdistill.config.training import DistillationArguments
 from hfdistill.outputs.evaluation import compare_models
 from hfdistill.outputs.report import comparison_table, write_report
 from hfdistill.run.logit_plan import check_top_k, load_teacher
+from hfdistill.run.logit_stages import fresh_teacher, teacher_trainer, write_teacher_card_of
 from hfdistill.run.pipeline import start_run
 from hfdistill.tasks.task_data import load_task
 from hfdistill.training.resume import train_and_save
@@ -52,16 +51,32 @@ def cache_teacher(args: DistillationArguments, data_args: DataArguments) -> dict
 def train_teacher(
     args: DistillationArguments, data_args: DataArguments, pipeline_args: PipelineArguments
 ) -> dict | None:
-    """Fine-tune `teacher_name_or_path` on the task into `output_dir`; test metrics on the main process."""
+    """Fine-tune `teacher_name_or_path` on the task into `output_dir` at `num_train_epochs` and `learning_rate`, as
+    the quickstart's teacher stage does (the same teacher from the same settings); test metrics on the main process."""
+    given = [
+        f"--{name}" for name in ("teacher_num_train_epochs", "teacher_learning_rate") if is_set(pipeline_args, name)
+    ]
+    if given:
+        raise ValueError(
+            f"{', '.join(given)} set the teacher stage of distill; train-teacher trains the teacher with "
+            "--num_train_epochs and --learning_rate"
+        )
     _, teacher_path = start_run(args, pipeline_args)
     data = load_task(teacher_path, data_args)
-    set_seed(args.seed)
-    teacher = load_teacher(data.task, teacher_path, data.label_names, True, pipeline_args.freeze_word_embeddings)
-    trainer = Trainer(model=teacher, args=args, **data.trainer_kwargs())
+    teacher = fresh_teacher(data, teacher_path, args.seed, pipeline_args.freeze_word_embeddings)
+    trainer = teacher_trainer(teacher, args, data)
     train_and_save(trainer)
     if not trainer.is_world_process_zero():
         return None
-    return data.score(teacher)
+    metrics = data.score(teacher)
+    write_teacher_card_of(args.output_dir, metrics, teacher_path, data, args, pipeline_args.freeze_word_embeddings)
+    return metrics
+
+
+def is_set(arguments, name: str) -> bool:
+    """Whether `arguments`' field `name` differs from its default (the user set it)."""
+    default = next(field.default for field in fields(arguments) if field.name == name)
+    return getattr(arguments, name) != default
 
 
 def evaluate_folders(

@@ -35,7 +35,7 @@ from hfdistill.models.default_teacher import default_teacher_path
 from hfdistill.models.multilingual_e5 import BUNDLED_E5
 from hfdistill.models.sentence_encoder import encode, with_linear_map
 from hfdistill.models.student import freeze_input_embeddings
-from hfdistill.outputs.card import write_embedding_card
+from hfdistill.outputs.embedding_card import write_embedding_card
 from hfdistill.outputs.embedding_scores import encoding_speed, score_all, scores_table, speed_table
 from hfdistill.outputs.report import STUDENT, write_json
 from hfdistill.tasks.sentence_embedding import (

@@ -28,7 +28,7 @@ from hfdistill.data.transfer import with_transfer_data
 from hfdistill.models.reorder import reorder_on_training_texts
 from hfdistill.models.student import freeze_input_embeddings
 from hfdistill.numerics.significance import against_baseline
-from hfdistill.outputs.card import write_task_card
+from hfdistill.outputs.card import write_task_card, write_teacher_card
 from hfdistill.outputs.chart import CHART_FILE, tradeoff_chart
 from hfdistill.outputs.evaluation import compare_models
 from hfdistill.outputs.report import BASELINE, STUDENT, ModelReport, comparison_table, run_settings, write_report
@@ -75,17 +75,58 @@ QUICKSTART_DEFAULTS = {
 }
 
 
+# `hfdistill train-teacher` makes the quickstart's teacher: the quickstart's schedule, at its teacher's epochs and rate.
+TRAIN_TEACHER_DEFAULTS = {
+    **{
+        name: value
+        for name, value in QUICKSTART_DEFAULTS.items()
+        if name not in ("teacher_num_train_epochs", "teacher_learning_rate", "train_baseline", "temperature")
+        and name not in ("kd_loss_weight", "output_dir")
+    },
+    "num_train_epochs": QUICKSTART_DEFAULTS["teacher_num_train_epochs"],
+    "learning_rate": QUICKSTART_DEFAULTS["teacher_learning_rate"],
+    "output_dir": "outputs/teacher",
+}
+
+
+def fresh_teacher(data: TaskData, teacher_path: str, seed: int, freeze_word_embeddings: bool) -> PreTrainedModel:
+    """The pretrained encoder at `teacher_path` with a new head for the task's labels, seeded: the teacher that the
+    quickstart's stage and `hfdistill train-teacher` both fine-tune."""
+    set_seed(seed)
+    return load_teacher(data.task, teacher_path, data.label_names, True, freeze_word_embeddings)
+
+
+def teacher_trainer(teacher: PreTrainedModel, args, data: TaskData) -> Trainer:
+    """The `Trainer` that fine-tunes `teacher` on the task with `args` (plain: no teacher of its own)."""
+    return Trainer(model=teacher, args=args, **data.trainer_kwargs())
+
+
+def write_teacher_card_of(folder: str, metrics: dict, base_path: str, data: TaskData, args, freeze: bool) -> None:
+    """The card of a teacher fine-tuned here (by the quickstart's stage or `train-teacher`), from its test `metrics`
+    and `args`, the training arguments it was fine-tuned with."""
+    counts = {"train_examples": len(data.tokenized["train"]), "test_examples": len(data.tokenized["test"])}
+    training = {
+        "epochs": args.num_train_epochs,
+        "learning rate": args.learning_rate,
+        "batch size per device": args.per_device_train_batch_size,
+        "word embeddings": "frozen" if freeze else "trained",
+        "seed": args.seed,
+    }
+    dataset = {"dataset": data.data_args.dataset_name, **counts}
+    write_teacher_card(Path(folder), metrics, base_path, dataset, training, data.task)
+
+
 def fine_tune_teacher(teacher, args, pipeline_args: PipelineArguments, data: TaskData, run: Run) -> str:
-    """Fine-tune the teacher on the task into `<output>/teacher`; its folder."""
+    """Fine-tune the teacher on the task into `<output>/teacher`, at its own epochs and rate; its folder."""
     logger.info("fine-tuning the teacher %s", args.teacher_name_or_path or "(the default)")
     teacher_training = replace(
         args,
         output_dir=str(run.checkpoints("teacher")),
-        push_to_hub=False,
+        push_to_hub=False,  # the run pushes its student, not its teacher
         num_train_epochs=pipeline_args.teacher_num_train_epochs,
         learning_rate=pipeline_args.teacher_learning_rate,
     )
-    return train_stage(Trainer(model=teacher, args=teacher_training, **data.trainer_kwargs()), run, "teacher")
+    return train_stage(teacher_trainer(teacher, teacher_training, data), run, "teacher")
 
 
 def distil(student, teacher, teacher_folder: str, train, args, data: TaskData, run: Run, layers, stage=STAGE) -> str:
@@ -186,6 +227,17 @@ class LogitStages:
             "test_examples": len(self.data.tokenized["test"]),
         }
         extra = {"settings": settings}
+        pipeline = self.pipeline_args
+        if pipeline.teacher_num_train_epochs > 0:  # fine-tuned here: its folder gets a card of its own
+            trained = replace(
+                self.args,
+                num_train_epochs=pipeline.teacher_num_train_epochs,
+                learning_rate=pipeline.teacher_learning_rate,
+            )
+            metrics = next(row.metrics for row in rows if row.name == "teacher")
+            write_teacher_card_of(
+                folders["teacher"], metrics, self.teacher_path, self.data, trained, pipeline.freeze_word_embeddings
+            )
         if BASELINE in outcomes:
             extra["significance"] = against_baseline(outcomes[STUDENT], outcomes[BASELINE], self.data.task.paired_unit)
         return write_outputs(rows, folders, extra, self.args, self.data.task)
@@ -195,12 +247,13 @@ def teacher_and_student(
     args, pipeline_args: PipelineArguments, data: TaskData, run: Run, teacher_path: str, layers: list[int] | None
 ) -> tuple[PreTrainedModel, str, PreTrainedModel]:
     """The teacher (fine-tuned first when asked, or the finished stage's), its folder, and the student built from it."""
-    set_seed(args.seed)  # the teacher's fresh head
     fine_tune, freeze = pipeline_args.teacher_num_train_epochs > 0, pipeline_args.freeze_word_embeddings
     folder = run.done("teacher") if fine_tune else None
-    teacher = load_teacher(data.task, folder or teacher_path, data.label_names, fine_tune and not folder, freeze)
     if fine_tune and not folder:
+        teacher = fresh_teacher(data, teacher_path, args.seed, freeze)
         folder = fine_tune_teacher(teacher, args, pipeline_args, data, run)
+    else:  # trained here before (a run that continues) or already fine-tuned
+        teacher = load_teacher(data.task, folder or teacher_path, data.label_names, False, freeze)
     if layers is not None and args.student_init == "importance":
         logger.info("reordering the teacher's channels, heads and units by their activity on the training texts")
         reorder_on_training_texts(teacher, data.tokenized["train"], data.collator, args.seed)

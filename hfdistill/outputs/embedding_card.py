@@ -1,0 +1,97 @@
+"""The model card of a sentence-embedding student: retrieval and agreement with the teacher, measured, as metadata
+and as tables, with the teacher's licence and language."""
+
+from pathlib import Path
+
+from huggingface_hub import EvalResult, ModelCardData
+
+from hfdistill.outputs.card import hub_dataset, save_card, settings_table, teacher_metadata
+
+
+def retrieval_results(settings: dict, scores: dict) -> list[EvalResult]:
+    """The card's `model-index`: top-1 retrieval in both directions, for every evaluation set and translation column."""
+    source, *targets = settings["columns"]
+    return [
+        EvalResult(
+            task_type="translation-retrieval",
+            task_name="Translation retrieval",
+            dataset_type=set_name.split(",")[0],  # one model-index entry per evaluation set
+            dataset_name=f"{set_name} ({settings['held_out_pairs'][set_name]} pairs)",
+            dataset_split="held-out",
+            metric_type="accuracy",
+            metric_name=f"top-1 {a}→{b}",
+            metric_value=value,
+        )
+        for set_name, by_target in scores.items()
+        for target in targets
+        for a, b, value in (
+            (source, target, by_target[target]["source_to_target_top1"]),
+            (target, source, by_target[target]["target_to_source_top1"]),
+            (target, f"teacher's {source} index", by_target[target]["target_to_teacher_index_top1"]),
+        )
+    ]
+
+
+def write_embedding_card(folder: Path, report: dict, teacher_path: str) -> Path:
+    """`README.md` for a multilingual embedding student: metadata, held-out scores, speed, settings and usage."""
+    settings = report["settings"]
+    source, *targets = settings["columns"]
+    teacher = teacher_metadata(teacher_path)
+    eval_results = retrieval_results(settings, report["scores"]["distilled student"])
+    data = ModelCardData(
+        language=[source, *targets],
+        license=teacher.license,
+        library_name="sentence-transformers",
+        base_model=teacher.hub_id,
+        datasets=hub_dataset(settings["dataset"]),
+        pipeline_tag="sentence-similarity",
+        tags=["sentence-transformers", "knowledge-distillation", "multilingual", "hfdistill"],
+        model_name=folder.name,
+        eval_results=eval_results,
+    )
+    teacher_name = teacher.hub_id or teacher_path
+    sets = ", ".join(f"{name} ({count} pairs)" for name, count in settings["held_out_pairs"].items())
+    body = f"""
+# Multilingual student of {teacher_name}
+
+Distilled with hfdistill by multilingual knowledge distillation
+(Reimers & Gurevych, 2020): for a sentence in {", ".join([source, *targets])}, this model produces the teacher's
+embedding of the {source} sentence, so an index built with the teacher can be queried in every one of these languages.
+
+- Teacher: `{teacher_name}`; student: {settings["student"]}
+- Parallel data: `{settings["dataset"]}`, {settings["train_pairs"]} training pairs; {settings["source_only_sentences"]}
+  {source} sentences alone (`{settings["source_sentences"]}`)
+- Scored on pairs never trained on: {sets}
+
+## Evaluation on pairs never trained on
+
+Top-1 retrieval of the translation among all sentences of the set, in both directions (this model embedding both
+sides), and of the {source} sentence in an index of the teacher's embeddings, queried with this model's embedding of
+the translation; cosine and MSE against the teacher's embedding of the {source} sentence. Measured on {report["machine"]} ({report["date"]}).
+
+{report["table"]}
+
+## Speed
+
+{report["speed_table"]}
+
+## Training
+
+{settings_table(settings)}
+
+## Usage
+
+```python
+from sentence_transformers import SentenceTransformer
+
+model = SentenceTransformer("path/to/this/folder")
+embeddings = model.encode(["{_example(source)}", "{_example(targets[0])}"])
+```
+"""
+    return save_card(folder, data, body)
+
+
+def _example(language: str) -> str:
+    return {"en": "The light shines in the darkness.", "es": "La luz resplandece en las tinieblas."}.get(
+        language, "..."
+    )
