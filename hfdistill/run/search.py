@@ -25,6 +25,7 @@ import random
 import shutil
 import socket
 import time
+import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -98,10 +99,20 @@ def open_storage(url: str, attempts: int = 5) -> optuna.storages.RDBStorage:
     settings = {"heartbeat_interval": 30, "grace_period": 120}
     for _ in range(attempts - 1):
         try:
-            return optuna.storages.RDBStorage(url, **settings)
+            return rdb_storage(url, settings)
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):
             time.sleep(0.5 + random.random())
-    return optuna.storages.RDBStorage(url, **settings)
+    return rdb_storage(url, settings)
+
+
+def rdb_storage(url: str, settings: dict) -> optuna.storages.RDBStorage:
+    """Optuna's `RDBStorage` at `url`. Its heartbeat is an experimental argument (Optuna 4), chosen knowingly for the
+    dead-worker check above: the warning that says so on every search is silenced here, and only it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=".*heartbeat_interval.*", category=optuna.exceptions.ExperimentalWarning
+        )
+        return optuna.storages.RDBStorage(url, **settings)
 
 
 def fail_trials_of_dead_processes(study: optuna.Study) -> None:
