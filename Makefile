@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
 #   make quickstart   install, then distil on real weights and real data, offline (about 10 minutes on 2 CPU cores)
-#   make test         install, then lint (ruff check, ruff format --check, lint-imports) and run the test suite
+#   make test         install, then lint (ruff check, ruff format --check, lint-imports), build the docs strictly and run
+#                     the test suite (the code blocks of README.md and docs/ included)
 # and `make multilingual` makes the English sentence-embedding teacher multilingual (English-Spanish), offline;
 # `make ner` distils a named-entity tagger on the bundled WNUT-16 tweets (recipes/ner.yaml), offline;
 # `make digits` distils a small CNN from a larger one on scikit-learn's handwritten digits, offline;
@@ -17,11 +18,11 @@ BENCHMARK_ARGS ?=
 TEST_WORKERS ?= 2
 FRONTIER_ARGS ?=
 
-.PHONY: install quickstart multilingual ner digits benchmark frontier test lint
+.PHONY: install quickstart multilingual ner digits benchmark frontier test lint docs docs-serve docs-check
 
 install:
 	$(PIP) install --quiet "$(TORCH)"
-	$(PIP) install --quiet -e ".[quickstart,export,test]"
+	$(PIP) install --quiet -e ".[quickstart,export,test,docs]"
 
 quickstart: install
 	HF_HUB_OFFLINE=1 hfdistill quickstart
@@ -43,8 +44,24 @@ frontier: install
 
 test: install
 	$(MAKE) lint
+	$(MAKE) docs
 	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	# The docs' code blocks, alone: with --markdown-docs pytest imports every .py file it is given, for its docstrings
+	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q README.md docs --markdown-docs --markdown-docs-syntax=superfences
 
 lint:
 	$(PYTHON) -m ruff check . && $(PYTHON) -m ruff format --check .
 	lint-imports  # the layers contract in pyproject.toml: each subpackage imports only those below it
+
+# The docs site: every result table rendered from benchmarks/*.json at build time; --strict fails on a broken link,
+# a missing page or an unresolved API reference.
+docs:
+	NO_MKDOCS_2_WARNING=1 $(PYTHON) -m mkdocs build --strict --quiet
+
+docs-serve:
+	NO_MKDOCS_2_WARNING=1 $(PYTHON) -m mkdocs serve
+
+# The built site in a real browser (Debian's chromium, headless): screenshots of two pages and a search; not in CI.
+docs-check: docs
+	$(PIP) install --quiet -e ".[browser]"
+	$(PYTHON) scripts/docs_check.py --site site --out site-check

@@ -1,0 +1,363 @@
+"""Result tables rendered from the committed benchmark JSONs, so that no figure in the docs is typed by hand.
+
+    python scripts/render_results.py            # print the README's headline table
+    python scripts/render_results.py --readme   # write README.md's tables (each between its two markers)
+
+The docs site renders the same tables at build time: `docs/hooks.py` replaces each `<!-- table: NAME -->` line of a
+page with `TABLES[NAME]()`, so changing a number in a JSON changes the built page, and a name with no table fails the
+build. `tests/test_docs.py` checks that README.md holds what `fill_readme` writes.
+"""
+
+import argparse
+import json
+import sys
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+from hfdistill.outputs.report import markdown_table
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+README = ROOT / "README.md"
+END = "<!-- /table -->"  # closes a table block in README.md
+NT = "bible_nt_en_es"  # the held-out kind of text of the multilingual runs: books never trained on
+METHODS = ("no KD", "logit KD", "full recipe")  # the frontier's ways of training a student, as its JSONs name them
+RECIPE_6X192, RECIPE_3X192 = "frontier_rung_6x192f768_2cpu.json", "frontier_rung_3x192f384_2cpu.json"
+
+
+def load(name: str) -> dict:
+    return json.loads((BENCHMARKS / name).read_text())
+
+
+def percent(value: float | None) -> str:
+    """A percentage the JSON stores to two decimals, to one, half up (97.55 -> 97.6, as a reader rounds it)."""
+    return "—" if value is None else f"{Decimal(str(value)).quantize(Decimal('0.1'), ROUND_HALF_UP)}%"
+
+
+def times(value: float) -> str:
+    return f"{value:.1f}×"
+
+
+def p_value(value: float) -> str:
+    return f"{value:.2g}"
+
+
+def report_table(name: str) -> str:
+    """A pipeline's `report.json` (quickstart, NER): every model's headline metric, retention, size and CPU speed."""
+    report = load(name)
+    metric, teacher = report["metric"], report["models"][0]
+    columns = ["model", metric, "retention", "parameters", "size (MB)", "CPU latency b=1 (ms)", "CPU ex/s b=32"]
+    rows = [
+        [
+            model["name"],
+            f"{model['metrics'][metric]:.4f}",
+            percent(model["retention_percent"]),
+            f"{model['parameters'] / 1e6:.1f}M",
+            f"{model['size_mb']:.1f}",
+            f"{model['latency_ms_batch1']:.2f}",
+            f"{model['throughput_batch32']:.0f} ({times(model['throughput_batch32'] / teacher['throughput_batch32'])})",
+        ]
+        for model in report["models"]
+    ]
+    return markdown_table(columns, rows) + f"\n\n{report['significance']['summary']}"
+
+
+def frontier_table(name: str) -> str:
+    """A `frontier.py` JSON: every rung's methods, their accuracy, retention and speed-up over the teacher."""
+    rows = []
+    for rung, result in load(name)["rungs"].items():
+        for method in METHODS:
+            row = result.get(method)
+            if row is None:
+                continue
+            p = row.get("mcnemar_vs_no_kd")
+            rows.append(
+                [
+                    rung,
+                    method,
+                    f"{row['accuracy']:.4f}",
+                    percent(row["retention_percent"]),
+                    "—" if not p else p_value(p["p_value"]),
+                    f"{row['parameters'] / 1e6:.1f}M",
+                    times(row["speedup_batch32"]),
+                    times(row["speedup_batch1"]),
+                ]
+            )
+    columns = ["rung", "method", "accuracy", "retention", "McNemar p vs no KD", "params", "speed-up b=32", "b=1"]
+    return markdown_table(columns, rows)
+
+
+def rung_seeds_table(name: str) -> str:
+    """A rung's seed runs (`frontier_seeds.py`): each variant's mean over seeds and its validation accuracy (which
+    chose the recipe), against no KD and logit KD over the same seeds (paired sign-flip test over the seeds)."""
+    contents = load(name)
+    rows = []
+    for variant, result in contents["variants"].items():
+        summary, seeds = result["summary"], len(result["seeds"])
+        recipe = summary["full recipe"]
+        versus, versus_logit = recipe.get("over_seeds_vs_no_kd"), recipe.get("over_seeds_vs_logit_kd")
+        no_kd, logit = summary.get("no KD"), summary.get("logit KD")
+        label = f"**{variant}** (the recipe)" if variant == contents["recipe"] else variant
+        rows.append(
+            [
+                label,
+                str(seeds),
+                f"{recipe['mean_accuracy']:.4f} ({percent(recipe['mean_retention_percent'])})",
+                "—" if no_kd is None else f"{no_kd['mean_accuracy']:.4f} ({percent(no_kd['mean_retention_percent'])})",
+                "—" if "mean_validation_accuracy" not in recipe else f"{recipe['mean_validation_accuracy']:.4f}",
+                "—" if versus is None else p_value(versus["p_value"]),
+                "—" if logit is None else f"{logit['mean_accuracy']:.4f} ({percent(logit['mean_retention_percent'])})",
+                "—" if versus_logit is None else p_value(versus_logit["p_value"]),
+            ]
+        )
+    columns = ["variant", "seeds", "full recipe (retention)", "no KD (retention)", "validation", "p vs no KD"]
+    columns += ["logit KD (retention)", "p vs logit KD"]
+    return markdown_table(columns, rows)
+
+
+def cache_cost_table() -> str:
+    """`distillation_cost.py`: each way of training the same student, against plain fine-tuning (the floor)."""
+    ways = load("distillation_cost_2cpu.json")["ways"]
+    columns = ["way", "train samples/s", "vs plain fine-tuning", "peak RSS (MB)", "test accuracy"]
+    rows = [
+        [
+            way,
+            f"{result['samples_per_second']:.1f}",
+            f"{result['ratio_to_floor']:.2f}×",
+            f"{result['peak_rss_mb']:.0f}",
+            f"{result['accuracy']:.4f} ± {result['accuracy_se']:.4f}",
+        ]
+        for way, result in ways.items()
+    ]
+    return markdown_table(columns, rows)
+
+
+def embedding_table(name: str, evaluation_set: str = NT) -> str:
+    """A multilingual report (`report.json` of `hfdistill multilingual`, or a benchmark's): retrieval and agreement
+    with the teacher on `evaluation_set`, and encoding speed against the teacher."""
+    report = load(name)
+    speeds = report["sentences_per_second"]
+    teacher_speed = next(iter(speeds.values()))
+    columns = ["model", "top-1 en→es", "top-1 es→en", "top-1 es→teacher's en index", "cos en", "speed vs teacher"]
+    rows = []
+    for model, by_set in report["scores"].items():
+        if evaluation_set not in by_set:
+            continue
+        scores = next(iter(by_set[evaluation_set].values()))
+        speed = speeds.get(model)
+        rows.append(
+            [
+                model,
+                f"{scores['source_to_target_top1']:.3f}",
+                f"{scores['target_to_source_top1']:.3f}",
+                f"{scores['target_to_teacher_index_top1']:.3f}",
+                f"{scores['source_cosine']:.3f}",
+                "—" if speed is None else f"{speed / teacher_speed:.2f}×",
+            ]
+        )
+    return markdown_table(columns, rows)
+
+
+def search_cost_table() -> str:
+    """`search_cost.py`: a search on the warm cache against as many plain fine-tunings."""
+    cost = load("search_cost_2cpu.json")
+    rows = [
+        [f"{cost['n_trials']} plain fine-tunings", f"{cost['plain_fine_tunings_seconds']:.0f}", "1.00×"],
+        [
+            f"`hfdistill search`, {cost['n_trials']} trials ({cost['trials_completed']} finished, "
+            f"{cost['trials_pruned']} pruned)",
+            f"{cost['search_seconds']:.0f}",
+            f"{cost['search_over_plain']:.2f}×",
+        ],
+        [
+            "the same with the cache's build",
+            f"{cost['search_seconds'] + cost['cache_build_seconds']:.0f}",
+            f"{cost['search_with_cache_build_over_plain']:.2f}×",
+        ],
+    ]
+    return markdown_table(["", "seconds", "against plain fine-tunings"], rows)
+
+
+def intermediate_cost_table() -> str:
+    """`intermediate_cost.py`: seconds per training step of each intermediate term, against logit KD alone."""
+    students = load("intermediate_cost_2cpu.json")["students"]
+    ways = list(next(iter(students.values())))
+    rows = [
+        [
+            student,
+            *(f"{by_way[way]['seconds_per_step'] * 1000:.0f} ({by_way[way]['vs_logit_kd']:.2f}×)" for way in ways),
+        ]
+        for student, by_way in students.items()
+    ]
+    return markdown_table(["student", *(f"{way} (ms/step)" for way in ways)], rows)
+
+
+def searched_students_table() -> str:
+    """`searched_students.py`: KD and no KD, each tuned by its own search, on the test split."""
+    result = load("searched_students_2cpu.json")
+    rows = [
+        [
+            name,
+            f"{result[name]['validation_accuracy']:.4f}",
+            f"{result[name]['test_accuracy']:.4f}",
+            percent(result[name]["retention_percent"]),
+            times(result[name]["speedup_batch32"]),
+        ]
+        for name in ("no KD", "KD")
+    ]
+    table = markdown_table(["student (searched)", "validation", "test accuracy", "retention", "speed-up b=32"], rows)
+    paired = result["mcnemar_kd_vs_no_kd"]
+    return table + (
+        f"\n\nOnly KD right on {paired['only_this_right']} test reviews, only no KD on {paired['only_no_kd_right']}: "
+        f"McNemar p = {p_value(paired['p_value'])}."
+    )
+
+
+def digits_table() -> str:
+    """`scripts/distil_digits_cnn.py`: a CNN distilled from a larger one, per seed, against the same CNN alone."""
+    rows = [
+        [
+            str(seed["seed"]),
+            f"{seed['chosen_temperature']:g}",
+            *(f"{seed['test_accuracy'][name]:.4f}" for name in ("teacher", "distilled student", "student without KD")),
+            p_value(seed["mcnemar_distilled_vs_no_kd"]["p_value"]),
+        ]
+        for seed in load("digits_cnn_2cpu.json")["seeds"]
+    ]
+    columns = ["seed", "chosen T", "teacher", "distilled student", "student without KD", "McNemar p"]
+    return markdown_table(columns, rows)
+
+
+def report_row(name: str, report_file: str) -> list[str]:
+    """A headline row from a pipeline's `report.json`: the distilled student's retention beside its no-KD twin's."""
+    report = load(report_file)
+    models = {model["name"]: model for model in report["models"]}
+    student, no_kd, teacher = models["distilled student"], models["student without KD"], report["models"][0]
+    return [
+        name,
+        f"{percent(student['retention_percent'])} of {report['metric']} (no KD: {percent(no_kd['retention_percent'])})",
+        times(student["throughput_batch32"] / teacher["throughput_batch32"]),
+        f"McNemar p = {p_value(report['significance']['p_value'])} against no KD",
+    ]
+
+
+def headline_table() -> str:
+    """The README's one table: what a student keeps of its teacher, how much faster it is, and at what cost."""
+    rows = [
+        report_row("quickstart: a 3-layer DistilBERT from all-MiniLM-L6-v2, movie reviews", "quickstart_2cpu.json")
+    ]
+    for name, rung_file, timed in (
+        (
+            "6 × 192 (recipes/frontier_6x192.yaml)",
+            RECIPE_6X192,
+            ("frontier_2cpu_6x192f768_kd0.5_lr1e-4.json", "6x192f768"),
+        ),
+        ("3 × 192 (recipes/frontier.yaml)", RECIPE_3X192, ("frontier_2cpu_online.json", "3x192f384")),
+    ):
+        contents = load(rung_file)
+        summary = contents["variants"][contents["recipe"]]["summary"]
+        recipe, no_kd = summary["full recipe"], summary["no KD"]
+        speed = load(timed[0])["rungs"][timed[1]]["full recipe"]["speedup_batch32"]
+        rows.append(
+            [
+                f"frontier {name}, mean of {recipe['over_seeds_vs_no_kd']['seeds']} seeds",
+                f"{percent(recipe['mean_retention_percent'])} (no KD: {percent(no_kd['mean_retention_percent'])})",
+                times(speed),
+                f"p = {p_value(recipe['over_seeds_vs_no_kd']['p_value'])} over seeds against no KD",
+            ]
+        )
+    warm = load("distillation_cost_2cpu.json")["ways"]["warm"]
+    rows.append(
+        [
+            "teacher-output cache, warm",
+            "the same student",
+            "—",
+            f"{warm['ratio_to_floor']:.2f}× the throughput of plain fine-tuning",
+        ]
+    )
+    rows.append(report_row("NER: a 3-layer DistilBERT on WNUT-16 tweets", "ner_2cpu.json"))
+    multilingual = load("multilingual_2cpu.json")
+    scores = next(iter(multilingual["scores"]["distilled student"][NT].values()))
+    rows.append(
+        [
+            "multilingual: all-MiniLM-L6-v2 taught Spanish (e5-small, 6 layers)",
+            f"top-1 es→en {scores['target_to_source_top1']:.3f} on books never trained on",
+            "—",
+            f"English cosine to the teacher {scores['source_cosine']:.2f}",
+        ]
+    )
+    return markdown_table(["student", "keeps", "CPU speed-up b=32", "against"], rows)
+
+
+TABLES = {
+    "quickstart": lambda: report_table("quickstart_2cpu.json"),
+    "ner": lambda: report_table("ner_2cpu.json"),
+    "multilingual": lambda: embedding_table("multilingual_2cpu.json"),
+    "multilingual_3_epochs": lambda: embedding_table("multilingual_3_epochs_2cpu.json"),
+    "multilingual_12_layers": lambda: embedding_table("multilingual_12_layers_2cpu.json"),
+    "multilingual_stitching": lambda: embedding_table("multilingual_stitching_2cpu.json"),
+    "multilingual_transplant": lambda: embedding_table("multilingual_transplant_2cpu.json"),
+    "frontier": lambda: frontier_table("frontier_2cpu.json"),
+    "frontier_online": lambda: frontier_table("frontier_2cpu_online.json"),
+    "frontier_6x192f768": lambda: frontier_table("frontier_2cpu_6x192f768_kd0.5_lr1e-4.json"),
+    "seeds_6x192f768": lambda: rung_seeds_table(RECIPE_6X192),
+    "seeds_3x192f384": lambda: rung_seeds_table(RECIPE_3X192),
+    "cache_cost": cache_cost_table,
+    "search_cost": search_cost_table,
+    "intermediate_cost": intermediate_cost_table,
+    "searched_students": searched_students_table,
+    "digits": digits_table,
+    "headline": headline_table,
+}
+
+
+def render(markdown: str, where: str = "") -> str:
+    """`markdown` with each `<!-- table: NAME -->` line replaced by its table; an unknown NAME is an error."""
+    lines = []
+    for line in markdown.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("<!-- table:") and stripped.endswith("-->"):
+            name = stripped[len("<!-- table:") : -len("-->")].strip()
+            if name not in TABLES:
+                raise ValueError(f"{where}: no table named {name!r}; choose from {sorted(TABLES)}")
+            lines.append(TABLES[name]())
+        else:
+            lines.append(line)
+    return "\n".join(lines) + ("\n" if markdown.endswith("\n") else "")
+
+
+def fill_readme(readme: str) -> str:
+    """`readme` with each block between a `<!-- table: NAME -->` line and the next `<!-- /table -->` line written
+    anew from its JSON (GitHub shows the README as it is, so its tables are written into it, not at build time)."""
+    lines, out, skipping = readme.splitlines(), [], False
+    for line in lines:
+        stripped = line.strip()
+        if skipping:
+            if stripped == END:
+                out.append(line)
+                skipping = False
+            continue
+        out.append(line)
+        if stripped.startswith("<!-- table:") and stripped.endswith("-->"):
+            name = stripped[len("<!-- table:") : -len("-->")].strip()
+            if name not in TABLES:
+                raise ValueError(f"README.md: no table named {name!r}; choose from {sorted(TABLES)}")
+            out.append(TABLES[name]())
+            skipping = True
+    if skipping:
+        raise ValueError(f"README.md: a table block is not closed by {END}")
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--readme", action="store_true", help="Write README.md's tables from the JSONs.")
+    if parser.parse_args().readme:
+        README.write_text(fill_readme(README.read_text()))
+    else:
+        print(headline_table())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
