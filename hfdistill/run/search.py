@@ -122,8 +122,10 @@ def fail_trials_of_dead_processes(study: optuna.Study) -> None:
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         worker_host, _, pid = trial.user_attrs.get("worker", "").rpartition(":")
         if worker_host == host and pid.isdigit() and not process_alive(int(pid)):
-            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)  # by its number: Optuna's public API
-            logger.warning("trial %d was cut off (its process %s is gone): marked failed", trial.number, pid)
+            # by its number (Optuna's public API); one its process finished since the list was read stays as it is
+            told = study.tell(trial.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+            if told.state == optuna.trial.TrialState.FAIL:
+                logger.warning("trial %d was cut off (its process %s is gone): marked failed", trial.number, pid)
 
 
 def process_alive(pid: int) -> bool:
