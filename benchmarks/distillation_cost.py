@@ -46,7 +46,7 @@ from hfdistill.models.layers import resolve_layers
 from hfdistill.models.student import build_student, freeze_input_embeddings
 from hfdistill.outputs.report import markdown_table, write_json
 from hfdistill.run.commands import train_teacher
-from hfdistill.run.logit_stages import QUICKSTART_DEFAULTS
+from hfdistill.run.logit_stages import DEPTH_ONLY_DEFAULTS
 from hfdistill.tasks.task_data import load_task
 from hfdistill.training.trainer import DistillationTrainer
 
@@ -110,7 +110,7 @@ class BenchmarkArguments:
 def training_args(bench: BenchmarkArguments, output_dir: Path, **overrides) -> DistillationArguments:
     """The quickstart's training settings, without evaluation or checkpoints (they would blur the timing)."""
     names = {f.name for f in fields(DistillationArguments)}
-    settings = {name: value for name, value in QUICKSTART_DEFAULTS.items() if name in names}
+    settings = {name: value for name, value in DEPTH_ONLY_DEFAULTS.items() if name in names}
     settings.update(output_dir=str(output_dir), num_train_epochs=bench.num_train_epochs, eval_strategy="no")
     return DistillationArguments(**{**settings, **overrides})
 
@@ -369,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
             ways[way]["ideal"] = pool_ideals(ideals[-2:])  # measured just before and just after it
         rounds.append({"order": order, "ideals": ideals, "ways": ways})
     settings = {"benchmark": asdict(bench), "data": asdict(data_args), "teacher": str(teacher_path)}
-    settings["training"] = {k: v for k, v in QUICKSTART_DEFAULTS.items() if k not in ("output_dir", "train_baseline")}
+    settings["training"] = {k: v for k, v in DEPTH_ONLY_DEFAULTS.items() if k not in ("output_dir", "train_baseline")}
     return report(work, rounds, settings, bench.num_train_epochs)
 
 

@@ -24,7 +24,7 @@ from hfdistill.models.student import StudentShape, build_student, freeze_input_e
 from hfdistill.outputs import evaluation
 from hfdistill.run.commands import train_teacher
 from hfdistill.run.logit_plan import load_teacher
-from hfdistill.run.logit_stages import QUICKSTART_DEFAULTS
+from hfdistill.run.logit_stages import DEPTH_ONLY_DEFAULTS
 from hfdistill.tasks.task_data import load_task
 from hfdistill.training.intermediate import layer_map_of_copied_layers
 from hfdistill.training.trainer import DistillationTrainer
@@ -146,7 +146,7 @@ class FrontierArguments:
 def training_arguments(bench: FrontierArguments, output_dir: Path, **overrides) -> DistillationArguments:
     """The quickstart's training settings with the benchmark's epochs, rate, T and weights."""
     training_fields = {f.name for f in fields(DistillationArguments)}
-    settings = {name: value for name, value in QUICKSTART_DEFAULTS.items() if name in training_fields}
+    settings = {name: value for name, value in DEPTH_ONLY_DEFAULTS.items() if name in training_fields}
     settings |= dict(
         output_dir=str(output_dir),
         num_train_epochs=bench.num_train_epochs,
@@ -172,8 +172,8 @@ def fine_tuned_teacher(bench: FrontierArguments, data_args: DataArguments) -> st
     args = training_arguments(
         bench,
         folder,
-        num_train_epochs=QUICKSTART_DEFAULTS["teacher_num_train_epochs"],
-        learning_rate=QUICKSTART_DEFAULTS["teacher_learning_rate"],
+        num_train_epochs=DEPTH_ONLY_DEFAULTS["teacher_num_train_epochs"],
+        learning_rate=DEPTH_ONLY_DEFAULTS["teacher_learning_rate"],
     )
     train_teacher(args, data_args, PipelineArguments(freeze_word_embeddings=True, overwrite_output_dir=True))
     return str(folder)

@@ -32,11 +32,11 @@ from transformers import Trainer, set_seed
 from hfdistill.cli.subcommands import pipeline_parser
 from hfdistill.config.recipe import parse_with_recipe
 from hfdistill.run.logit_plan import load_student, load_teacher, plan_student
-from hfdistill.run.logit_stages import QUICKSTART_DEFAULTS
+from hfdistill.run.logit_stages import DEPTH_ONLY_DEFAULTS
 from hfdistill.tasks.task_data import load_task
 
 count, argv = int(sys.argv[1]), sys.argv[2:]
-args, data_args, pipeline_args = parse_with_recipe(pipeline_parser("plain", ""), argv, QUICKSTART_DEFAULTS)
+args, data_args, pipeline_args = parse_with_recipe(pipeline_parser("plain", ""), argv, DEPTH_ONLY_DEFAULTS)
 layers = plan_student(args, args.teacher_name_or_path, args.output_dir)
 data = load_task(args.teacher_name_or_path, data_args)
 teacher = load_teacher(data.task, args.teacher_name_or_path, data.label_names, False, True)
@@ -89,9 +89,10 @@ def main() -> None:
     plain_flags = [*teacher, *data, *quiet, "--output_dir", str(output / "plain")]
     _, plain_out = run([sys.executable, "-c", PLAIN_FINE_TUNINGS, str(args.n_trials), *plain_flags], env)
     plain_seconds = float(plain_out.split("PLAIN_SECONDS")[1].split()[0])
-    print("4. the quickstart's own values", flush=True)
+    print("4. the depth-only recipe's own values", flush=True)
     default_flags = ["--output_dir", str(output / "default"), "--train_baseline", "false", "--save_strategy", "no"]
-    run([*hfdistill, "quickstart", *scored, *default_flags, *cache], env)
+    depth_only = ["--config", str(Path(__file__).parents[1] / "recipes" / "depth-only.yaml")]
+    run([*hfdistill, "distill", *depth_only, *scored, *default_flags, *cache], env)
 
     report = json.loads((output / "search" / "report.json").read_text())
     default = json.loads((output / "default" / "report.json").read_text())

@@ -35,6 +35,13 @@ class PipelineArguments:
             "baseline tuned on its own."
         },
     )
+    baseline_num_train_epochs: float | None = field(
+        default=None,
+        metadata={
+            "help": "Epochs of the no-KD baseline (default: num_train_epochs, the distilled student's last stage), for "
+            "a baseline given as many passes over the labels as the distilled student's two stages."
+        },
+    )
     freeze_word_embeddings: bool = field(
         default=False,
         metadata={
@@ -88,8 +95,11 @@ class PipelineArguments:
             raise ValueError(f"intermediate_epochs must be >= 0, got {self.intermediate_epochs}")
         if self.baseline_learning_rate is not None and not self.baseline_learning_rate > 0:
             raise ValueError(f"baseline_learning_rate must be > 0, got {self.baseline_learning_rate}")
-        if self.baseline_learning_rate is not None and not self.train_baseline:
-            raise ValueError("baseline_learning_rate is the no-KD baseline's: set --train_baseline true, or drop it")
+        if self.baseline_num_train_epochs is not None and not self.baseline_num_train_epochs > 0:
+            raise ValueError(f"baseline_num_train_epochs must be > 0, got {self.baseline_num_train_epochs}")
+        for name in ("baseline_learning_rate", "baseline_num_train_epochs"):
+            if getattr(self, name) is not None and not self.train_baseline:
+                raise ValueError(f"{name} is the no-KD baseline's: set --train_baseline true, or drop it")
         rate, weight = self.intermediate_learning_rate, self.intermediate_kd_loss_weight
         if rate is not None and rate <= 0:
             raise ValueError(f"intermediate_learning_rate must be > 0, got {rate}")

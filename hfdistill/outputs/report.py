@@ -167,13 +167,15 @@ def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows])
 
 
-def comparison_table(rows: list[ModelReport], metric: str) -> str:
-    """A Markdown table of `rows`; retention and speed-up are against the first row (the teacher)."""
+def comparison_table(rows: list[ModelReport], metric: str, paired: dict[str, float] | None = None) -> str:
+    """A Markdown table of `rows`; retention and speed-ups are against the first row (the teacher). With `paired`
+    (row name -> McNemar p against the no-KD student), a column says it for those rows."""
     reference = rows[0]
     gpu = all(row.gpu_latency_ms_batch1 is not None for row in rows)
     columns = ["model", metric, "retention", "parameters", "size (MB)", "CPU latency b=1 (ms)"]
-    columns += ["CPU throughput b=32 (ex/s)", "CPU speed-up"]
+    columns += ["CPU throughput b=32 (ex/s)", "CPU speed-up b=1", "CPU speed-up b=32"]
     columns += ["GPU latency b=1 (ms)", "GPU throughput b=32 (ex/s)"] if gpu else []
+    columns += ["McNemar p vs no KD"] if paired else []
     cells = []
     for row in rows:
         line = [
@@ -185,9 +187,12 @@ def comparison_table(rows: list[ModelReport], metric: str) -> str:
             f"{row.latency_ms_batch1:.2f}",
             f"{row.throughput_batch32:.0f}",
             f"{reference.latency_ms_batch1 / row.latency_ms_batch1:.2f}x",
+            f"{row.throughput_batch32 / reference.throughput_batch32:.2f}x",
         ]
         if gpu:
             line += [f"{row.gpu_latency_ms_batch1:.2f}", f"{row.gpu_throughput_batch32:.0f}"]
+        if paired:
+            line.append(f"{paired[row.name]:.2g}" if row.name in paired else "—")
         cells.append(line)
     return markdown_table(columns, cells)
 
@@ -224,6 +229,7 @@ def write_report(path: str | Path, rows: list[ModelReport], metric: str, extra: 
                 **asdict(row),
                 "retention_percent": retention(row.metrics[metric], reference.metrics[metric]),
                 "speedup_batch1": round(reference.latency_ms_batch1 / row.latency_ms_batch1, 2),
+                "speedup_batch32": round(row.throughput_batch32 / reference.throughput_batch32, 2),
             }
             for row in rows
         ],

@@ -10,6 +10,7 @@ from hfdistill.cache.logits import cache_teacher_logits
 from hfdistill.config.data import DataArguments
 from hfdistill.config.pipeline import PipelineArguments
 from hfdistill.config.training import DistillationArguments
+from hfdistill.data.transfer import with_transfer_data
 from hfdistill.outputs.evaluation import compare_models
 from hfdistill.outputs.report import comparison_table, write_report
 from hfdistill.run.logit_plan import check_top_k, load_teacher
@@ -20,7 +21,8 @@ from hfdistill.training.resume import train_and_save
 
 
 def cache_teacher(args: DistillationArguments, data_args: DataArguments) -> dict:
-    """Run the fine-tuned `teacher_name_or_path` once over the training split into `teacher_cache_dir`.
+    """Run the fine-tuned `teacher_name_or_path` once over the training split (and the transfer text, when
+    `transfer_dataset` is set) into `teacher_cache_dir`.
 
     `hfdistill distill` with the same teacher, data and cache settings then reads the outputs instead of running the
     teacher. Returns what was cached.
@@ -36,8 +38,11 @@ def cache_teacher(args: DistillationArguments, data_args: DataArguments) -> dict
     def fine_tuned_teacher():
         return load_teacher(data.task, args.teacher_name_or_path, data.label_names, False, False)
 
+    rows = data.tokenized["train"]
+    if data.data_args.has_transfer:  # the rows `distill` trains on, so that it finds them cached
+        rows = with_transfer_data(rows, data.splits, data.tokenizer, data.data_args, args.seed)
     cached = cache_teacher_logits(
-        data.tokenized["train"],
+        rows,
         args.teacher_name_or_path,
         data.tokenizer,
         args,

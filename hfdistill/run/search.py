@@ -42,16 +42,17 @@ from hfdistill.config.search import SEARCHABLE, WEIGHTS, SearchArguments
 from hfdistill.config.training import DistillationArguments
 from hfdistill.outputs.search_report import write_search_outputs
 from hfdistill.run.logit_plan import distillation_arguments, plan_student
-from hfdistill.run.logit_stages import QUICKSTART_DEFAULTS, teacher_and_student
+from hfdistill.run.logit_stages import DEPTH_ONLY_DEFAULTS, teacher_and_student
 from hfdistill.run.pipeline import open_pipeline_run, start_run
 from hfdistill.tasks.task_data import TaskData, load_task
 from hfdistill.training.trainer import DistillationTrainer
 
 logger = logging.getLogger(__name__)
 TRIALS = "trials"
-# `hfdistill search` without flags: the quickstart's pair, data and schedule (`recipes/search.yaml` holds the same).
+# `hfdistill search` without flags: the pair, data and schedule of `recipes/depth-only.yaml` (`recipes/search.yaml`
+# holds the same).
 SEARCH_DEFAULTS = {
-    **{name: value for name, value in QUICKSTART_DEFAULTS.items() if name not in ("save_steps", "save_total_limit")},
+    **{name: value for name, value in DEPTH_ONLY_DEFAULTS.items() if name not in ("save_steps", "save_total_limit")},
     "output_dir": "outputs/search",
     "train_baseline": False,
     "save_strategy": "no",  # the study resumes trial by trial

@@ -8,7 +8,7 @@ from hfdistill.config.parallel import ParallelDataArguments
 from hfdistill.config.recipe import load_recipe, parse_with_recipe, recipe_keys
 from hfdistill.config.training import DistillationArguments
 from hfdistill.run.embedding_stages import MULTILINGUAL_DEFAULTS
-from hfdistill.run.logit_stages import QUICKSTART_DEFAULTS
+from hfdistill.run.logit_stages import DEPTH_ONLY_DEFAULTS, QUICKSTART_DEFAULTS
 
 RECIPES = sorted((Path(__file__).parents[2] / "recipes").glob("*.yaml"))
 
@@ -78,13 +78,20 @@ def test_invalid_value_in_a_recipe_is_refused(tmp_path):
         parse_with_recipe(parser(), ["--config", str(recipe), "--output_dir", "o"])
 
 
-def test_quickstart_recipe_is_the_quickstart_command():
-    from_recipe = parse_with_recipe(parser(), ["--config", str(RECIPES[0].parent / "quickstart.yaml")])
-    built_in = parse_with_recipe(parser(), [], QUICKSTART_DEFAULTS)
+@pytest.mark.parametrize(
+    ("recipe", "defaults"), [("quickstart", QUICKSTART_DEFAULTS), ("depth-only", DEPTH_ONLY_DEFAULTS)]
+)
+def test_the_built_in_recipes_are_their_yaml_files(recipe, defaults):
+    from_recipe = parse_with_recipe(parser(), ["--config", str(RECIPES[0].parent / f"{recipe}.yaml")])
+    built_in = parse_with_recipe(parser(), [], defaults)
     assert from_recipe[1:] == built_in[1:]
-    for name in QUICKSTART_DEFAULTS:
+    for name in defaults:
         if hasattr(from_recipe[0], name):
             assert getattr(from_recipe[0], name) == getattr(built_in[0], name), name
+
+
+def test_the_recipes_a_user_picks_by_name_are_there():
+    assert {"fast", "balanced", "depth-only", "quickstart"} <= {path.stem for path in RECIPES}
 
 
 def test_search_recipe_is_the_search_command():
@@ -126,7 +133,7 @@ def test_there_is_an_accelerate_config_per_engine():
 
 
 def test_a_flag_that_changes_the_strategy_makes_the_recipes_interval_moot_not_an_error():
-    recipe = ["--config", str(Path(__file__).parents[2] / "recipes" / "quickstart.yaml")]
+    recipe = ["--config", str(Path(__file__).parents[2] / "recipes" / "depth-only.yaml")]
     args = parse_with_recipe(pipeline_parser("hfdistill distill", ""), [*recipe, "--save_strategy", "no"])[0]
     assert args.save_strategy == "no"
     with pytest.raises(ValueError, match="--save_steps acts only with --save_strategy steps"):

@@ -43,6 +43,7 @@ def quickstart_run(tmp_path_factory, fake_hub):
         "--output_dir", str(output),
         "--max_train_samples", TRAIN_SLICE,
         "--max_eval_samples", "160",
+        "--max_transfer_samples", "160",
         "--teacher_num_train_epochs", "2",
         "--num_train_epochs", "1",
         "--disable_tqdm", "true",
@@ -90,11 +91,16 @@ def test_each_folder_loads_in_a_pipeline(quickstart_run, folder):
     assert prediction["label"] in {"negative", "positive"}
 
 
-def test_student_is_a_three_layer_distilbert(quickstart_run):
+def test_student_is_the_balanced_rung_a_six_layer_distilbert_at_half_width(quickstart_run):
     config = json.loads((quickstart_run / "student" / "config.json").read_text())
-    assert config["model_type"] == "distilbert" and config["n_layers"] == 3
+    assert config["model_type"] == "distilbert" and config["n_layers"] == 6
+    assert (config["dim"], config["hidden_dim"]) == (192, 768)
     assert config["id2label"] == {"0": "negative", "1": "positive"}
     assert not list((quickstart_run / "student").glob("checkpoint-*"))
+    report = json.loads((quickstart_run / "report.json").read_text())
+    assert (
+        report["settings"]["transfer_examples"] == 160 and report["settings"]["pipeline"]["intermediate_epochs"] == 1
+    )
 
 
 def test_student_folder_holds_a_card_from_the_report_and_the_chart(quickstart_run):
@@ -181,21 +187,25 @@ def test_onnx_export_agrees_with_pytorch(quickstart_run, folder, quantize):
         assert forms["ONNX int8"]["size_mb"] < forms["ONNX"]["size_mb"] / 3
 
 
-def test_distilling_from_the_cache_reaches_the_online_students_accuracy(quickstart_run, tmp_path, capsys):
-    """The quickstart's own teacher and slice, its outputs cached once: the student matches the online run's."""
+def test_the_second_stage_from_the_cache_makes_the_online_runs_student(quickstart_run, tmp_path, capsys, caplog):
+    """The quickstart's own teacher, slice and transfer text, their outputs cached once by `cache-teacher`: the
+    recipe's second stage reads them and makes the student the quickstart made with its teacher online."""
     from safetensors.torch import load_file
 
     teacher = str(quickstart_run / "teacher")
-    data = ["--max_train_samples", TRAIN_SLICE, "--max_eval_samples", "160"]
+    data = ["--max_train_samples", TRAIN_SLICE, "--max_eval_samples", "160", "--max_transfer_samples", "160"]
     cache = ["--teacher_cache_dir", str(tmp_path / "cache"), "--disable_tqdm", "true"]
-    assert main(["cache-teacher", "--teacher_name_or_path", teacher, *data, *cache]) == 0
-    assert f"teacher outputs (teacher_logits) for {TRAIN_SLICE} rows" in capsys.readouterr().out
+    recipe = ["--config", str(Path(__file__).parents[2] / "recipes" / "quickstart.yaml")]
+    assert main(["cache-teacher", *recipe, "--teacher_name_or_path", teacher, *data, *cache]) == 0
+    rows = int(TRAIN_SLICE) + 160
+    assert f"teacher outputs (teacher_logits) for {rows} rows" in capsys.readouterr().out
     output = tmp_path / "cached"
-    recipe = str(Path(__file__).parents[2] / "recipes" / "quickstart.yaml")
-    argv = ["distill", "--config", recipe, "--teacher_num_train_epochs", "0"]
+    argv = ["distill", *recipe, "--teacher_num_train_epochs", "0"]
     argv += ["--teacher_name_or_path", teacher, "--train_baseline", "false", "--output_dir", str(output)]
     argv += ["--num_train_epochs", "1", "--eval_strategy", "no", "--timing_rounds", "1", *data, *cache]
-    assert main(argv) == 0
+    with caplog.at_level("INFO", logger="hfdistill.cache.store"):
+        assert main(argv) == 0
+    assert "the teacher runs once" not in caplog.text  # read from what cache-teacher stored
 
     online = json.loads((quickstart_run / "report.json").read_text())["models"][1]["metrics"]["accuracy"]
     cached = json.loads((output / "report.json").read_text())["models"][1]["metrics"]["accuracy"]

@@ -9,13 +9,21 @@ def rows(gpu: bool) -> list[ModelReport]:
         extra = {"gpu_latency_ms_batch1": gpu_latency, "gpu_throughput_batch32": 1000.0} if gpu else {}
         return ModelReport(name, f"/{name}", {"accuracy": accuracy}, 22_700_000, size, latency, 100.0, **extra)
 
-    return [row("teacher", 0.8, 10.0, 90.9, 2.0), row("student", 0.78, 5.0, 69.6, 1.0)]
+    teacher, student = row("teacher", 0.8, 10.0, 90.9, 2.0), row("student", 0.78, 5.0, 69.6, 1.0)
+    student.throughput_batch32 = 300.0
+    return [teacher, student]
 
 
-def test_table_reports_retention_and_speed_up_against_the_teacher():
+def test_table_reports_retention_and_speed_up_against_the_teacher_at_both_batch_sizes():
     table = comparison_table(rows(gpu=False), "accuracy")
-    assert "| student | 0.7800 | 97.5% | 22.7M | 69.6 | 5.00 | 100 | 2.00x |" in table
-    assert "GPU" not in table
+    assert "| student | 0.7800 | 97.5% | 22.7M | 69.6 | 5.00 | 300 | 2.00x | 3.00x |" in table
+    assert "GPU" not in table and "McNemar" not in table
+
+
+def test_table_gives_the_paired_test_for_the_rows_that_have_one():
+    table = comparison_table(rows(gpu=False), "accuracy", {"student": 0.00123})
+    assert table.splitlines()[0].endswith("| McNemar p vs no KD |")
+    assert table.splitlines()[2].endswith("| 1.00x | 1.00x | — |") and table.endswith("| 3.00x | 0.0012 |")
 
 
 def test_a_teacher_that_scores_zero_has_no_retention_and_the_report_stays_valid_json(tmp_path):
