@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make quickstart   install, then distil on real weights and real data, offline (about 10 minutes on 2 CPU cores)
+#   make quickstart   install, then distil on real weights and real data, offline (about 20 minutes on 2 CPU cores)
 #   make test         install, then lint (ruff check, ruff format --check, lint-imports), build the docs strictly and run
 #                     the test suite (the code blocks of README.md and docs/ included)
 # and `make multilingual` makes the English sentence-embedding teacher multilingual (English-Spanish), offline;
@@ -10,6 +10,8 @@
 # students with and without the teacher (rung by rung: make frontier FRONTIER_ARGS="--rungs 2x192").
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
+# pip warns on every install run as root (containers, CI); the install is into the environment chosen on purpose.
+export PIP_ROOT_USER_ACTION := ignore
 
 # torch first and pinned: on a CPU-only machine 2.13.0 is the CPU wheel; an unpinned torch pulls CUDA packages.
 TORCH ?= torch==2.13.0

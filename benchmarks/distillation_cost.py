@@ -39,6 +39,7 @@ from flags import parse_flags
 from transformers import AutoConfig, AutoModelForSequenceClassification, Trainer, set_seed
 
 from hfdistill.cache.logits import cache_teacher_logits
+from hfdistill.config.builtin import DEPTH_ONLY_DEFAULTS
 from hfdistill.config.data import DataArguments
 from hfdistill.config.pipeline import PipelineArguments
 from hfdistill.config.training import DistillationArguments
@@ -46,7 +47,6 @@ from hfdistill.models.layers import resolve_layers
 from hfdistill.models.student import build_student, freeze_input_embeddings
 from hfdistill.outputs.report import markdown_table, write_json
 from hfdistill.run.commands import train_teacher
-from hfdistill.run.logit_stages import DEPTH_ONLY_DEFAULTS
 from hfdistill.tasks.task_data import load_task
 from hfdistill.training.trainer import DistillationTrainer
 

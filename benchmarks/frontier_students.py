@@ -14,6 +14,7 @@ import numpy as np
 from transformers import AutoModelForSequenceClassification, PreTrainedModel, Trainer, set_seed
 
 from hfdistill.cache.logits import cache_teacher_logits
+from hfdistill.config.builtin import DEPTH_ONLY_DEFAULTS
 from hfdistill.config.data import DEFAULT_TRANSFER_DATASET, DataArguments
 from hfdistill.config.pipeline import PipelineArguments
 from hfdistill.config.training import DistillationArguments
@@ -24,7 +25,6 @@ from hfdistill.models.student import StudentShape, build_student, freeze_input_e
 from hfdistill.outputs import evaluation
 from hfdistill.run.commands import train_teacher
 from hfdistill.run.logit_plan import load_teacher
-from hfdistill.run.logit_stages import DEPTH_ONLY_DEFAULTS
 from hfdistill.tasks.task_data import load_task
 from hfdistill.training.intermediate import layer_map_of_copied_layers
 from hfdistill.training.trainer import DistillationTrainer

@@ -32,7 +32,7 @@ from transformers import Trainer, set_seed
 from hfdistill.cli.subcommands import pipeline_parser
 from hfdistill.config.recipe import parse_with_recipe
 from hfdistill.run.logit_plan import load_student, load_teacher, plan_student
-from hfdistill.run.logit_stages import DEPTH_ONLY_DEFAULTS
+from hfdistill.config.builtin import DEPTH_ONLY_DEFAULTS
 from hfdistill.tasks.task_data import load_task
 
 count, argv = int(sys.argv[1]), sys.argv[2:]

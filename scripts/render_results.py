@@ -247,7 +247,8 @@ def report_row(name: str, report_file: str) -> list[str]:
 def headline_table() -> str:
     """The README's one table: what a student keeps of its teacher, how much faster it is, and at what cost."""
     rows = [
-        report_row("quickstart: a 3-layer DistilBERT from all-MiniLM-L6-v2, movie reviews", "quickstart_2cpu.json")
+        report_row("quickstart: 6 × 192 DistilBERT from all-MiniLM-L6-v2, movie reviews", "quickstart_2cpu.json"),
+        report_row("depth-only: 3 of its 6 layers at full width (recipes/depth-only.yaml)", DEPTH_ONLY),
     ]
     for name, rung_file, timed in (
         (
@@ -292,8 +293,23 @@ def headline_table() -> str:
     return markdown_table(["student", "keeps", "CPU speed-up b=32", "against"], rows)
 
 
+DEPTH_ONLY = "quickstart_depth_only_2cpu.json"  # the quickstart of earlier versions
+
+
+def quickstart_cost_line() -> str:
+    """What `make quickstart` cost on a fresh clone (`benchmarks/quickstart_cost.py`), as one sentence."""
+    cost = load("quickstart_cost_2cpu.json")
+    return (
+        f"On {cost['machine'].split(', ')[1]} `make quickstart` took {cost['wall_seconds'] / 60:.1f} minutes on a fresh "
+        f"clone, install included, at a peak of {cost['peak_rss_gb']:.2f} GB of memory "
+        "(`benchmarks/quickstart_cost_2cpu.json`)."
+    )
+
+
 TABLES = {
     "quickstart": lambda: report_table("quickstart_2cpu.json"),
+    "depth_only": lambda: report_table(DEPTH_ONLY),
+    "quickstart_cost": quickstart_cost_line,
     "ner": lambda: report_table("ner_2cpu.json"),
     "multilingual": lambda: embedding_table("multilingual_2cpu.json"),
     "multilingual_3_epochs": lambda: embedding_table("multilingual_3_epochs_2cpu.json"),

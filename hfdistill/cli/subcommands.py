@@ -8,6 +8,7 @@ from transformers import HfArgumentParser
 
 from hfdistill.cli.evaluate import evaluate_command
 from hfdistill.cli.modes import add_mode_flag, embeddings, mode_of
+from hfdistill.config.builtin import QUICKSTART_DEFAULTS, TRAIN_TEACHER_DEFAULTS
 from hfdistill.config.data import DataArguments
 from hfdistill.config.parallel import ParallelDataArguments
 from hfdistill.config.pipeline import PipelineArguments
@@ -15,7 +16,6 @@ from hfdistill.config.recipe import parse_with_recipe
 from hfdistill.config.training import DistillationArguments
 from hfdistill.outputs.hub import push_folder
 from hfdistill.run.commands import cache_teacher, train_teacher
-from hfdistill.run.logit_stages import QUICKSTART_DEFAULTS, TRAIN_TEACHER_DEFAULTS
 from hfdistill.run.pipeline import run_pipeline
 
 

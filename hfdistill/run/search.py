@@ -35,6 +35,7 @@ from accelerate import PartialState
 from transformers import TrainerCallback, set_seed
 
 from hfdistill.cache.logits import cache_teacher_logits
+from hfdistill.config.builtin import DEPTH_ONLY_DEFAULTS
 from hfdistill.config.data import DataArguments
 from hfdistill.config.paths import publish_folder
 from hfdistill.config.pipeline import PipelineArguments
@@ -42,7 +43,7 @@ from hfdistill.config.search import SEARCHABLE, WEIGHTS, SearchArguments
 from hfdistill.config.training import DistillationArguments
 from hfdistill.outputs.search_report import write_search_outputs
 from hfdistill.run.logit_plan import distillation_arguments, plan_student
-from hfdistill.run.logit_stages import DEPTH_ONLY_DEFAULTS, teacher_and_student
+from hfdistill.run.logit_stages import teacher_and_student
 from hfdistill.run.pipeline import open_pipeline_run, start_run
 from hfdistill.tasks.task_data import TaskData, load_task
 from hfdistill.training.trainer import DistillationTrainer

@@ -50,6 +50,14 @@ PLAIN = [
 DISTILL = [*PLAIN, "--teacher_num_train_epochs", "0", "--student_num_layers", "1"]
 MULTILINGUAL = ["multilingual", "--dataset_name", "{inputs}/pairs.tsv", "--eval_pairs", "2", "--output_dir", "{out}"]
 QUICKSTART = ["quickstart", "--output_dir", "{out}"]
+# the checks of a full-width student in one stage, whose defaults the quickstart's no longer are
+DEPTH_ONLY = [
+    "distill",
+    "--config",
+    str(Path(__file__).parents[2] / "recipes" / "depth-only.yaml"),
+    "--output_dir",
+    "{out}",
+]
 SEARCH = ["search", *DISTILL[1:]]  # the same teacher, data, output and student flags
 EVALUATE = ["evaluate", "--teacher", "{teacher}", "--students", "{teacher}", "--dataset_name", "{inputs}/data.csv"]
 
@@ -60,7 +68,7 @@ CASES = [
     (QUICKSTART + ["--kd_loss_weight", "2"], "kd_loss_weight must be in [0, 1], got 2.0"),
     (QUICKSTART + ["--text_column", "review"], "column 'review' not found"),
     (QUICKSTART + ["--label_column", "stars"], "column 'stars' not found"),
-    (QUICKSTART + ["--student_layers", "0", "9"], "student_layers [9] out of range"),
+    (DEPTH_ONLY + ["--student_layers", "0", "9"], "student_layers [9] out of range"),
     (QUICKSTART + ["--student_num_layers", "0"], "student_num_layers must be >= 1, got 0"),
     (QUICKSTART + ["--student_hidden_size", "100"], "is not a multiple of student_num_attention_heads 3"),
     (QUICKSTART + ["--student_hidden_size", "512"], "cannot be wider than it: hidden 512"),
@@ -70,17 +78,17 @@ CASES = [
         "attention_loss='kl' needs equal head counts",
     ),
     (
-        QUICKSTART + ["--hidden_loss_weight", "1", "--distill_layer_map", "0", "6"],
+        DEPTH_ONLY + ["--hidden_loss_weight", "1", "--distill_layer_map", "0", "6"],
         "distill_layer_map has 2 entries but the student has 4",
     ),
     (QUICKSTART + ["--attention_loss_weight", "1", "--relation_heads", "5"], "relation_heads=5 must divide both"),
-    (QUICKSTART + ["--student_name_or_path", "x", "--student_hidden_size", "192"], "--student_hidden_size shape"),
+    (DEPTH_ONLY + ["--student_name_or_path", "x", "--student_hidden_size", "192"], "--student_hidden_size shape"),
     (QUICKSTART + ["--student_name_or_path", "x", "--student_init", "random"], "--student_init random shape"),
     (QUICKSTART + ["--student_name_or_path", "x", "--student_init", "importance"], "--student_init importance"),
     (QUICKSTART + ["--transfer_dataset", "missing.txt"], "dataset file missing.txt does not exist"),
     (QUICKSTART + ["--augment_copies", "-1"], "augment_copies must be >= 0, got -1"),
-    (QUICKSTART + ["--distill_layer_map", "0", "1", "3", "6"], "--distill_layer_map only shape the intermediate"),
-    (QUICKSTART + ["--task", "token-classification"], "column 'tokens' not found in split 'train'"),
+    (DEPTH_ONLY + ["--distill_layer_map", "0", "1", "3", "6"], "--distill_layer_map only shape the intermediate"),
+    (DEPTH_ONLY + ["--task", "token-classification"], "column 'tokens' not found in split 'train'"),
     (QUICKSTART + ["--task", "token-classification", "--augment_copies", "2"], "token-classification does not use"),
     (QUICKSTART + ["--timing_rounds", "0"], "timing_rounds must be >= 1, got 0"),
     (QUICKSTART + ["--validation_size", "1.5"], "validation_size must be in (0, 1), got 1.5"),

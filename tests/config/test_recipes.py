@@ -3,12 +3,12 @@ from pathlib import Path
 import pytest
 
 from hfdistill.cli.subcommands import multilingual_parser, pipeline_parser, search_parser
+from hfdistill.config.builtin import DEPTH_ONLY_DEFAULTS, QUICKSTART_DEFAULTS
 from hfdistill.config.data import DataArguments
 from hfdistill.config.parallel import ParallelDataArguments
 from hfdistill.config.recipe import load_recipe, parse_with_recipe, recipe_keys
 from hfdistill.config.training import DistillationArguments
 from hfdistill.run.embedding_stages import MULTILINGUAL_DEFAULTS
-from hfdistill.run.logit_stages import DEPTH_ONLY_DEFAULTS, QUICKSTART_DEFAULTS
 
 RECIPES = sorted((Path(__file__).parents[2] / "recipes").glob("*.yaml"))
 

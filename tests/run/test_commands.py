@@ -14,6 +14,8 @@ def test_train_teacher_with_its_defaults_makes_the_quickstarts_teacher(tmp_path)
     common = ["--teacher_name_or_path", str(tmp_path / "teacher"), "--dataset_name", str(tmp_path / "data.csv")]
     common += ["--disable_tqdm", "true"]
     quickstart = ["quickstart", *common, "--output_dir", str(tmp_path / "quickstart"), "--timing_rounds", "1"]
+    quickstart += ["--teacher_cache_dir", str(tmp_path / "cache"), "--max_transfer_samples", "8"]
+    quickstart += ["--student_num_layers", "2", "--student_hidden_size", "16", "--student_intermediate_size", "32"]
     assert main([*quickstart, "--num_train_epochs", "1", "--train_baseline", "false"]) == 0
     assert main(["train-teacher", *common, "--output_dir", str(tmp_path / "alone")]) == 0
     staged = load_file(tmp_path / "quickstart" / "teacher" / "model.safetensors")
