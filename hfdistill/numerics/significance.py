@@ -16,16 +16,45 @@ def mcnemar_exact(first_right: np.ndarray, second_right: np.ndarray) -> dict:
     return {"only_this_right": first_only, "only_no_kd_right": second_only, "p_value": float(p)}
 
 
-def against_baseline(distilled_right: np.ndarray, baseline_right: np.ndarray, unit: str) -> dict:
+def paired_difference(first_right: np.ndarray, second_right: np.ndarray) -> tuple[float, float, float]:
+    """The difference in the share of examples right, first minus second, in points, with its 95% interval (the
+    normal approximation for paired proportions)."""
+    first_right, second_right = np.asarray(first_right, bool), np.asarray(second_right, bool)
+    n = len(first_right)
+    first_only = int((first_right & ~second_right).sum())
+    second_only = int((~first_right & second_right).sum())
+    difference = (first_only - second_only) / n
+    spread = 1.96 * np.sqrt(max(first_only + second_only - (first_only - second_only) ** 2 / n, 0.0)) / n
+    return 100 * difference, 100 * (difference - spread), 100 * (difference + spread)
+
+
+def against_baseline(
+    distilled_right: np.ndarray, baseline_right: np.ndarray, unit: str, scores: tuple[str, float, float] | None = None
+) -> dict:
     """McNemar's exact test of the distilled student against the same student trained without the teacher, with the
-    sentence a report, a card and the command line print."""
+    sentence a report, a card and the command line print. With `scores` (the headline metric, the distilled
+    student's and the twin's), a distilled student that does not score higher gets a plain line saying so, with the
+    difference and its interval."""
     test = mcnemar_exact(distilled_right, baseline_right)
     summary = (
         f"Against the same student trained without the teacher, on the same {len(distilled_right)} test {unit}s: "
         f"only the distilled one is right on {test['only_this_right']}, only the other on {test['only_no_kd_right']}; "
         f"McNemar's exact test p = {test['p_value']:.3g}."
     )
-    return {**test, "unit": unit, "summary": summary}
+    difference, low, high = paired_difference(distilled_right, baseline_right)
+    paired = {**test, "unit": unit, "difference_points": round(difference, 2)}
+    paired["interval_points"] = [round(low, 2), round(high, 2)]
+    if scores is not None:
+        metric, distilled, twin = scores
+        paired["kd_helped"] = distilled > twin
+        if not paired["kd_helped"]:
+            paired["verdict"] = (
+                f"The teacher did not help on this run: the distilled student's {metric} is {distilled:.4f}, its "
+                f"no-KD twin's {twin:.4f}; the share of test {unit}s right differs by {difference:+.1f} points "
+                f"(95% interval {low:+.1f} to {high:+.1f})."
+            )
+            summary += "\n\n" + paired["verdict"]
+    return {**paired, "summary": summary}
 
 
 def over_seeds(first_right: np.ndarray, second_right: np.ndarray, resamples: int = 100_000) -> dict:

@@ -208,7 +208,12 @@ class LogitStages:
                 folders["teacher"], metrics, self.teacher_path, self.data, trained, pipeline.freeze_word_embeddings
             )
         if BASELINE in outcomes:
-            extra["significance"] = against_baseline(outcomes[STUDENT], outcomes[BASELINE], self.data.task.paired_unit)
+            metric = self.data.task.headline_metric
+            scores = {row.name: row.metrics[metric] for row in rows}
+            extra["significance"] = against_baseline(
+                outcomes[STUDENT], outcomes[BASELINE], self.data.task.paired_unit,
+                (metric, scores[STUDENT], scores[BASELINE]),
+            )  # fmt: skip
         return write_outputs(rows, folders, extra, self.args, self.data.task)
 
 

@@ -62,3 +62,27 @@ def test_over_seeds_an_example_counts_once_however_many_seeds():
 def test_over_seeds_refuses_unpaired_outcomes():
     with pytest.raises(ValueError, match="different shapes"):
         over_seeds(np.ones((2, 5), bool), np.ones((3, 5), bool))
+
+
+def test_a_distilled_student_that_scores_lower_is_said_not_helped_with_the_difference_and_its_interval():
+    distilled = np.array([True] * 60 + [False] * 40)
+    twin = np.array([True] * 70 + [False] * 30)
+    paired = against_baseline(distilled, twin, "example", ("accuracy", 0.60, 0.70))
+    assert paired["kd_helped"] is False and paired["difference_points"] == -10.0
+    low, high = paired["interval_points"]
+    assert low < -10.0 < high < 0  # ten examples only the twin gets right, none only the distilled one
+    line = "The teacher did not help on this run: the distilled student's accuracy is 0.6000, its no-KD twin's 0.7000"
+    assert paired["verdict"].startswith(line) and paired["verdict"] in paired["summary"]
+    assert "-10.0 points (95% interval" in paired["verdict"]
+
+
+def test_a_distilled_student_that_scores_higher_gets_no_such_line():
+    distilled, twin = np.array([True, True, False]), np.array([False, True, False])
+    paired = against_baseline(distilled, twin, "sentence", ("f1", 0.5, 0.4))
+    assert paired["kd_helped"] is True and "verdict" not in paired and "did not help" not in paired["summary"]
+
+
+def test_a_tie_is_not_called_a_help():
+    right = np.array([True, False, True])
+    paired = against_baseline(right, right, "example", ("accuracy", 0.6667, 0.6667))
+    assert paired["kd_helped"] is False and paired["interval_points"] == [0.0, 0.0]
