@@ -4,7 +4,8 @@
 #                     the test suite (the code blocks of README.md and docs/ included)
 # and `make multilingual` makes the English sentence-embedding teacher multilingual (English-Spanish), offline;
 # `make ner` distils a named-entity tagger on the bundled WNUT-16 tweets (recipes/ner.yaml), offline;
-# `make digits` distils a small CNN from a larger one on scikit-learn's handwritten digits, offline;
+# `make digits` distils a small CNN from a larger one on scikit-learn's handwritten digits, the student seeing 10% of
+# the labels and the teacher's soft targets on the rest (about a minute), offline;
 # `make benchmark` measures what distillation costs against plain fine-tuning, online and with the teacher cache
 # (more rounds: make benchmark BENCHMARK_ARGS="--rounds 3"), and `make frontier` the speed/accuracy frontier of
 # students with and without the teacher (rung by rung: make frontier FRONTIER_ARGS="--rungs 2x192").

@@ -13,6 +13,7 @@ from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from hfdistill import DistillationArguments, DistillationTrainer
+from hfdistill.losses.common import UNLABELLED
 from hfdistill.training.trainer import model_output
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,3 +117,18 @@ def test_the_digits_example_refuses_a_bad_temperature(capsys):
     spec.loader.exec_module(script)
     assert script.main(["--temperatures", "0"]) == 2
     assert "temperatures must be > 0" in capsys.readouterr().err
+
+
+def test_the_digits_students_see_a_tenth_of_the_labels_and_the_distilled_one_the_rest_as_transfer_images():
+    spec = importlib.util.spec_from_file_location("distil_digits_cnn", ROOT / "scripts" / "distil_digits_cnn.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    train = script.digit_splits(seed=0)["train"]
+    labelled, with_transfer = script.student_splits(train, 0.1, seed=0)
+    assert abs(len(labelled) - 0.1 * len(train)) <= 1 and len(with_transfer) == len(train)
+    labels = [int(label) for label in with_transfer["labels"]]
+    assert labels.count(UNLABELLED) == len(train) - len(labelled)
+    kept = [int(label) for label in labelled["labels"]]
+    assert sorted(label for label in labels if label != UNLABELLED) == sorted(kept)
+    assert set(kept) == set(range(10))  # stratified: every digit keeps labelled images
+    assert script.main(["--label_fraction", "0"]) == 2
