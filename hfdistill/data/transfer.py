@@ -17,13 +17,15 @@ from datasets import Dataset, DatasetDict
 from hfdistill.config.data import DataArguments
 from hfdistill.data.augment import augmented_texts
 from hfdistill.data.loading import MODEL_INPUTS, load_named
+from hfdistill.data.words import first_subtoken_labels
 from hfdistill.losses.common import UNLABELLED
 
 logger = logging.getLogger(__name__)
 
 
-def normalised(text: str) -> str:
-    """Case- and whitespace-insensitive form of a text, for the leak check."""
+def normalised(text: str | list[str]) -> str:
+    """Case- and whitespace-insensitive form of a text (or of a sentence given as its words), for the leak check."""
+    text = " ".join(text) if isinstance(text, list) else text
     return re.sub(r"\s+", " ", text.strip().lower())
 
 
@@ -77,12 +79,19 @@ def check_no_leak(transfer_texts: list[str], splits: DatasetDict, text_column: s
             )
 
 
-def transfer_rows(texts: list[str], tokenizer, max_seq_length: int, label_feature) -> Dataset:
-    """Tokenised transfer texts labelled `UNLABELLED`, with the training rows' columns and label feature."""
-    encoded = tokenizer(texts, truncation=True, max_length=max_seq_length)
+def transfer_rows(texts: list[str], tokenizer, max_seq_length: int, label_feature, per_word: bool = False) -> Dataset:
+    """Tokenised transfer texts labelled `UNLABELLED`, with the training rows' columns and label feature. With
+    `per_word` (a token-level task) each text is split into words at whitespace, as the training rows come, and each
+    word's first sub-token is `UNLABELLED` (the others and the special tokens -100, as in the training rows)."""
+    words = [text.split() for text in texts] if per_word else texts
+    encoded = tokenizer(words, truncation=True, max_length=max_seq_length, is_split_into_words=per_word)
     columns = {name: encoded[name] for name in MODEL_INPUTS if name in encoded}
-    rows = Dataset.from_dict({**columns, "labels": [UNLABELLED] * len(texts)})
-    return rows.cast_column("labels", label_feature)
+    labels = (
+        [first_subtoken_labels(encoded.word_ids(i), [UNLABELLED] * len(row)) for i, row in enumerate(words)]
+        if per_word
+        else [UNLABELLED] * len(texts)
+    )
+    return Dataset.from_dict({**columns, "labels": labels}).cast_column("labels", label_feature)
 
 
 def augmented_copies(splits: DatasetDict, tokenizer, data_args: DataArguments, seed: int) -> list[str]:
@@ -112,8 +121,9 @@ def with_transfer_data(
         texts = load_transfer_texts(data_args)
         check_no_leak(texts, splits, data_args.text_column, data_args.transfer_dataset)
     copies = augmented_copies(splits, tokenizer, data_args, seed) if data_args.augment_copies else []
-    label_feature = datasets.Value("int64")
-    rows = transfer_rows(texts + copies, tokenizer, data_args.max_seq_length, label_feature)
+    per_word = isinstance(train.features["labels"], datasets.Sequence | datasets.List)  # a tag per token
+    label_feature = datasets.List(datasets.Value("int64")) if per_word else datasets.Value("int64")
+    rows = transfer_rows(texts + copies, tokenizer, data_args.max_seq_length, label_feature, per_word)
     logger.info(
         "transfer data: %d texts of %s and %d augmented copies, beside %d labelled rows",
         len(texts),

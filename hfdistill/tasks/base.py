@@ -29,6 +29,7 @@ class EncoderTask(ABC):
     describes: str  # what a student is, in the card ("text classifier")
     example: str  # an input for the card's usage snippet
     supports_transfer: bool = False  # whether unlabelled text (`--transfer_dataset`, `--augment_copies`) applies
+    supports_augmentation: bool = True  # whether `--augment_copies` applies where unlabelled text does
 
     @abstractmethod
     def load_splits(self, data_args: DataArguments) -> tuple[DatasetDict, list[str]]:
@@ -73,6 +74,11 @@ class EncoderTask(ABC):
         if data_args.has_transfer and not self.supports_transfer:
             raise ValueError(
                 f"transfer_dataset and augment_copies give unlabelled text, which {self.name} does not use: drop them"
+            )
+        if data_args.augment_copies and not self.supports_augmentation:
+            raise ValueError(
+                f"augment_copies perturbs whole texts, which {self.name} does not tag word by word: drop it (a "
+                "--transfer_dataset of unlabelled text is taken)"
             )
         text_column = data_args.text_column or self.columns[0]
         return replace(data_args, text_column=text_column, label_column=data_args.label_column or self.columns[1])

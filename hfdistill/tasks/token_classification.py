@@ -13,6 +13,7 @@ from transformers import AutoModelForTokenClassification, DataCollatorForTokenCl
 
 from hfdistill.config.data import DataArguments
 from hfdistill.data.loading import MODEL_INPUTS, held_out_splits, training_split
+from hfdistill.data.words import first_subtoken_labels
 from hfdistill.tasks.base import EncoderTask
 
 OUTSIDE = "O"
@@ -67,6 +68,8 @@ class TokenClassification(EncoderTask):
     """A tag per word; entity-level precision, recall and F1 (seqeval) and token accuracy."""
 
     name = "token-classification"
+    supports_transfer = True  # unlabelled text, split into words: the teacher's tag distribution on each is the target
+    supports_augmentation = False
     auto_class = AutoModelForTokenClassification
     columns = ("tokens", "ner_tags")
     metric_names = ("seqeval",)
@@ -135,12 +138,3 @@ class TokenClassification(EncoderTask):
     def correct(self, logits, labels):
         """A sentence is right when every scored token's tag is."""
         return ((np.argmax(logits, axis=-1) == labels) | (labels == -100)).all(axis=-1)
-
-
-def first_subtoken_labels(word_ids: list[int | None], tags: list[int]) -> list[int]:
-    """Each word's tag on its first sub-token; -100 on the others and on special tokens."""
-    labels, previous = [], None
-    for word in word_ids:
-        labels.append(-100 if word is None or word == previous else tags[word])
-        previous = word
-    return labels

@@ -89,7 +89,7 @@ CASES = [
     (QUICKSTART + ["--augment_copies", "-1"], "augment_copies must be >= 0, got -1"),
     (DEPTH_ONLY + ["--distill_layer_map", "0", "1", "3", "6"], "--distill_layer_map only shape the intermediate"),
     (DEPTH_ONLY + ["--task", "token-classification"], "column 'tokens' not found in split 'train'"),
-    (QUICKSTART + ["--task", "token-classification", "--augment_copies", "2"], "token-classification does not use"),
+    (DEPTH_ONLY + ["--task", "token-classification", "--augment_copies", "2"], "does not tag word by word"),
     (QUICKSTART + ["--timing_rounds", "0"], "timing_rounds must be >= 1, got 0"),
     (QUICKSTART + ["--validation_size", "1.5"], "validation_size must be in (0, 1), got 1.5"),
     (QUICKSTART + ["--validation_size", "0.5", "--test_size", "0.5"], "must leave data to train on"),

