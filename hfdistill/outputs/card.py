@@ -158,6 +158,8 @@ def write_task_card(
     if student_name == BASELINE:
         baseline_rate = settings["pipeline"].get("baseline_learning_rate")
         hyperparameters["learning rate"] = own_or_default(baseline_rate, hyperparameters["learning rate"])
+        baseline_epochs = settings["pipeline"].get("baseline_num_train_epochs")
+        hyperparameters["epochs"] = own_or_default(baseline_epochs, hyperparameters["epochs"])
     kd = "without the teacher (the no-KD baseline)" if student_name == BASELINE else "by knowledge distillation"
     labels = ", ".join(config.id2label[i] for i in range(config.num_labels))
     chart_line = f"\n![{metric} against latency and size]({chart})\n" if chart else ""

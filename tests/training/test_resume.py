@@ -30,6 +30,7 @@ def argv(inputs: Path, output: Path, *extra: str, two_stages: bool = False) -> l
         "--intermediate_epochs", "1", "--intermediate_learning_rate", "1e-3", "--intermediate_kd_loss_weight", "1",
         "--hidden_loss_weight", "1", "--attention_loss_weight", "1",
         "--student_hidden_size", "16", "--teacher_cache_dir", f"{output}-cache", "--baseline_learning_rate", "2e-4",
+        "--baseline_num_train_epochs", "2",
     ] if two_stages else []  # fmt: skip
     return [
         "distill", "--teacher_name_or_path", str(inputs / "teacher"), "--dataset_name", str(inputs / "data.csv"),
@@ -253,6 +254,9 @@ def test_two_stages_train_the_intermediate_terms_online_then_the_soft_targets_fr
     # the no-KD baseline at --baseline_learning_rate (2e-4), its card says so
     assert 5e-5 < peak_learning_rate(output / "student-no-kd") <= 2e-4
     assert "| learning rate | 0.0002 |" in (output / "student-no-kd" / "README.md").read_text()
+    # and for --baseline_num_train_epochs (2) where the distilled student's second stage has 1
+    assert "| epochs | 2.0 |" in (output / "student-no-kd" / "README.md").read_text() and "| epochs | 1.0 |" in card
+    assert log_history(output / "student-no-kd")[-1]["epoch"] == 2
     # the first stage at --intermediate_kd_loss_weight 1: the soft targets and the intermediate terms, no labels; the
     # second at --kd_loss_weight (the default, 0.5)
     assert "| first stage: kd_loss_weight | 1.0 |" in card
