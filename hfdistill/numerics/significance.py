@@ -16,13 +16,9 @@ def mcnemar_exact(first_right: np.ndarray, second_right: np.ndarray) -> dict:
     return {"only_this_right": first_only, "only_no_kd_right": second_only, "p_value": float(p)}
 
 
-def paired_difference(first_right: np.ndarray, second_right: np.ndarray) -> tuple[float, float, float]:
-    """The difference in the share of examples right, first minus second, in points, with its 95% interval (the
-    normal approximation for paired proportions)."""
-    first_right, second_right = np.asarray(first_right, bool), np.asarray(second_right, bool)
-    n = len(first_right)
-    first_only = int((first_right & ~second_right).sum())
-    second_only = int((~first_right & second_right).sum())
+def paired_difference(first_only: int, second_only: int, n: int) -> tuple[float, float, float]:
+    """From the discordant counts of `n` paired examples (`mcnemar_exact`'s): the difference in the share right,
+    first minus second, in points, with its 95% interval (the normal approximation for paired proportions)."""
     difference = (first_only - second_only) / n
     spread = 1.96 * np.sqrt(max(first_only + second_only - (first_only - second_only) ** 2 / n, 0.0)) / n
     return 100 * difference, 100 * (difference - spread), 100 * (difference + spread)
@@ -41,7 +37,7 @@ def against_baseline(
         f"only the distilled one is right on {test['only_this_right']}, only the other on {test['only_no_kd_right']}; "
         f"McNemar's exact test p = {test['p_value']:.3g}."
     )
-    difference, low, high = paired_difference(distilled_right, baseline_right)
+    difference, low, high = paired_difference(test["only_this_right"], test["only_no_kd_right"], len(distilled_right))
     paired = {**test, "unit": unit, "difference_points": round(difference, 2)}
     paired["interval_points"] = [round(low, 2), round(high, 2)]
     if scores is not None:
