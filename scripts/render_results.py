@@ -275,10 +275,13 @@ def headline_table() -> str:
         summary = contents["variants"][contents["recipe"]]["summary"]
         recipe, no_kd = summary["full recipe"], summary["no KD"]
         speed = load(timed[0])["rungs"][timed[1]]["full recipe"]["speedup_batch32"]
+        settings = contents["variants"][contents["recipe"]]["settings"]
+        rate = settings.get("no_kd_learning_rate") or settings["learning_rate"]  # the no-KD twin's own rate
         rows.append(
             [
                 f"frontier {name}, mean of {recipe['over_seeds_vs_no_kd']['seeds']} seeds",
-                f"{percent(recipe['mean_retention_percent'])} (no KD: {percent(no_kd['mean_retention_percent'])})",
+                f"{percent(recipe['mean_retention_percent'])} "
+                f"(no KD at rate {rate:g}: {percent(no_kd['mean_retention_percent'])})",
                 times(speed),
                 f"p = {p_value(recipe['over_seeds_vs_no_kd']['p_value'])} over seeds against no KD",
             ]
@@ -330,8 +333,20 @@ def quickstart_cost_line() -> str:
     )
 
 
+def precision_table() -> str:
+    """bfloat16 autocast against float32 for the quickstart's models (`benchmarks/precision.py`)."""
+    results = load("precision_2cpu.json")["results"]
+    rows = [
+        [name, f"{r['float32_ms_per_batch']:.0f}", f"{r['bfloat16_ms_per_batch']:.0f}", f"{r['speedup']:.2f}×"]
+        for name, r in results.items()
+    ]
+    return markdown_table(["model, batch of 32 reviews", "float32 (ms)", "bfloat16 autocast (ms)", "speed-up"], rows)
+
+
 TABLES = {
     "quickstart": lambda: report_table("quickstart_2cpu.json"),
+    "quickstart_float32": lambda: report_table("quickstart_float32_2cpu.json"),
+    "precision": precision_table,
     "depth_only": lambda: report_table(DEPTH_ONLY),
     "quickstart_cost": quickstart_cost_line,
     "ner": lambda: report_table("ner_2cpu.json"),

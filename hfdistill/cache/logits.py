@@ -57,6 +57,7 @@ def logits_key(
         "top_k": top_k,
         "temperature": args.temperature if top_k else None,  # top-k log-probs are taken at T; full logits serve any T
         "teacher_dtype": args.teacher_dtype,
+        "autocast": str(autocast_dtype(args)),  # the online teacher's precision, which the cache reproduces
     }
     columns = teacher_input_columns(dataset.column_names)
     return CacheKey(
@@ -66,6 +67,12 @@ def logits_key(
         data_fingerprint(dataset, columns),
         outputs,
     )
+
+
+def autocast_dtype(args: DistillationArguments) -> torch.dtype | None:
+    """The dtype the Trainer's mixed precision runs the online teacher in (accelerate wraps its forward in autocast),
+    which the cache pass runs it in too: cached and online soft targets then agree. None: float32."""
+    return torch.bfloat16 if args.bf16 else torch.float16 if args.fp16 else None
 
 
 def _per_example(output: torch.Tensor, attended: torch.Tensor | None, dtype: torch.dtype) -> list[np.ndarray]:
@@ -86,6 +93,7 @@ def logit_rows(
     storage = args.teacher_cache_torch_dtype
     batch_size = args.per_device_eval_batch_size
     chunk_size = batch_size * CHUNK_BATCHES
+    mixed = autocast_dtype(args) is not None
     with tqdm(total=len(dataset), desc="Teacher outputs", disable=args.disable_tqdm) as progress:
         for start in range(0, len(dataset), chunk_size):
             stop = min(start + chunk_size, len(dataset))
@@ -96,7 +104,7 @@ def logit_rows(
             for offset in range(0, len(order), batch_size):
                 ids = order[offset : offset + batch_size]
                 batch = collator([{name: values[i - start] for name, values in columns.items()} for i in ids])
-                with torch.inference_mode():
+                with torch.inference_mode(), torch.autocast(device.type, autocast_dtype(args), enabled=mixed):
                     logits = teacher(**{name: value.to(device) for name, value in batch.items()}).logits
                 attended = batch["attention_mask"].bool() if logits.dim() == 3 else None
                 for name, output in _outputs(logits, args).items():

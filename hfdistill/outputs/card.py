@@ -131,6 +131,7 @@ def training_settings(settings: dict, config) -> dict:
         "epochs": distillation["num_train_epochs"],
         "learning rate": distillation["learning_rate"],
         "batch size per device": distillation["per_device_train_batch_size"],
+        "precision": "bfloat16 autocast" if distillation.get("bf16") else "float32",  # older reports: float32
         "seed": distillation["seed"],
     }
 

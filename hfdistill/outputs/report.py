@@ -256,6 +256,7 @@ REPORTED_SETTINGS = (
     "num_train_epochs",
     "learning_rate",
     "per_device_train_batch_size",
+    "bf16",
     "seed",
 )
 

@@ -224,10 +224,12 @@ def teacher_and_student(
     fine_tune, freeze = pipeline_args.teacher_num_train_epochs > 0, pipeline_args.freeze_word_embeddings
     folder = run.done("teacher") if fine_tune else None
     if fine_tune and not folder:
-        teacher = fresh_teacher(data, teacher_path, args.seed, freeze)
-        folder = fine_tune_teacher(teacher, args, pipeline_args, data, run)
-    else:  # trained here before (a run that continues) or already fine-tuned
-        teacher = load_teacher(data.task, folder or teacher_path, data.label_names, False, freeze)
+        folder = fine_tune_teacher(
+            fresh_teacher(data, teacher_path, args.seed, freeze), args, pipeline_args, data, run
+        )
+    # Loaded from its folder even when just fine-tuned: a run that continues does the same, and the fine-tuning
+    # Trainer left the model in memory with its mixed-precision forward (accelerate's autocast wrapper).
+    teacher = load_teacher(data.task, folder or teacher_path, data.label_names, False, freeze)
     if layers is not None and args.student_init == "importance":
         logger.info("reordering the teacher's channels, heads and units by their activity on the training texts")
         reorder_on_training_texts(teacher, data.tokenized["train"], data.collator, args.seed)

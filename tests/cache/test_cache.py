@@ -276,3 +276,25 @@ def test_non_finite_teacher_outputs_are_never_cached(tmp_path, tokenizer):
         cache_teacher_logits(ragged_dataset(), teacher, tokenizer, cache_args(tmp_path))
     assert not [entry for entry in (tmp_path / "cache").iterdir() if not entry.name.startswith(".")]
     assert not list((tmp_path / "cache").iterdir())  # nor a half-written staging folder
+
+
+def test_under_bf16_the_cache_runs_the_teacher_as_the_online_trainer_does(tmp_path, tokenizer):
+    """With bfloat16 mixed precision accelerate runs the online teacher under autocast; the cache pass does the same,
+    so the two give the same soft targets (and the key tells a bf16 entry from a float32 one)."""
+    teacher, data = confident_teacher(), ragged_dataset()
+    cached = cache_teacher_logits(data, teacher, tokenizer, cache_args(tmp_path, bf16=True))
+    float32 = cache_teacher_logits(data, teacher, tokenizer, cache_args(tmp_path, bf16=False))
+    assert len(list((tmp_path / "cache").iterdir())) == 2
+    online = DistillationTrainer(
+        model=build_distilbert_student(teacher, [0, 2]),
+        teacher_model=teacher,
+        train_dataset=data,
+        args=make_args(tmp_path, bf16=True),
+        processing_class=tokenizer,
+    )
+    for i in (0, 7, 19):
+        row = {k: torch.tensor([data[i][k]]) for k in INPUTS}
+        with torch.no_grad():
+            expected = online.teacher(**row).logits[0].float()
+        torch.testing.assert_close(torch.tensor(cached[i][TEACHER_LOGITS]), expected, atol=0.0, rtol=2e-2)
+        assert not torch.equal(torch.tensor(float32[i][TEACHER_LOGITS]), torch.tensor(cached[i][TEACHER_LOGITS]))

@@ -48,3 +48,14 @@ def test_an_engine_that_needs_an_accelerator_is_refused_on_the_cpu(tmp_path, mon
     monkeypatch.setenv(f"ACCELERATE_USE_{engine}", "true")
     with pytest.raises(ValueError, match=f"{engine} was asked for .* no GPU or other accelerator"):
         DistillationArguments(output_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_bf16_defaults_to_what_the_hardware_computes_natively(tmp_path, monkeypatch, native):
+    monkeypatch.setattr("hfdistill.config.training.native_bf16", lambda: native)
+    args = DistillationArguments(output_dir=str(tmp_path), report_to="none")
+    assert args.bf16 is native
+    if native and not torch.accelerator.is_available():
+        assert args.use_cpu  # transformers refuses bf16 without a GPU unless use_cpu says the CPU is meant
+    explicit = DistillationArguments(output_dir=str(tmp_path), report_to="none", bf16=False)
+    assert explicit.bf16 is False

@@ -58,6 +58,7 @@ def run_distill(
         "--logging_steps", "1",
         "--train_sampling_strategy", "sequential",
         "--save_strategy", "no",
+        "--bf16", "false",  # float32: the ranks' losses and weights are compared with one process's to 1e-4
         "--eval_strategy", "no",
         "--report_to", "none",
         "--disable_tqdm", "true",

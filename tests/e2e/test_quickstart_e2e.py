@@ -214,7 +214,10 @@ def test_the_second_stage_from_the_cache_makes_the_online_runs_student(quickstar
     assert abs(cached - online) <= standard_error
     online_weights = load_file(quickstart_run / "student" / "model.safetensors")
     cached_weights = load_file(output / "student" / "model.safetensors")
-    assert max((cached_weights[name] - value).abs().max().item() for name, value in online_weights.items()) < 1e-3
+    settings = json.loads((quickstart_run / "report.json").read_text())["settings"]
+    # bfloat16 autocast (the default where native) rounds each product to 3 digits; float32 agrees to 1e-3
+    tolerance = 1e-2 if settings["distillation"]["bf16"] else 1e-3
+    assert max((cached_weights[name] - value).abs().max().item() for name, value in online_weights.items()) < tolerance
 
 
 def test_a_search_on_the_real_teacher_chooses_a_student_that_loads(quickstart_run, tmp_path, capsys):
