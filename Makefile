@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make quickstart   install, then distil on real weights and real data, offline (about 20 minutes on 2 CPU cores)
+#   make quickstart   install, then distil on real weights and real data, offline (about 18 minutes on 2 CPU cores)
 #   make test         install, then lint (ruff check, ruff format --check, lint-imports), build the docs strictly and run
 #                     the test suite (the code blocks of README.md and docs/ included)
 # and `make multilingual` makes the English sentence-embedding teacher multilingual (English-Spanish), offline;

@@ -4,7 +4,7 @@ Clones the repository's HEAD into a fresh folder, runs `make quickstart` there u
 and writes the wall time and the peak resident memory to `benchmarks/quickstart_cost_2cpu.json`, and the run's own
 `report.json` to `benchmarks/quickstart_2cpu.json` (the table the README quotes).
 
-    python benchmarks/quickstart_cost.py                          # about 20 minutes on 2 CPU cores
+    python benchmarks/quickstart_cost.py                          # about 18 minutes on 2 CPU cores
     python benchmarks/quickstart_cost.py --from_log LOG --commit SHA --report REPORT  # a run already made that way
 """
 
