@@ -295,7 +295,18 @@ def headline_table() -> str:
             f"{warm['ratio_to_floor']:.2f}× the throughput of plain fine-tuning",
         ]
     )
-    rows.append(report_row("NER: a 3-layer DistilBERT on WNUT-16 tweets", "ner_2cpu.json"))
+    ner = load("ner_seeds_2cpu.json")
+    no_kd = 100 * ner["mean_f1"]["student without KD"] / ner["mean_f1"]["teacher"]
+    speed = sum(row["speedup_batch32"] for row in ner["seeds"].values()) / len(ner["seeds"])
+    test = ner["bootstrap_vs_no_kd"]
+    rows.append(
+        [
+            f"NER (recipes/ner.yaml): a 3-layer DistilBERT on WNUT-16 tweets, mean of {test['seeds']} seeds",
+            f"{percent(ner['mean_retention_percent'])} of entity F1 (no KD: {percent(no_kd)})",
+            times(speed),
+            f"bootstrap p = {p_value(test['p_value'])} over the seeds' pooled tweets against no KD",
+        ]
+    )
     digits = load("digits_low_label_2cpu.json")["summary"]
     mean = digits["mean_test_accuracy"]
     rows.append(
@@ -333,6 +344,36 @@ def quickstart_cost_line() -> str:
     )
 
 
+def ner_seeds_table() -> str:
+    """The NER recipe over seeds (`benchmarks/ner_seeds.py`): each seed's entity F1s, then the pooled bootstrap."""
+    result = load("ner_seeds_2cpu.json")
+    rows = [
+        [
+            seed,
+            f"{row['f1']['teacher']:.4f}",
+            f"{row['f1']['distilled student']:.4f}",
+            f"{row['f1']['student without KD']:.4f}",
+            percent(row["retention_percent"]),
+            times(row["speedup_batch32"]),
+        ]
+        for seed, row in result["seeds"].items()
+    ]
+    mean = result["mean_f1"]
+    rows.append(
+        ["mean", *(f"**{mean[name]:.4f}**" for name in ("teacher", "distilled student", "student without KD"))]
+        + [percent(result["mean_retention_percent"]), "—"]
+    )
+    test = result["bootstrap_vs_no_kd"]
+    low, high = test["interval_points"]
+    line = (
+        f"Entity F1 pooled over the {test['seeds']} seeds' tags of the same {test['sentences']} test tweets: the "
+        f"distilled student {test['difference_points']:+.1f} points against its no-KD twin (95% bootstrap interval "
+        f"{low:+.1f} to {high:+.1f}, p = {p_value(test['p_value'])}, {test['resamples']} resamples of tweets)."
+    )
+    headers = ["seed", "teacher F1", "distilled F1", "no-KD F1", "retention", "CPU speed-up b=32"]
+    return markdown_table(headers, rows) + "\n\n" + line
+
+
 def precision_table() -> str:
     """bfloat16 autocast against float32 for the quickstart's models (`benchmarks/precision.py`)."""
     results = load("precision_2cpu.json")["results"]
@@ -347,9 +388,11 @@ TABLES = {
     "quickstart": lambda: report_table("quickstart_2cpu.json"),
     "quickstart_float32": lambda: report_table("quickstart_float32_2cpu.json"),
     "precision": precision_table,
+    "ner_seeds": ner_seeds_table,
     "depth_only": lambda: report_table(DEPTH_ONLY),
     "quickstart_cost": quickstart_cost_line,
     "ner": lambda: report_table("ner_2cpu.json"),
+    "ner_logit_kd": lambda: report_table("ner_logit_kd_2cpu.json"),
     "multilingual": lambda: embedding_table("multilingual_2cpu.json"),
     "multilingual_3_epochs": lambda: embedding_table("multilingual_3_epochs_2cpu.json"),
     "multilingual_12_layers": lambda: embedding_table("multilingual_12_layers_2cpu.json"),

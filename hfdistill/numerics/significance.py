@@ -81,3 +81,42 @@ def over_seeds(first_right: np.ndarray, second_right: np.ndarray, resamples: int
         "mean_accuracy_difference": float(first_right.mean() - second_right.mean()),
         "p_value": float(p),
     }
+
+
+def f1_from_counts(counts: np.ndarray) -> np.ndarray:
+    """Micro entity F1 from per-sentence counts (right, found, in the reference; `hfdistill.metrics.entities`)
+    summed over the second-to-last axis (sentences): 2·right / (found + in the reference)."""
+    totals = counts.sum(axis=-2)
+    denominator = totals[..., 1] + totals[..., 2]
+    return np.where(denominator > 0, 2 * totals[..., 0] / np.maximum(denominator, 1), 0.0)
+
+
+def bootstrap_f1_difference(first: np.ndarray, second: np.ndarray, resamples: int = 10_000, seed: int = 0) -> dict:
+    """A paired bootstrap over sentences of the entity-F1 difference, first minus second.
+
+    `first` and `second` are per-sentence entity counts (`hfdistill.metrics.entities.entity_counts`), shaped
+    (sentences, 3) or (seeds, sentences, 3) for runs over several seeds on the same test sentences. Each resample
+    draws sentences with replacement, the same for both models and every seed, and scores each model's F1 pooled over
+    the seeds' drawn sentences; the p-value is two-sided (twice the smaller share of resampled differences on either
+    side of 0)."""
+    first, second = np.asarray(first), np.asarray(second)
+    if first.shape != second.shape or first.shape[-1] != 3:
+        raise ValueError(f"entity counts of different or wrong shapes: {first.shape} and {second.shape}")
+    first, second = first.reshape(-1, *first.shape[-2:]), second.reshape(-1, *second.shape[-2:])
+    sentences = first.shape[1]
+    pooled = lambda counts: f1_from_counts(counts.reshape(-1, 3))  # noqa: E731 - F1 over every seed's sentences
+    difference = pooled(first) - pooled(second)
+    draws = np.random.default_rng(seed).integers(0, sentences, size=(resamples, sentences))
+    # (resamples, seeds, sentences, 3) summed over seeds and sentences: each resample's pooled counts
+    first_totals, second_totals = first[:, draws].sum(axis=(0, 2)), second[:, draws].sum(axis=(0, 2))
+    differences = f1_from_counts(first_totals[:, None]) - f1_from_counts(second_totals[:, None])
+    p = min(1.0, 2 * min((differences <= 0).mean(), (differences >= 0).mean()))
+    low, high = np.percentile(differences, [2.5, 97.5])
+    return {
+        "seeds": first.shape[0],
+        "sentences": sentences,
+        "difference_points": round(100 * float(difference), 2),
+        "interval_points": [round(100 * float(low), 2), round(100 * float(high), 2)],
+        "p_value": float(p),
+        "resamples": resamples,
+    }

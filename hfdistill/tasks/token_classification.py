@@ -123,13 +123,19 @@ class TokenClassification(EncoderTask):
     def collator(self, tokenizer):
         return DataCollatorForTokenClassification(tokenizer)
 
-    def scores(self, logits, labels, label_names):
+    @staticmethod
+    def tag_lists(logits, labels, label_names) -> tuple[list[list[str]], list[list[str]]]:
+        """The predicted and the reference tags of each sentence, at its scored positions (first sub-tokens)."""
         predictions = np.argmax(logits, axis=-1)
         predicted, reference = [], []
         for row_predictions, row_labels in zip(predictions, labels, strict=True):
             scored = row_labels != -100
             predicted.append([label_names[i] for i in row_predictions[scored]])
             reference.append([label_names[i] for i in row_labels[scored]])
+        return predicted, reference
+
+    def scores(self, logits, labels, label_names):
+        predicted, reference = self.tag_lists(logits, labels, label_names)
         result = self.metrics["seqeval"].compute(predictions=predicted, references=reference, zero_division=0)
         return {key: float(result[f"overall_{key}"]) for key in self.metric_keys}
 

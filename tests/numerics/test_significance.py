@@ -86,3 +86,42 @@ def test_a_tie_is_not_called_a_help():
     right = np.array([True, False, True])
     paired = against_baseline(right, right, "example", ("accuracy", 0.6667, 0.6667))
     assert paired["kd_helped"] is False and paired["interval_points"] == [0.0, 0.0]
+
+
+def random_tags(rng, sentences: int, length: int = 8) -> list[list[str]]:
+    tags = ["O", "O", "O", "B-person", "I-person", "B-loc", "I-loc"]
+    return [[tags[i] for i in rng.integers(0, len(tags), length)] for _ in range(sentences)]
+
+
+def test_entity_counts_give_seqeval_f1_over_any_set_of_sentences():
+    from seqeval.metrics import f1_score
+
+    from hfdistill.metrics.entities import entity_counts
+    from hfdistill.numerics.significance import f1_from_counts
+
+    rng = np.random.default_rng(0)
+    predicted, reference = random_tags(rng, 50), random_tags(rng, 50)
+    counts = entity_counts(predicted, reference)
+    assert counts.shape == (50, 3)
+    assert f1_from_counts(counts) == pytest.approx(f1_score(reference, predicted))
+    chosen = [3, 3, 7, 20]  # a resample: the same sentence twice counts twice
+    picked = [predicted[i] for i in chosen], [reference[i] for i in chosen]
+    assert f1_from_counts(counts[chosen]) == pytest.approx(f1_score(picked[1], picked[0]))
+
+
+def test_bootstrap_f1_difference_finds_a_better_tagger_and_not_an_equal_one():
+    from hfdistill.metrics.entities import entity_counts
+    from hfdistill.numerics.significance import bootstrap_f1_difference
+
+    rng = np.random.default_rng(1)
+    reference = random_tags(rng, 240)
+    noisy = [[tag if rng.random() < 0.7 else "O" for tag in row] for row in reference]
+    worse = [[tag if rng.random() < 0.5 else "O" for tag in row] for row in reference]
+    good, bad = entity_counts(noisy, reference), entity_counts(worse, reference)
+    better = bootstrap_f1_difference(np.stack([good, good]), np.stack([bad, bad]), resamples=2000)
+    assert better["seeds"] == 2 and better["sentences"] == 240
+    assert better["difference_points"] > 0 and better["interval_points"][0] > 0 and better["p_value"] < 0.01
+    same = bootstrap_f1_difference(good, good, resamples=2000)
+    assert same["difference_points"] == 0 and same["p_value"] == 1.0
+    with pytest.raises(ValueError, match="shapes"):
+        bootstrap_f1_difference(good, good[:10])
