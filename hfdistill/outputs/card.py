@@ -105,6 +105,13 @@ def task_card_data(
     )
 
 
+def precision_of(distillation: dict) -> str:
+    """What the run trained in, from its reported settings (reports older than the bf16 default: float32)."""
+    if distillation.get("bf16"):
+        return "bfloat16 autocast"
+    return "float16 autocast" if distillation.get("fp16") else "float32"
+
+
 def training_settings(settings: dict, config) -> dict:
     """The card's training table for a task student."""
     distillation, first_stage = settings["distillation"], settings["pipeline"]["intermediate_epochs"]
@@ -131,7 +138,7 @@ def training_settings(settings: dict, config) -> dict:
         "epochs": distillation["num_train_epochs"],
         "learning rate": distillation["learning_rate"],
         "batch size per device": distillation["per_device_train_batch_size"],
-        "precision": "bfloat16 autocast" if distillation.get("bf16") else "float32",  # older reports: float32
+        "precision": precision_of(distillation),
         "seed": distillation["seed"],
     }
 

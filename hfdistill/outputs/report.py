@@ -257,6 +257,7 @@ REPORTED_SETTINGS = (
     "learning_rate",
     "per_device_train_batch_size",
     "bf16",
+    "fp16",
     "seed",
 )
 
