@@ -8,7 +8,7 @@ the seeds vary what the students draw (new heads, dropout, batch order, transfer
 saved teacher, student and no-KD twin are then reloaded and tag WNUT-16's test tweets, and the entities they find are
 counted per tweet (`hfdistill.metrics.entities`). Per seed: each model's entity F1 (seqeval's) and the student's
 retention and CPU speed-up (from the run's `report.json`). Over the seeds: a paired bootstrap over tweets of the
-entity-F1 difference, every seed's tags pooled (`hfdistill.numerics.significance.bootstrap_f1_difference`). A seed whose
+entity-F1 difference, every seed's tags pooled (`hfdistill.numerics.bootstrap.bootstrap_f1_difference`). A seed whose
 run folder holds a `report.json` is read, not run again. Writes `benchmarks/ner_seeds_2cpu.json`.
 """
 
@@ -29,7 +29,7 @@ from hfdistill.config.data import DataArguments  # noqa: E402
 from hfdistill.config.recipe import load_recipe  # noqa: E402
 from hfdistill.metrics.entities import entity_counts  # noqa: E402
 from hfdistill.models.predict import predict_test_split  # noqa: E402
-from hfdistill.numerics.significance import bootstrap_f1_difference, f1_from_counts  # noqa: E402
+from hfdistill.numerics.bootstrap import bootstrap_f1_difference, f1_from_counts  # noqa: E402
 from hfdistill.outputs.report import machine_description, write_json  # noqa: E402
 from hfdistill.tasks.task_data import load_task  # noqa: E402
 

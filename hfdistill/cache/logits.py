@@ -55,7 +55,9 @@ def logits_key(
         "kind": "logits",
         "dtype": args.teacher_cache_dtype,
         "top_k": top_k,
-        "temperature": args.temperature if top_k else None,  # top-k log-probs are taken at T; full logits serve any T
+        "temperature": args.kd_temperature
+        if top_k
+        else None,  # top-k log-probs are taken at T; full logits serve any T
         "teacher_dtype": args.teacher_dtype,
         "autocast": str(autocast_dtype(args)),  # the online teacher's precision, which the cache reproduces
     }
@@ -122,7 +124,7 @@ def _outputs(logits: torch.Tensor, args: DistillationArguments) -> dict[str, tor
         raise ValueError(
             f"teacher_cache_top_k is {k} but the teacher has {logits.shape[-1]} outputs: leave it unset to cache all"
         )
-    top = topk_targets(logits, k, args.temperature)
+    top = topk_targets(logits, k, args.kd_temperature)
     return {
         TEACHER_TOPK_IDS: top.ids.to(torch.int32),
         TEACHER_TOPK_LOGPROBS: top.logprobs,

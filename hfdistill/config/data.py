@@ -10,8 +10,10 @@ from typing import Literal
 BUNDLED_PREFIX = "bundled:"
 DEFAULT_DATASET = BUNDLED_PREFIX + "rotten_tomatoes"
 DEFAULT_TRANSFER_DATASET = BUNDLED_PREFIX + "transfer_text"
-# `--task`'s values for a task with logits; `hfdistill.tasks.task_for` maps each to its module.
-TaskName = Literal["text-classification", "token-classification"]
+# `--task`'s values for a task with logits; `hfdistill.tasks.task_for` maps each to its module, and 'auto' is the
+# one the label column implies (`hfdistill.tasks.auto`).
+AUTO_TASK = "auto"
+TaskName = Literal["text-classification", "token-classification", "text-regression", "multi-label-classification"]
 TASK_NAMES: tuple[str, ...] = TaskName.__args__
 
 
@@ -27,11 +29,14 @@ class DataArguments:
         },
     )
     task: str = field(
-        default="text-classification",
+        default=AUTO_TASK,
         metadata={
-            "help": "What the models predict: a label per text ('text-classification') or a tag per word "
-            "('token-classification', e.g. NER).",
-            "choices": list(TASK_NAMES),
+            "help": "What the models predict: a label per text ('text-classification'), a tag per word "
+            "('token-classification', e.g. NER), one or more scores per text ('text-regression') or any number of "
+            "labels per text ('multi-label-classification'). Default 'auto': the label column decides (class names "
+            "or integers: classification; floats: regression; lists: multi-label, or tags when the text column "
+            "holds lists of words too), and the log says which and why.",
+            "choices": [AUTO_TASK, *TASK_NAMES],
         },
     )
     dataset_config_name: str | None = field(default=None, metadata={"help": "Hub dataset configuration, e.g. 'sst2'."})
@@ -45,6 +50,13 @@ class DataArguments:
     label_column: str | None = field(
         default=None,
         metadata={"help": "Column holding the label (token classification: a tag per word); default: the task's."},
+    )
+    label_separator: str | None = field(
+        default=None,
+        metadata={
+            "help": "Multi-label classification: the label column holds strings of label names joined by this "
+            "separator (e.g. ',' or '|'). Default: the column holds lists of label names."
+        },
     )
     train_split: str = field(default="train", metadata={"help": "Split to train on."})
     validation_split: str = field(
@@ -110,6 +122,10 @@ class DataArguments:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
+        if self.label_separator is not None and not self.label_separator:
+            raise ValueError("label_separator is empty: give the string that joins the label names, e.g. ','")
+        if self.task not in (AUTO_TASK, *TASK_NAMES):
+            raise ValueError(f"unknown task {self.task!r}; choose one of {[AUTO_TASK, *TASK_NAMES]}")
         if self.augment_copies < 0:
             raise ValueError(f"augment_copies must be >= 0, got {self.augment_copies}")
 

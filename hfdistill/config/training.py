@@ -22,6 +22,7 @@ def sharding_engines_available() -> bool:
 
 TEACHER_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 CACHE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+DEFAULT_TEMPERATURE = 2.0  # the value every shipped recipe and benchmark was tuned at
 
 
 @dataclass
@@ -89,8 +90,13 @@ class DistillationArguments(TrainingArguments):
             "from the last. Unset (None) keeps them all."
         },
     )
-    temperature: float = field(
-        default=2.0, metadata={"help": "Softmax temperature T > 0 of the soft targets; the KL term is scaled by T²."}
+    temperature: float | None = field(
+        default=None,
+        metadata={
+            "help": "Temperature T > 0 of the soft targets (a softmax over classes, or each label's sigmoid); the KL "
+            f"term is scaled by T². Default: {DEFAULT_TEMPERATURE}. Regression has none (its soft targets are the "
+            "teacher's scores), and refuses it."
+        },
     )
     kd_loss_weight: float = field(
         default=0.5,
@@ -210,7 +216,7 @@ class DistillationArguments(TrainingArguments):
         check_step_intervals(self)
         super().__post_init__()
         check_training_ranges(self)
-        if not self.temperature > 0:
+        if self.temperature is not None and not self.temperature > 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         if not 0.0 <= self.kd_loss_weight <= 1.0:
             raise ValueError(f"kd_loss_weight must be in [0, 1], got {self.kd_loss_weight}")
@@ -234,6 +240,11 @@ class DistillationArguments(TrainingArguments):
             raise ValueError(f"teacher_cache_top_k must be >= 1, got {self.teacher_cache_top_k}")
         if self.teacher_dtype is not None and self.teacher_dtype not in TEACHER_DTYPES:
             raise ValueError(f"teacher_dtype must be one of {sorted(TEACHER_DTYPES)}, got {self.teacher_dtype!r}")
+
+    @property
+    def kd_temperature(self) -> float:
+        """The soft targets' temperature: `temperature`, or the default when unset."""
+        return DEFAULT_TEMPERATURE if self.temperature is None else self.temperature
 
     @property
     def needs_hidden_states(self) -> bool:

@@ -27,8 +27,11 @@ BUNDLED = {
     "bible_nt_en_es": "bible_nt_en_es.tsv.gz",
     "transfer_text": "transfer_text.csv.gz",
     "wnut16": "wnut16.jsonl.gz",
+    "review_scores": "review_scores.csv.gz",
+    "wnut16_types": "wnut16_types.jsonl.gz",
 }
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+STRING_DTYPES = ("string", "large_string")  # how `datasets` stores text (a CSV's columns: large_string)
 
 
 def bundled_path(name: str) -> Path:
@@ -169,8 +172,8 @@ def check_class_labels(train: datasets.Dataset, label_column: str) -> None:
     if scores:
         raise ValueError(
             f"label column {label_column!r} holds scores, not classes (e.g. {scores[0]}): text classification "
-            "predicts one of a few labels, and regression is not supported yet; give class labels (binned scores, "
-            "integers or names)"
+            "predicts one of a few labels; for scores use --task text-regression (or --task auto), or give class "
+            "labels (binned scores, integers or names)"
         )
 
 

@@ -79,17 +79,34 @@ def check_no_leak(transfer_texts: list[str], splits: DatasetDict, text_column: s
             )
 
 
-def transfer_rows(texts: list[str], tokenizer, max_seq_length: int, label_feature, per_word: bool = False) -> Dataset:
-    """Tokenised transfer texts labelled `UNLABELLED`, with the training rows' columns and label feature. With
-    `per_word` (a token-level task) each text is split into words at whitespace, as the training rows come, and each
-    word's first sub-token is `UNLABELLED` (the others and the special tokens -100, as in the training rows)."""
+def unlabelled(label_feature):
+    """The label of a transfer row, as the losses read it: NaN (one per output) for float labels (scores, 0/1 per
+    label), `UNLABELLED` for class ids; None for class ids per word, set word by word (`transfer_rows`)."""
+    inner = getattr(label_feature, "feature", None)
+    if holds_floats(label_feature):
+        return float("nan") if inner is None else [float("nan")] * label_feature.length
+    return None if inner is not None else UNLABELLED
+
+
+def holds_floats(label_feature) -> bool:
+    """Whether a label feature holds floats (a score, or a list of them), not class ids."""
+    return getattr(getattr(label_feature, "feature", label_feature), "dtype", "").startswith("float")
+
+
+def transfer_rows(texts: list[str], tokenizer, max_seq_length: int, label_feature) -> Dataset:
+    """Tokenised transfer texts with the training rows' columns and label feature, labelled as `unlabelled` says.
+    For a tag per word (class ids per word) each text is split into words at whitespace, as the training rows come,
+    and each word's first sub-token is `UNLABELLED` (the others and the special tokens -100, as in the training
+    rows)."""
+    label = unlabelled(label_feature)
+    per_word = label is None
     words = [text.split() for text in texts] if per_word else texts
     encoded = tokenizer(words, truncation=True, max_length=max_seq_length, is_split_into_words=per_word)
     columns = {name: encoded[name] for name in MODEL_INPUTS if name in encoded}
     labels = (
         [first_subtoken_labels(encoded.word_ids(i), [UNLABELLED] * len(row)) for i, row in enumerate(words)]
         if per_word
-        else [UNLABELLED] * len(texts)
+        else [label] * len(texts)
     )
     return Dataset.from_dict({**columns, "labels": labels}).cast_column("labels", label_feature)
 
@@ -121,9 +138,11 @@ def with_transfer_data(
         texts = load_transfer_texts(data_args)
         check_no_leak(texts, splits, data_args.text_column, data_args.transfer_dataset)
     copies = augmented_copies(splits, tokenizer, data_args, seed) if data_args.augment_copies else []
-    per_word = isinstance(train.features["labels"], datasets.Sequence | datasets.List)  # a tag per token
-    label_feature = datasets.List(datasets.Value("int64")) if per_word else datasets.Value("int64")
-    rows = transfer_rows(texts + copies, tokenizer, data_args.max_seq_length, label_feature, per_word)
+    label_feature = train.features["labels"]
+    if not holds_floats(label_feature):  # class ids (a ClassLabel, or one per word): integers, which UNLABELLED fits
+        per_word = getattr(label_feature, "feature", None) is not None
+        label_feature = datasets.List(datasets.Value("int64")) if per_word else datasets.Value("int64")
+    rows = transfer_rows(texts + copies, tokenizer, data_args.max_seq_length, label_feature)
     logger.info(
         "transfer data: %d texts of %s and %d augmented copies, beside %d labelled rows",
         len(texts),

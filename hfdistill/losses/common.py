@@ -5,7 +5,8 @@ Every loss sums over the counted items and divides once, by `num_items_in_batch`
 count over the whole accumulated, all-rank batch) and by the local count otherwise. That makes batch 4 x accumulation
 1 and batch 2 x accumulation 2 give the same gradients. Items whose label is -100 are not counted, so token-level
 tasks reuse the same functions. Items whose label is `UNLABELLED` (-1) are transfer examples: they count for the
-soft-target and intermediate losses (and in the divisor) but not for the task loss.
+soft-target and intermediate losses (and in the divisor) but not for the task loss; a float label (regression,
+multi-label) of NaN marks a transfer example the same way.
 
 The intermediate losses (hidden states, attention, self-attention relations) are per-token quantities. Each takes
 `token_weights` `(batch, seq)` saying how much each token counts towards one item (`token_weights` builds them: a
@@ -60,20 +61,22 @@ def counted_mask(labels: torch.Tensor | None, logits: torch.Tensor) -> torch.Ten
     return labels.ne(IGNORE_INDEX).float()
 
 
-def token_weights(attention_mask: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+def token_weights(attention_mask: torch.Tensor, labels: torch.Tensor | None, per_token: bool = False) -> torch.Tensor:
     """How much each token counts towards one item, `(batch, seq)`, for the per-token intermediate losses.
 
-    Sequence-level labels `(batch,)` (or none): each counted sequence spreads a weight of 1 evenly over its attended
-    tokens. Token-level labels `(batch, seq)`: each counted token weighs 1. Either way the weights sum to the number of
-    counted items, the divisor the soft-target loss uses.
+    Token-level labels (`per_token`, `(batch, seq)`): each counted token weighs 1. Sequence-level labels, one per
+    sequence `(batch,)` or several (`(batch, outputs)`: regression outputs, multi-label labels), or none: each
+    sequence spreads the number of its counted labels (1 without labels) evenly over its attended tokens. Either way
+    the weights sum to the number of counted items, the divisor the soft-target loss uses.
     """
     attended = attention_mask.float()
-    if labels is not None and labels.dim() == attention_mask.dim():
+    if per_token:
         return labels.ne(IGNORE_INDEX).float() * attended
     per_sequence = attended / attended.sum(-1, keepdim=True).clamp(min=1)
     if labels is None:
         return per_sequence
-    return per_sequence * labels.ne(IGNORE_INDEX).float().unsqueeze(-1)
+    counted = labels.ne(IGNORE_INDEX).float().reshape(len(labels), -1).sum(-1, keepdim=True)
+    return per_sequence * counted
 
 
 def _check_same_shape(what: str, student: torch.Tensor, teacher: torch.Tensor) -> None:

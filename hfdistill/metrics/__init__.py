@@ -10,16 +10,17 @@ from pathlib import Path
 PACKAGED = Path(__file__).parent
 
 
-def load_metric(name: str):
-    """The `evaluate` module `name` (an `evaluate.EvaluationModule`): the packaged copy when there is one, else the
-    Hub's. `evaluate` (and the scipy it imports) loads here, when a run first scores, not with the command line."""
+def load_metric(name: str, config_name: str | None = None):
+    """The `evaluate` module `name` (an `evaluate.EvaluationModule`), in its configuration `config_name` (e.g.
+    'multilabel'): the packaged copy when there is one, else the Hub's. `evaluate` (and the scipy it imports) loads
+    here, when a run first scores, not with the command line."""
     import evaluate
 
     local = PACKAGED / name / f"{name}.py"
     if local.is_file():
-        return evaluate.load(str(local.parent))
+        return evaluate.load(str(local.parent), config_name)
     try:
-        return evaluate.load(name)
+        return evaluate.load(name, config_name)
     except (FileNotFoundError, ConnectionError, OSError) as error:
         packaged = sorted(p.name for p in PACKAGED.iterdir() if (p / f"{p.name}.py").is_file())
         raise ValueError(

@@ -3,7 +3,7 @@
 seqeval scores a test set by the entities (type, first token, last token) each sentence's tags spell, pooled over
 the sentences. Keeping each sentence's three counts (entities found that are right, entities found, entities in the
 reference) lets a paired bootstrap resample sentences and recompute F1 without tagging anything again
-(`hfdistill.numerics.significance.f1_from_counts`).
+(`hfdistill.numerics.bootstrap.f1_from_counts`).
 """
 
 import numpy as np

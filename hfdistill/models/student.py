@@ -184,6 +184,7 @@ def distilbert_config_from(teacher_config, num_layers: int, shape: StudentShape 
         pad_token_id=teacher_config.pad_token_id,
         id2label=dict(teacher_config.id2label),
         label2id=dict(teacher_config.label2id),
+        problem_type=teacher_config.problem_type,  # what it predicts (scores, several labels), and so its losses
     )
 
 

@@ -38,19 +38,28 @@ def against_baseline(
         f"McNemar's exact test p = {test['p_value']:.3g}."
     )
     difference, low, high = paired_difference(test["only_this_right"], test["only_no_kd_right"], len(distilled_right))
-    paired = {**test, "unit": unit, "difference_points": round(difference, 2)}
+    paired = {**test, "test": "McNemar", "unit": unit, "difference_points": round(difference, 2)}
     paired["interval_points"] = [round(low, 2), round(high, 2)]
     if scores is not None:
-        metric, distilled, twin = scores
-        paired["kd_helped"] = distilled > twin
-        if not paired["kd_helped"]:
-            paired["verdict"] = (
-                f"The teacher did not help on this run: the distilled student's {metric} is {distilled:.4f}, its "
-                f"no-KD twin's {twin:.4f}; the share of test {unit}s right differs by {difference:+.1f} points "
-                f"(95% interval {low:+.1f} to {high:+.1f})."
-            )
-            summary += "\n\n" + paired["verdict"]
+        summary = with_verdict(paired, scores, unit, "the share of test {unit}s right", summary)
     return {**paired, "summary": summary}
+
+
+def with_verdict(paired: dict, scores: tuple[str, float, float], unit: str, what: str, summary: str) -> str:
+    """Set `paired["kd_helped"]` from `scores` (the headline metric, the distilled student's and its twin's); where
+    the teacher did not help, add a plain `verdict` saying so, with `what` differed by how much (`paired`'s
+    difference and interval, in points), to `paired` and to `summary`; the summary."""
+    metric, distilled, twin = scores
+    paired["kd_helped"] = distilled > twin
+    if paired["kd_helped"]:
+        return summary
+    (low, high), what = paired["interval_points"], what.format(unit=unit)
+    paired["verdict"] = (
+        f"The teacher did not help on this run: the distilled student's {metric} is {distilled:.4f}, its no-KD "
+        f"twin's {twin:.4f}; {what} differs by {paired['difference_points']:+.1f} points (95% interval {low:+.1f} "
+        f"to {high:+.1f})."
+    )
+    return summary + "\n\n" + paired["verdict"]
 
 
 def over_seeds(first_right: np.ndarray, second_right: np.ndarray, resamples: int = 100_000) -> dict:
@@ -80,43 +89,4 @@ def over_seeds(first_right: np.ndarray, second_right: np.ndarray, resamples: int
         "examples": first_right.shape[1],
         "mean_accuracy_difference": float(first_right.mean() - second_right.mean()),
         "p_value": float(p),
-    }
-
-
-def f1_from_counts(counts: np.ndarray) -> np.ndarray:
-    """Micro entity F1 from per-sentence counts (right, found, in the reference; `hfdistill.metrics.entities`)
-    summed over the second-to-last axis (sentences): 2·right / (found + in the reference)."""
-    totals = counts.sum(axis=-2)
-    denominator = totals[..., 1] + totals[..., 2]
-    return np.where(denominator > 0, 2 * totals[..., 0] / np.maximum(denominator, 1), 0.0)
-
-
-def bootstrap_f1_difference(first: np.ndarray, second: np.ndarray, resamples: int = 10_000, seed: int = 0) -> dict:
-    """A paired bootstrap over sentences of the entity-F1 difference, first minus second.
-
-    `first` and `second` are per-sentence entity counts (`hfdistill.metrics.entities.entity_counts`), shaped
-    (sentences, 3) or (seeds, sentences, 3) for runs over several seeds on the same test sentences. Each resample
-    draws sentences with replacement, the same for both models and every seed, and scores each model's F1 pooled over
-    the seeds' drawn sentences; the p-value is two-sided (twice the smaller share of resampled differences on either
-    side of 0)."""
-    first, second = np.asarray(first), np.asarray(second)
-    if first.shape != second.shape or first.shape[-1] != 3:
-        raise ValueError(f"entity counts of different or wrong shapes: {first.shape} and {second.shape}")
-    first, second = first.reshape(-1, *first.shape[-2:]), second.reshape(-1, *second.shape[-2:])
-    sentences = first.shape[1]
-    pooled = lambda counts: f1_from_counts(counts.reshape(-1, 3))  # noqa: E731 - F1 over every seed's sentences
-    difference = pooled(first) - pooled(second)
-    draws = np.random.default_rng(seed).integers(0, sentences, size=(resamples, sentences))
-    # (resamples, seeds, sentences, 3) summed over seeds and sentences: each resample's pooled counts
-    first_totals, second_totals = first[:, draws].sum(axis=(0, 2)), second[:, draws].sum(axis=(0, 2))
-    differences = f1_from_counts(first_totals[:, None]) - f1_from_counts(second_totals[:, None])
-    p = min(1.0, 2 * min((differences <= 0).mean(), (differences >= 0).mean()))
-    low, high = np.percentile(differences, [2.5, 97.5])
-    return {
-        "seeds": first.shape[0],
-        "sentences": sentences,
-        "difference_points": round(100 * float(difference), 2),
-        "interval_points": [round(100 * float(low), 2), round(100 * float(high), 2)],
-        "p_value": float(p),
-        "resamples": resamples,
     }

@@ -83,7 +83,7 @@ def task_card_data(
     """A task student's card metadata; its `model-index` holds the measured test `metrics`."""
     eval_results = [
         EvalResult(
-            task_type=task.name,
+            task_type=task.pipeline_tag,
             dataset_type=settings["dataset"],
             dataset_name=settings["dataset"],
             dataset_split=f"test ({settings['test_examples']} held-out examples)",
@@ -98,7 +98,7 @@ def task_card_data(
         library_name="transformers",
         base_model=teacher.hub_id,
         datasets=hub_dataset(settings["dataset"]),
-        pipeline_tag=task.name,
+        pipeline_tag=task.pipeline_tag,
         tags=["knowledge-distillation", "hfdistill", model_type],
         model_name=name,
         eval_results=eval_results,
@@ -129,9 +129,11 @@ def training_settings(settings: dict, config) -> dict:
         intermediate["first stage: kd_loss_weight"] = own_or_default(
             pipeline.get("intermediate_kd_loss_weight"), distillation["kd_loss_weight"]
         )
+    temperature = distillation.get("temperature")
+    softened = {"temperature": temperature} if temperature is not None else {}  # regression softens nothing
     return {
-        "temperature": distillation["temperature"],
-        "kd_loss_weight (KL part; cross-entropy gets 1 - w)": distillation["kd_loss_weight"],
+        **softened,
+        "kd_loss_weight (the teacher's part; the labels get 1 - w)": distillation["kd_loss_weight"],
         **intermediate,
         "teacher layers kept": distillation["student_layers"] or "student loaded, not built from the teacher",
         "student architecture": f"{config.model_type}, {config.num_hidden_layers} layers",

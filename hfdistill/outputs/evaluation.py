@@ -15,14 +15,14 @@ def compare_models(
     data: TaskData, folders: dict[str, str], rounds: int = 5
 ) -> tuple[list[ModelReport], dict[str, np.ndarray]]:
     """Reload each saved model as a user would, score it on the test split and time it (best of `rounds`): one row
-    each, and whether each model got each test example right (`EncoderTask.correct`)."""
+    each, and how each model did on each test example (`EncoderTask.outcomes`)."""
     models = {name: data.task.load_model(folder) for name, folder in folders.items()}
     metrics, outcomes = {}, {}
     for name, model in models.items():
         logger.info("scoring %s (%s)", name, folders[name])
         prediction = predict_test_split(model, data.tokenized["test"], data.collator)
         metrics[name] = data.metrics_of(prediction)
-        outcomes[name] = data.task.correct(prediction.predictions, prediction.label_ids)
+        outcomes[name] = data.task.outcomes(prediction.predictions, prediction.label_ids)
     logger.info("timing %s on the CPU", ", ".join(models))
     singles, batches = timing_inputs(data.tokenized["test"], data.collator)
     return measure_all(models, folders, metrics, singles, batches, rounds), outcomes

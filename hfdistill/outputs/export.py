@@ -33,7 +33,7 @@ class ExportedForm:
     name: str
     path: str
     metrics: dict[str, float]
-    agreement_percent: float  # test predictions equal to the PyTorch model's
+    agreement_percent: float  # test answers the same as the PyTorch model's (`EncoderTask.agreement`)
     size_mb: float
     latency_ms_batch1: float
     throughput_batch32: float
@@ -122,16 +122,14 @@ def export_and_check(folder: str, data_args: DataArguments, quantize: bool) -> d
     for name, run in runners.items():
         logger.info("scoring and timing %s", name)
         prediction = predict(run, test, data.collator)
-        predictions = prediction.predictions.argmax(-1)
-        reference = predictions if reference is None else reference
+        reference = prediction.predictions if reference is None else reference
         metrics = data.compute_metrics(prediction)
-        scored = prediction.label_ids != -100  # every example; for per-token logits, the scored positions
         forms.append(
             ExportedForm(
                 name=name,
                 path=str(paths[name]),
                 metrics={metric: round(metrics[metric], 4) for metric in data.task.metric_keys},
-                agreement_percent=round(100.0 * float((predictions == reference)[scored].mean()), 2),
+                agreement_percent=data.task.agreement(prediction.predictions, reference, prediction.label_ids),
                 size_mb=round(paths[name].stat().st_size / 1e6, 2),
                 latency_ms_batch1=round(min(latency_ms(run, singles) for _ in range(3)), 2),
                 throughput_batch32=round(max(throughput(run, batches) for _ in range(3)), 1),

@@ -18,6 +18,7 @@ from transformers import PreTrainedModel
 from hfdistill.config.data import DataArguments
 from hfdistill.config.paths import write_atomically
 from hfdistill.config.pipeline import PipelineArguments
+from hfdistill.losses.problems import losses_for
 from hfdistill.models.student import (
     count_parameters,
 )
@@ -167,15 +168,17 @@ def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows])
 
 
-def comparison_table(rows: list[ModelReport], metric: str, paired: dict[str, float] | None = None) -> str:
-    """A Markdown table of `rows`; retention and speed-ups are against the first row (the teacher). With `paired`
-    (row name -> McNemar p against the no-KD student), a column says it for those rows."""
+def comparison_table(
+    rows: list[ModelReport], metric: str, paired: dict[str, float] | None = None, test: str = "McNemar"
+) -> str:
+    """A Markdown table of `rows`; retention (of `metric`) and speed-ups are against the first row (the teacher).
+    With `paired` (row name -> the p-value of `test` against the no-KD student), a column says it for those rows."""
     reference = rows[0]
     gpu = all(row.gpu_latency_ms_batch1 is not None for row in rows)
-    columns = ["model", metric, "retention", "parameters", "size (MB)", "CPU latency b=1 (ms)"]
+    columns = ["model", metric, f"retention of {metric}", "parameters", "size (MB)", "CPU latency b=1 (ms)"]
     columns += ["CPU throughput b=32 (ex/s)", "CPU speed-up b=1", "CPU speed-up b=32"]
     columns += ["GPU latency b=1 (ms)", "GPU throughput b=32 (ex/s)"] if gpu else []
-    columns += ["McNemar p vs no KD"] if paired else []
+    columns += [f"{test} p vs no KD"] if paired else []
     cells = []
     for row in rows:
         line = [
@@ -242,7 +245,6 @@ STUDENT, BASELINE = "distilled student", "student without KD"
 
 
 REPORTED_SETTINGS = (
-    "temperature",
     "kd_loss_weight",
     "hidden_loss_weight",
     "hidden_loss",
@@ -262,8 +264,11 @@ REPORTED_SETTINGS = (
 )
 
 
-def run_settings(args, data_args: DataArguments, pipeline_args: PipelineArguments, teacher_path: str, layers) -> dict:
-    """What a reader of the report or the card needs to reproduce the run."""
+def run_settings(
+    args, data_args: DataArguments, pipeline_args: PipelineArguments, teacher_path: str, layers, problem_type=None
+) -> dict:
+    """What a reader of the report or the card needs to reproduce the run; the temperature as the loss of
+    `problem_type` used it (None where it softens nothing: regression)."""
     return {
         "task": data_args.task,
         "teacher": teacher_path,
@@ -271,5 +276,9 @@ def run_settings(args, data_args: DataArguments, pipeline_args: PipelineArgument
         "transfer_dataset": data_args.transfer_dataset,
         "augment_copies": data_args.augment_copies,
         "pipeline": asdict(pipeline_args),
-        "distillation": {"student_layers": layers, **{name: getattr(args, name) for name in REPORTED_SETTINGS}},
+        "distillation": {
+            "student_layers": layers,
+            **{name: getattr(args, name) for name in REPORTED_SETTINGS},
+            "temperature": args.kd_temperature if losses_for(problem_type).uses_temperature else None,
+        },
     }

@@ -147,7 +147,9 @@ def write_search_outputs(study, trials, data_args, pipeline_args, search_args) -
         data, {"teacher": trials.teacher_folder, CHOSEN: str(student)}, pipeline_args.timing_rounds
     )
     chosen_args = replace(trials.args, **study.best_trial.params)
-    settings = run_settings(chosen_args, data_args, pipeline_args, trials.teacher_path, trials.layers)
+    settings = run_settings(
+        chosen_args, data_args, pipeline_args, trials.teacher_path, trials.layers, data.task.problem_type
+    )
     settings |= {"train_examples": len(data.tokenized["train"]), "test_examples": len(data.tokenized["test"])}
     storage = search_args.storage or f"sqlite:///{trials.folder / 'study.db'}"
     summary = search_summary(study, search_args.ranges(), storage)

@@ -28,7 +28,6 @@ from hfdistill.config.pipeline import PipelineArguments, own_or_default
 from hfdistill.data.transfer import with_transfer_data
 from hfdistill.models.reorder import reorder_on_training_texts
 from hfdistill.models.student import freeze_input_embeddings
-from hfdistill.numerics.significance import against_baseline
 from hfdistill.outputs.card import write_task_card, write_teacher_card
 from hfdistill.outputs.chart import CHART_FILE, tradeoff_chart
 from hfdistill.outputs.evaluation import compare_models
@@ -46,7 +45,7 @@ from hfdistill.tasks import task_for
 from hfdistill.tasks.base import EncoderTask
 from hfdistill.tasks.task_data import TaskData, load_task
 from hfdistill.training.resume import Run, train_stage
-from hfdistill.training.trainer import DistillationTrainer
+from hfdistill.training.trainer import DistillationTrainer, check_temperature
 
 logger = logging.getLogger(__name__)
 
@@ -133,8 +132,10 @@ class LogitStages:
     the no-KD baseline when asked; then every model reloaded, scored on the test split and timed."""
 
     def __init__(self, args, data_args: DataArguments, pipeline_args: PipelineArguments, teacher_path: str):
-        data_args = task_for(data_args.task).checked_arguments(data_args)  # the task's columns, before any other check
+        task = task_for(data_args.task)
+        data_args = task.checked_arguments(data_args)  # the task's columns, before any other check
         self.args, self.data_args, self.pipeline_args, self.teacher_path = args, data_args, pipeline_args, teacher_path
+        check_temperature(args, task.problem_type)
         check_stages(args, pipeline_args)
         self.layers = plan_student(args, teacher_path, Path(args.output_dir))
         self.data = load_task(teacher_path, data_args)
@@ -189,7 +190,9 @@ class LogitStages:
     def report(self, folders: dict[str, str]) -> dict:
         logger.info("measuring on the test split")
         rows, outcomes = compare_models(self.data, folders, self.pipeline_args.timing_rounds)
-        settings = run_settings(self.args, self.data_args, self.pipeline_args, self.teacher_path, self.layers)
+        settings = run_settings(
+            self.args, self.data_args, self.pipeline_args, self.teacher_path, self.layers, self.data.task.problem_type
+        )
         settings |= {
             "train_examples": len(self.data.tokenized["train"]),
             "transfer_examples": len(self.train_rows) - len(self.data.tokenized["train"]),
@@ -210,10 +213,9 @@ class LogitStages:
         if BASELINE in outcomes:
             metric = self.data.task.headline_metric
             scores = {row.name: row.metrics[metric] for row in rows}
-            extra["significance"] = against_baseline(
-                outcomes[STUDENT], outcomes[BASELINE], self.data.task.paired_unit,
-                (metric, scores[STUDENT], scores[BASELINE]),
-            )  # fmt: skip
+            extra["significance"] = self.data.task.paired_test(
+                outcomes[STUDENT], outcomes[BASELINE], (metric, scores[STUDENT], scores[BASELINE])
+            )
         return write_outputs(rows, folders, extra, self.args, self.data.task)
 
 
@@ -243,8 +245,9 @@ def write_outputs(rows: list[ModelReport], folders: dict[str, str], extra: dict,
     output = Path(args.output_dir)
     metric = task.headline_metric
     report = write_report(output / "report.json", rows, metric, extra=extra)
-    paired = {STUDENT: extra["significance"]["p_value"]} if "significance" in extra else None
-    report["table"] = comparison_table(rows, metric, paired)
+    significance = extra.get("significance")
+    paired = {STUDENT: significance["p_value"]} if significance else None
+    report["table"] = comparison_table(rows, metric, paired, significance["test"] if significance else "McNemar")
     for name, folder in folders.items():
         if name != "teacher":
             tradeoff_chart(rows, metric, Path(folder) / CHART_FILE)

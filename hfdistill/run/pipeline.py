@@ -11,6 +11,7 @@ from typing import Protocol
 
 from accelerate import PartialState
 
+from hfdistill.config.data import DataArguments
 from hfdistill.config.paths import model_config
 from hfdistill.config.pipeline import PipelineArguments
 from hfdistill.config.training import DistillationArguments
@@ -19,6 +20,7 @@ from hfdistill.outputs.hub import push_student
 from hfdistill.outputs.report import STUDENT
 from hfdistill.run.logit_stages import LogitStages
 from hfdistill.tasks import EncoderTask, task_for
+from hfdistill.tasks.auto import resolved_task
 from hfdistill.training.resume import MANIFEST, Run, open_run
 
 
@@ -83,6 +85,8 @@ def run_pipeline(args: DistillationArguments, data_args, pipeline_args: Pipeline
         pipeline_args: the optional steps: fine-tune the teacher first, two stages, the no-KD baseline.
     """
     _, teacher_path = start_run(args, pipeline_args)
+    if isinstance(data_args, DataArguments):
+        data_args = resolved_task(data_args)  # --task auto: the label column's task, before any model loads
     stages = stages_for(task_for(data_args.task))(args, data_args, pipeline_args, teacher_path)
     run = open_pipeline_run(args, stages.data_args, pipeline_args)  # after every check, before work
     folders = stages.train(run)

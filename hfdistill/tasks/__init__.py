@@ -16,13 +16,16 @@ from hfdistill.tasks.base import EncoderTask
 
 # A classifier's task, by the suffix of the architecture its config names (`BertForTokenClassification`, ...).
 HEADS = {"ForSequenceClassification": "text-classification", "ForTokenClassification": "token-classification"}
+# ... unless its config's `problem_type` says it predicts scores or several labels per text.
+PROBLEM_TASKS = {"regression": "text-regression", "multi_label_classification": "multi-label-classification"}
 
 
 def task_for(name: str):
     """The task named `name`: an `EncoderTask`, or the sentence-embedding task.
 
     Args:
-        name: the value of `--task`: 'text-classification', 'token-classification' or 'sentence-embedding'.
+        name: the value of `--task` ('text-classification', 'token-classification', 'text-regression',
+            'multi-label-classification'), or 'sentence-embedding'.
     """
     if name == "text-classification":
         from hfdistill.tasks.text_classification import TextClassification
@@ -32,6 +35,14 @@ def task_for(name: str):
         from hfdistill.tasks.token_classification import TokenClassification
 
         return TokenClassification()
+    if name == "text-regression":
+        from hfdistill.tasks.text_regression import TextRegression
+
+        return TextRegression()
+    if name == "multi-label-classification":
+        from hfdistill.tasks.multi_label_classification import MultiLabelClassification
+
+        return MultiLabelClassification()
     if name == "sentence-embedding":
         from hfdistill.tasks.sentence_embedding import SentenceEmbedding
 
@@ -53,6 +64,8 @@ def task_of_model(name: str, flag: str) -> str:
     if is_sentence_transformer_model(name):
         return "sentence-embedding"
     architectures = config.architectures or []
+    if config.problem_type in PROBLEM_TASKS:  # a head of scores, or of several labels
+        return PROBLEM_TASKS[config.problem_type]
     for suffix, task in HEADS.items():
         if any(architecture.endswith(suffix) for architecture in architectures):
             return task

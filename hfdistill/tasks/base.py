@@ -11,6 +11,7 @@ from transformers import PreTrainedModel
 
 from hfdistill.config.data import DataArguments
 from hfdistill.metrics import load_metric
+from hfdistill.numerics.significance import against_baseline
 
 
 class EncoderTask(ABC):
@@ -19,7 +20,7 @@ class EncoderTask(ABC):
     Subclasses set the class attributes and implement `load_splits`, `tokenize`, `collator` and `scores`.
     """
 
-    name: str  # the Hub pipeline tag, also the card's `pipeline_tag` and the value of `--task`
+    name: str  # the value of `--task`, and the Hub pipeline tag of its models unless `pipeline_tag` says otherwise
     auto_class: type  # the transformers auto class with this task's head
     columns: tuple[str, str]  # default input and label columns
     metric_names: tuple[str, ...]  # the `evaluate` modules its scores come from
@@ -30,6 +31,12 @@ class EncoderTask(ABC):
     example: str  # an input for the card's usage snippet
     supports_transfer: bool = False  # whether unlabelled text (`--transfer_dataset`, `--augment_copies`) applies
     supports_augmentation: bool = True  # whether `--augment_copies` applies where unlabelled text does
+    problem_type = "single_label_classification"  # transformers' `config.problem_type`: it chooses the losses
+
+    @property
+    def pipeline_tag(self) -> str:
+        """The Hub pipeline tag of its models (the card's `pipeline_tag`): its name, unless a task says otherwise."""
+        return self.name
 
     @abstractmethod
     def load_splits(self, data_args: DataArguments) -> tuple[DatasetDict, list[str]]:
@@ -47,11 +54,27 @@ class EncoderTask(ABC):
     def scores(self, logits: np.ndarray, labels: np.ndarray, label_names: list[str]) -> dict[str, float]:
         """The `metric_keys` of `logits` against `labels` (-100: not scored)."""
 
-    paired_unit = "example"  # what `correct` judges, for the report's paired test
+    paired_unit = "example"  # what an outcome is about, for the report's paired test
 
     def correct(self, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """Whether each example is right (the unit of a paired test between two models): its predicted class."""
+        """Whether each example is right: its predicted class."""
         return np.argmax(logits, axis=-1) == labels
+
+    def outcomes(self, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Each test example's outcome, `(examples, ...)`, that `paired_test` compares between two models on the
+        same examples: by default whether it is right (`correct`)."""
+        return self.correct(logits, labels)
+
+    def paired_test(self, distilled: np.ndarray, baseline: np.ndarray, scores: tuple[str, float, float]) -> dict:
+        """The report's test of the distilled student's `outcomes` against its no-KD twin's; `scores` names the
+        headline metric and gives both models' values. By default McNemar's exact test of the examples right."""
+        return against_baseline(distilled, baseline, self.paired_unit, scores)
+
+    def agreement(self, logits: np.ndarray, reference: np.ndarray, labels: np.ndarray) -> float:
+        """The percentage of scored test answers (`labels` not -100) of `logits` that are those of `reference`, the
+        same model's logits in another form (ONNX, int8): by default the predicted class."""
+        scored = labels != -100
+        return round(100.0 * float((logits.argmax(-1) == reference.argmax(-1))[scored].mean()), 2)
 
     def compute_metrics(self, label_names: list[str]) -> Callable:
         """A `compute_metrics` for `Trainer`: `scores` of an `EvalPrediction`."""
@@ -90,6 +113,7 @@ class EncoderTask(ABC):
             num_labels=len(label_names),
             id2label=dict(enumerate(label_names)),
             label2id={name: i for i, name in enumerate(label_names)},
+            problem_type=self.problem_type,
         )
 
     def load_model(self, path: str) -> PreTrainedModel:
@@ -100,6 +124,6 @@ class EncoderTask(ABC):
         """The card's usage snippet."""
         return (
             "from transformers import pipeline\n\n"
-            f'model = pipeline("{self.name}", model="path/to/{folder_name}")\n'
+            f'model = pipeline("{self.pipeline_tag}", model="path/to/{folder_name}")\n'
             f'model("{self.example}")'
         )

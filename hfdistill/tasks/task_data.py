@@ -11,6 +11,7 @@ from transformers import AutoTokenizer, EvalPrediction, PreTrainedModel, PreTrai
 from hfdistill.config.data import DataArguments
 from hfdistill.models.predict import predict_test_split
 from hfdistill.tasks import task_for
+from hfdistill.tasks.auto import resolved_task
 from hfdistill.tasks.base import EncoderTask
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def load_task(tokenizer_path: str, data_args: DataArguments) -> TaskData:
         tokenizer_path: the teacher's folder or Hub id, whose tokenizer reads the text.
         data_args: where the data comes from; the task's default columns fill in those left unset.
     """
+    data_args = resolved_task(data_args)
     task = task_for(data_args.task)
     data_args = task.checked_arguments(data_args)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)

@@ -19,7 +19,7 @@ from hfdistill.cache.teacher_outputs import (
 )
 from hfdistill.config.training import DistillationArguments
 from hfdistill.losses.common import counted_mask, token_weights
-from hfdistill.losses.soft_targets import distillation_loss, task_loss
+from hfdistill.losses.problems import losses_for
 from hfdistill.models.placement import prepare_teacher
 from hfdistill.numerics.finite import check_finite_terms
 from hfdistill.training.intermediate import (
@@ -65,6 +65,20 @@ def check_label_counts(teacher: nn.Module, student: nn.Module) -> None:
         )
 
 
+def problem_type_of(model: nn.Module) -> str | None:
+    """What `model` predicts, as transformers' `config.problem_type` says (None: single-label classification)."""
+    return getattr(getattr(model, "config", None), "problem_type", None)
+
+
+def check_temperature(args: DistillationArguments, problem_type: str | None) -> None:
+    """Refuse a temperature where the soft targets are not softened (regression: the teacher's scores)."""
+    if args.temperature is not None and not losses_for(problem_type).uses_temperature:
+        raise ValueError(
+            f"temperature {args.temperature} does not apply to {problem_type}: the student learns the teacher's "
+            "predictions as they are (an MSE term), with nothing to soften; drop --temperature"
+        )
+
+
 def check_logit_shapes(student_logits: torch.Tensor, teacher_logits) -> None:
     """Refuse a teacher and a student whose logits differ in the number of classes (a clear message, not a broadcast
     error inside the loss)."""
@@ -77,6 +91,10 @@ def check_logit_shapes(student_logits: torch.Tensor, teacher_logits) -> None:
 
 class DistillationTrainer(Trainer):
     """Train `model` (the student) to match a frozen `teacher_model` and the gold labels.
+
+    The student's `config.problem_type` chooses the losses (`hfdistill.losses.problems`): a softmax KL for
+    single-label classification (the default, and for a plain module), a per-label binary KL for multi-label
+    classification, and an MSE to the teacher's scores for regression.
 
     The teacher is frozen (evaluation mode, no gradients) and placed by the Accelerator for inference: on the
     student's device, never wrapped by DDP, sharded under FSDP and DeepSpeed ZeRO-3 (`hfdistill.models.placement`). It runs
@@ -127,6 +145,8 @@ class DistillationTrainer(Trainer):
             teacher_model = None
         if teacher_model is not None:
             check_label_counts(teacher_model, model)
+        self.losses = losses_for(problem_type_of(model))  # the student's config says what it predicts
+        check_temperature(args, problem_type_of(model))
         self.layer_map = None
         if intermediate:
             self.layer_map = check_intermediate_plan(args, model.config, teacher_model.config)
@@ -161,7 +181,7 @@ class DistillationTrainer(Trainer):
         labels = inputs.get("labels")
         if not model.training:
             outputs = model_output(model(**model_inputs))
-            loss = task_loss(outputs["logits"], labels, num_items_in_batch)
+            loss = self.losses.task(outputs["logits"], labels, num_items_in_batch)
             return (loss, outputs) if return_outputs else loss
 
         args = self.args
@@ -181,8 +201,8 @@ class DistillationTrainer(Trainer):
                 teacher_outputs = model_output(self.teacher(**model_inputs, **extra))
             teacher_logits = teacher_outputs["logits"]
         check_logit_shapes(outputs["logits"], teacher_logits)
-        parts = distillation_loss(
-            outputs["logits"], teacher_logits, labels, args.temperature, args.kd_loss_weight, num_items_in_batch
+        parts = self.losses.distillation(
+            outputs["logits"], teacher_logits, labels, args.kd_temperature, args.kd_loss_weight, num_items_in_batch
         )
         loss = parts.loss
         logged = {"kd_loss": parts.kd, "task_loss": parts.task}
@@ -216,7 +236,8 @@ class DistillationTrainer(Trainer):
     ) -> dict[str, torch.Tensor]:
         """`hidden_loss` and `attention_loss` of one batch, for the terms whose weight is > 0."""
         args, pairs, losses = self.args, self.attention_pairs, {}
-        weights = token_weights(inputs["attention_mask"], inputs.get("labels"))
+        per_token = outputs["logits"].dim() == 3  # a label per token (NER), not per sequence
+        weights = token_weights(inputs["attention_mask"], inputs.get("labels"), per_token)
         if args.needs_hidden_states:
             losses["hidden_loss"] = mapped_hidden_loss(  # the student's states come at the teacher's width
                 outputs.hidden_states, teacher_outputs.hidden_states, self.layer_map, args.hidden_loss, weights,

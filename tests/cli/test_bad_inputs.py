@@ -145,7 +145,11 @@ CASES = [
     (EVALUATE + ["--students", "{inputs}/broken_teacher"], "--students {inputs}/broken_teacher: config.json"),
     (EVALUATE + ["--dataset_name", "{inputs}/nowhere.csv"], "dataset file {inputs}/nowhere.csv does not exist"),
     (EVALUATE + ["--timing_rounds", "0"], "timing_rounds must be >= 1, got 0"),
-    (DISTILL + ["--dataset_name", "{inputs}/scores.csv"], "holds scores, not classes (e.g. 0.142857"),
+    (
+        DISTILL + ["--dataset_name", "{inputs}/scores.csv", "--task", "text-classification"],
+        "one of a few labels; for scores use --task text-regression",
+    ),
+    (DISTILL + ["--dataset_name", "{inputs}/scores.csv"], "predicts 2 labels but the data has 1 (['label'])"),
     (EVALUATE + ["--mode", "embeddings"], "--mode embeddings: the teacher is a text-classification model"),
     (EVALUATE + ["--task", "token-classification"], "--task token-classification: the teacher"),
     (["export", "--folder", "{inputs}/no_config"], "is not a saved model folder"),

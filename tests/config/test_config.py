@@ -11,7 +11,7 @@ def args(**kwargs):
 
 def test_defaults_are_valid():
     parsed = args()
-    assert parsed.temperature == 2.0 and parsed.kd_loss_weight == 0.5
+    assert parsed.temperature is None and parsed.kd_temperature == 2.0 and parsed.kd_loss_weight == 0.5
 
 
 @pytest.mark.parametrize("temperature", [0.0, -1.0])

@@ -97,7 +97,7 @@ def test_entity_counts_give_seqeval_f1_over_any_set_of_sentences():
     from seqeval.metrics import f1_score
 
     from hfdistill.metrics.entities import entity_counts
-    from hfdistill.numerics.significance import f1_from_counts
+    from hfdistill.numerics.bootstrap import f1_from_counts
 
     rng = np.random.default_rng(0)
     predicted, reference = random_tags(rng, 50), random_tags(rng, 50)
@@ -111,7 +111,7 @@ def test_entity_counts_give_seqeval_f1_over_any_set_of_sentences():
 
 def test_bootstrap_f1_difference_finds_a_better_tagger_and_not_an_equal_one():
     from hfdistill.metrics.entities import entity_counts
-    from hfdistill.numerics.significance import bootstrap_f1_difference
+    from hfdistill.numerics.bootstrap import bootstrap_f1_difference
 
     rng = np.random.default_rng(1)
     reference = random_tags(rng, 240)

@@ -36,10 +36,19 @@ def write_data(tmp_path, task: str, rows: int = 80) -> str:
     """A small dataset file of `task`'s shape, its labels learnable from the words."""
     rng = np.random.default_rng(0)
     sentences = [list(rng.choice(WORDS, size=rng.integers(2, 6))) for _ in range(rows)]
+    texts = [" ".join(words) for words in sentences]
     if task == "text-classification":
         path = tmp_path / "texts.csv"
         labels = ["positive" if "good" in words else "negative" for words in sentences]
-        pd.DataFrame({"text": [" ".join(words) for words in sentences], "label": labels}).to_csv(path, index=False)
+        pd.DataFrame({"text": texts, "label": labels}).to_csv(path, index=False)
+    elif task == "text-regression":  # a score: how good, less how bad, with a fraction so that it reads as a float
+        path = tmp_path / "scores.csv"
+        scores = [words.count("good") - words.count("bad") + 0.5 for words in sentences]
+        pd.DataFrame({"text": texts, "score": scores}).to_csv(path, index=False)
+    elif task == "multi-label-classification":  # the kinds of name a text holds: none, one or both
+        path = tmp_path / "kinds.jsonl"
+        kinds = [sorted({TAGS[word][2:] for word in words if word in TAGS}) for words in sentences]
+        pd.DataFrame({"text": texts, "labels": kinds}).to_json(path, orient="records", lines=True)
     else:
         path = tmp_path / "tagged.jsonl"
         tags = [[TAGS.get(word, "O") for word in words] for words in sentences]
@@ -61,33 +70,34 @@ def test_every_task_runs_end_to_end_on_a_tiny_model(task, tmp_path, encoder_fold
         "--timing_rounds", "1",
     ]  # fmt: skip
     cache = tmp_path / "cache"
-    if task == "token-classification":  # text classification reads the cache in the quickstart's end-to-end test
+    if task != "text-classification":  # text classification reads the cache in the quickstart's end-to-end test
         argv += ["--teacher_cache_dir", str(cache), "--remove_unused_columns", "false"]
-        argv += ["--student_init", "importance", "--student_hidden_size", "16"]  # a classifier on every token
-        transfer = tmp_path / "unlabelled.csv"  # untagged sentences: the teacher's tags on each word are the targets
+        argv += ["--student_init", "importance", "--student_hidden_size", "16"]
+        transfer = tmp_path / "unlabelled.csv"  # unlabelled sentences: the teacher's outputs are their only targets
         rng = np.random.default_rng(1)
         texts = [" ".join(rng.choice(WORDS, size=rng.integers(3, 7))) + " paris" for _ in range(16)]
         pd.DataFrame({"text": texts}).to_csv(transfer, index=False)
         argv += ["--transfer_dataset", str(transfer)]
-    assert main(argv) == 0
-    if task == "token-classification":
+    label = ["--label_column", "score"] if task == "text-regression" else []  # a column no task names by default
+    assert main(argv + label) == 0
+    if task != "text-classification":
         (entry,) = cache.iterdir()
         rows = json.loads((entry / "manifest.json").read_text())["rows"]
         assert rows == 64 + 16  # 80 tagged rows less test and validation, and the transfer sentences
     report = json.loads((output / "report.json").read_text())
     metric = task_for(task).headline_metric
     assert report["metric"] == metric and report["settings"]["task"] == task
-    if task == "token-classification":
+    if task != "text-classification":
         assert report["settings"]["distillation"]["student_init"] == "importance"
         assert AutoConfig.from_pretrained(output / "student").dim == 16
     assert [row["name"] for row in report["models"]] == ["teacher", "distilled student", "student without KD"]
     assert all(set(row["metrics"]) == set(task_for(task).metric_keys) for row in report["models"])
-    assert f"| model | {metric} | retention |" in capsys.readouterr().out
-    card = (output / "student" / "README.md").read_text()
-    assert f"pipeline_tag: {task}" in card and f'pipeline("{task}"' in card
+    assert f"| model | {metric} | retention of {metric} |" in capsys.readouterr().out
+    card, tag = (output / "student" / "README.md").read_text(), task_for(task).pipeline_tag
+    assert f"pipeline_tag: {tag}" in card and f'pipeline("{tag}"' in card
     assert (output / "student" / "tradeoff.png").is_file()
     kwargs = {"ignore_labels": []} if task == "token-classification" else {}  # keep the words tagged O too
-    predicted = pipeline(task, model=str(output / "student"), **kwargs)("good film paris")
+    predicted = pipeline(tag, model=str(output / "student"), **kwargs)("good film paris")
     assert predicted  # a label for the text, or tagged words
     names = set(AutoConfig.from_pretrained(output / "student").label2id)
     if task == "token-classification":  # every word tagged with one of the data's tags
@@ -96,8 +106,8 @@ def test_every_task_runs_end_to_end_on_a_tiny_model(task, tmp_path, encoder_fold
     else:
         assert predicted[0]["label"] in names
     exported = output / ("teacher" if task == "text-classification" else "student")  # BERT (token types), DistilBERT
-    assert main(["export", "--folder", str(exported), "--task", task, "--dataset_name", data,
-                 "--max_seq_length", "16", "--quantize", "false"]) == 0  # fmt: skip
+    assert main(["export", "--folder", str(exported), "--task", task, "--dataset_name", data, "--max_seq_length", "16",
+                 "--quantize", "false", *label]) == 0  # fmt: skip
     export = json.loads((exported / "onnx" / "export_report.json").read_text())
     assert export["forms"][1]["agreement_percent"] == 100.0
     graph_inputs = {i.name for i in load_model(str(exported / "onnx" / "model.onnx")).graph.input}
@@ -177,7 +187,7 @@ def test_a_transfer_sentence_of_a_token_task_is_unlabelled_on_each_words_first_s
 
     tokenizer = AutoTokenizer.from_pretrained(default_teacher_path())
     feature = datasets.List(datasets.Value("int64"))
-    (row,) = transfer_rows(["distillation in  paris"], tokenizer, 16, feature, per_word=True)
+    (row,) = transfer_rows(["distillation in  paris"], tokenizer, 16, feature)  # class ids per word
     pieces = tokenizer.convert_ids_to_tokens(row["input_ids"])
     assert pieces[0] == "[CLS]" and pieces[-1] == "[SEP]" and pieces[2].startswith("##")  # 'distillation' splits
     first = [i for i, piece in enumerate(pieces) if piece not in ("[CLS]", "[SEP]") and not piece.startswith("##")]

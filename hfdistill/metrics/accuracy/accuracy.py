@@ -29,7 +29,12 @@ class Accuracy(evaluate.Metric):
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
             features=datasets.Features(
-                {"predictions": datasets.Value("int32"), "references": datasets.Value("int32")}
+                {
+                    "predictions": datasets.Sequence(datasets.Value("int32")),
+                    "references": datasets.Sequence(datasets.Value("int32")),
+                }
+                if self.config_name == "multilabel"  # rows of 0/1 per label, as the Hub metric's config
+                else {"predictions": datasets.Value("int32"), "references": datasets.Value("int32")}
             ),
         )
 

@@ -17,6 +17,7 @@ Args:
     pos_label (int): the positive class for average='binary' (default 1).
     average (str): 'binary' (default), 'micro', 'macro', 'weighted', 'samples' or None for per-class scores.
     sample_weight (list of float): per-example weights.
+    zero_division ('warn', 0 or 1): the score of a label never predicted nor present ('warn': 0, with a warning).
 Returns:
     f1 (float, or array of float when average=None).
 """
@@ -31,12 +32,32 @@ class F1(evaluate.Metric):
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
             features=datasets.Features(
-                {"predictions": datasets.Value("int32"), "references": datasets.Value("int32")}
+                {
+                    "predictions": datasets.Sequence(datasets.Value("int32")),
+                    "references": datasets.Sequence(datasets.Value("int32")),
+                }
+                if self.config_name == "multilabel"  # rows of 0/1 per label, as the Hub metric's config
+                else {"predictions": datasets.Value("int32"), "references": datasets.Value("int32")}
             ),
         )
 
-    def _compute(self, predictions, references, labels=None, pos_label=1, average="binary", sample_weight=None):
+    def _compute(
+        self,
+        predictions,
+        references,
+        labels=None,
+        pos_label=1,
+        average="binary",
+        sample_weight=None,
+        zero_division="warn",
+    ):
         score = f1_score(
-            references, predictions, labels=labels, pos_label=pos_label, average=average, sample_weight=sample_weight
+            references,
+            predictions,
+            labels=labels,
+            pos_label=pos_label,
+            average=average,
+            sample_weight=sample_weight,
+            zero_division=zero_division,
         )
         return {"f1": score if getattr(score, "size", 1) > 1 else float(score)}
