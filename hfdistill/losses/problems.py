@@ -25,7 +25,7 @@ class ProblemLosses(NamedTuple):
     uses_temperature: bool
 
 
-def _regression_blend(student, teacher, labels, _temperature, kd_loss_weight, num_items_in_batch):
+def _regression_blend(student, teacher, labels, _temperature, kd_loss_weight, num_items_in_batch=None):
     return regression_distillation_loss(student, teacher, labels, kd_loss_weight, num_items_in_batch)
 
 

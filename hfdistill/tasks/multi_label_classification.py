@@ -33,14 +33,21 @@ def label_lists(split: datasets.Dataset, data_args: DataArguments, split_name: s
     `label_separator`; anything else is refused, saying what to give."""
     column, feature = data_args.label_column, split.features[data_args.label_column]
     inner = getattr(feature, "feature", None)
-    if isinstance(inner, ClassLabel):
-        return [[inner.names[i] for i in row] for row in split[column]]
-    if isinstance(inner, Value) and (inner.dtype in STRING_DTYPES or inner.dtype.startswith("int")):
-        return [[str(label) for label in row] for row in split[column]]
+    rows = split[column]
     if isinstance(feature, Value) and feature.dtype in STRING_DTYPES and data_args.label_separator is not None:
-        separator = data_args.label_separator
-        return [[name.strip() for name in row.split(separator) if name.strip()] for row in split[column]]
-    example = split[0][column]
+        separator = data_args.label_separator  # an empty cell: no label applies
+        return [[name.strip() for name in (row or "").split(separator) if name.strip()] for row in rows]
+    missing = next((i for i, row in enumerate(rows) if row is None), None)
+    if missing is not None and inner is not None:
+        raise ValueError(
+            f"row {missing + 1} of split {split_name!r} in {data_args.dataset_name} has no list in {column!r}: give "
+            "[] for a text that no label applies to"
+        )
+    if isinstance(inner, ClassLabel):
+        return [[inner.names[i] for i in row] for row in rows]
+    if isinstance(inner, Value) and (inner.dtype in STRING_DTYPES or inner.dtype.startswith("int")):
+        return [[str(label) for label in row] for row in rows]
+    example = rows[0]
     hint = (
         "pass --label_separator with the string that joins them"
         if isinstance(example, str)
@@ -91,8 +98,8 @@ class MultiLabelClassification(EncoderTask):
 
     def load_splits(self, data_args):
         raw, train = training_split(data_args)
-        columns = [c for c in (data_args.text_column, data_args.text_pair_column, data_args.label_column) if c]
-        train = without_incomplete_rows(train, columns, data_args, data_args.train_split)
+        texts = [c for c in (data_args.text_column, data_args.text_pair_column) if c]  # an empty label set is one
+        train = without_incomplete_rows(train, texts, data_args, data_args.train_split)
         names = sorted({label for row in label_lists(train, data_args, "train") for label in row})
         if len(names) < 2:
             raise ValueError(
