@@ -4,6 +4,8 @@
 #                     the test suite (the code blocks of README.md and docs/ included)
 # and `make multilingual` makes the English sentence-embedding teacher multilingual (English-Spanish), offline;
 # `make ner` distils a named-entity tagger on the bundled WNUT-16 tweets (recipes/ner.yaml), offline;
+# `make regression` a scorer of how positive a review is (recipes/regression.yaml) and `make multi-label` a tagger of
+# the kinds of entity a tweet names (recipes/multi-label.yaml), offline;
 # `make digits` distils a small CNN from a larger one on scikit-learn's handwritten digits, the student seeing 10% of
 # the labels and the teacher's soft targets on the rest (about a minute), offline;
 # `make benchmark` measures what distillation costs against plain fine-tuning, online and with the teacher cache
@@ -21,7 +23,7 @@ BENCHMARK_ARGS ?=
 TEST_WORKERS ?= 2
 FRONTIER_ARGS ?=
 
-.PHONY: install quickstart multilingual ner digits benchmark frontier test lint docs docs-serve docs-check
+.PHONY: install quickstart multilingual ner regression multi-label digits benchmark frontier test lint docs docs-serve docs-check
 
 install:
 	$(PIP) install --quiet "$(TORCH)"
@@ -35,6 +37,12 @@ multilingual: install
 
 ner: install
 	HF_HUB_OFFLINE=1 hfdistill distill --config recipes/ner.yaml
+
+regression: install
+	HF_HUB_OFFLINE=1 hfdistill distill --config recipes/regression.yaml
+
+multi-label: install
+	HF_HUB_OFFLINE=1 hfdistill distill --config recipes/multi-label.yaml
 
 digits: install
 	$(PYTHON) scripts/distil_digits_cnn.py

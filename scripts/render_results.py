@@ -43,12 +43,13 @@ def p_value(value: float) -> str:
 
 
 def report_table(name: str) -> str:
-    """A pipeline's `report.json` (quickstart, NER): every model's headline metric, retention, size, CPU speed-up at
-    batch 1 and 32, and the distilled student's McNemar test against the no-KD one."""
+    """A pipeline's `report.json` (quickstart, NER, regression, multi-label): every model's headline metric, its
+    retention, size, CPU speed-up at batch 1 and 32, and the distilled student's paired test against the no-KD one
+    (McNemar's, or a bootstrap where the metric is not a share right)."""
     report = load(name)
     metric, teacher = report["metric"], report["models"][0]
-    columns = ["model", metric, "retention", "parameters", "size (MB)", "CPU speed-up b=1", "CPU speed-up b=32"]
-    columns.append("McNemar p vs no KD")
+    columns = ["model", metric, f"retention of {metric}", "parameters", "size (MB)", "CPU speed-up b=1"]
+    columns += ["CPU speed-up b=32", f"{report['significance'].get('test', 'McNemar')} p vs no KD"]
     rows = [
         [
             model["name"],
@@ -334,13 +335,13 @@ def headline_table() -> str:
 DEPTH_ONLY = "quickstart_depth_only_2cpu.json"  # the quickstart of earlier versions
 
 
-def quickstart_cost_line() -> str:
-    """What `make quickstart` cost on a fresh clone (`benchmarks/quickstart_cost.py`), as one sentence."""
-    cost = load("quickstart_cost_2cpu.json")
+def make_cost_line(target: str) -> str:
+    """What `make target` cost on a fresh clone (`benchmarks/quickstart_cost.py --target`), as one sentence."""
+    name = f"{target.replace('-', '_')}_cost_2cpu.json"
+    cost = load(name)
     return (
-        f"On {cost['machine'].split(', ')[1]} `make quickstart` took {cost['wall_seconds'] / 60:.1f} minutes on a fresh "
-        f"clone, install included, at a peak of {cost['peak_rss_gb']:.2f} GB of memory "
-        "(`benchmarks/quickstart_cost_2cpu.json`)."
+        f"On {cost['machine'].split(', ')[1]} `make {target}` took {cost['wall_seconds'] / 60:.1f} minutes on a fresh "
+        f"clone, install included, at a peak of {cost['peak_rss_gb']:.2f} GB of memory (`benchmarks/{name}`)."
     )
 
 
@@ -390,7 +391,11 @@ TABLES = {
     "precision": precision_table,
     "ner_seeds": ner_seeds_table,
     "depth_only": lambda: report_table(DEPTH_ONLY),
-    "quickstart_cost": quickstart_cost_line,
+    "quickstart_cost": lambda: make_cost_line("quickstart"),
+    "regression": lambda: report_table("regression_2cpu.json"),
+    "regression_cost": lambda: make_cost_line("regression"),
+    "multi_label": lambda: report_table("multi_label_2cpu.json"),
+    "multi_label_cost": lambda: make_cost_line("multi-label"),
     "ner": lambda: report_table("ner_2cpu.json"),
     "ner_logit_kd": lambda: report_table("ner_logit_kd_2cpu.json"),
     "multilingual": lambda: embedding_table("multilingual_2cpu.json"),

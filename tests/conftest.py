@@ -149,8 +149,9 @@ def write_teacher_and_reviews(folder, rows: int = 60, words: int = 5) -> pd.Data
 @pytest.fixture
 def docs_workdir(tmp_path, monkeypatch):
     """What the docs' code blocks name, in a fresh working directory: `teacher/` (a tiny fine-tuned classifier, with
-    its tokenizer), `reviews.csv` (columns `review` and `sentiment`), `outputs/quickstart/student` and a tiny tagger in
-    `outputs/ner/student`."""
+    its tokenizer), `reviews.csv` (columns `review` and `sentiment`), `outputs/quickstart/student`, a tiny tagger in
+    `outputs/ner/student`, a scorer in `outputs/regression/student` and a multi-label classifier in
+    `outputs/multi-label/student`."""
     data = write_teacher_and_reviews(tmp_path, rows=40)
     data.rename(columns={"text": "review", "label": "sentiment"}).to_csv(tmp_path / "reviews.csv", index=False)
     shutil.copytree(tmp_path / "teacher", tmp_path / "outputs" / "quickstart" / "student")
@@ -160,5 +161,14 @@ def docs_workdir(tmp_path, monkeypatch):
     config.label2id = {tag: i for i, tag in enumerate(tags)}
     BertForTokenClassification(config).save_pretrained(tmp_path / "outputs" / "ner" / "student")
     BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt")).save_pretrained(tmp_path / "outputs" / "ner" / "student")
+    for name, labels, problem_type in (("regression", ["score"], "regression"),
+                                       ("multi-label", ["person", "geo-loc", "company"], "multi_label_classification")):  # fmt: skip
+        config = tiny_bert(num_labels=len(labels)).config
+        config.id2label, config.label2id = dict(enumerate(labels)), {label: i for i, label in enumerate(labels)}
+        config.problem_type = problem_type
+        BertForSequenceClassification(config).save_pretrained(tmp_path / "outputs" / name / "student")
+        BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt")).save_pretrained(
+            tmp_path / "outputs" / name / "student"
+        )
     monkeypatch.chdir(tmp_path)
     return tmp_path

@@ -2,6 +2,7 @@
 lives; each range is checked before any work."""
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # The settings a search may vary, each with whether Optuna samples it on a log scale.
 SEARCHABLE = {
@@ -58,9 +59,28 @@ class SearchArguments:
             raise ValueError(f"search_params is empty: name at least one of {list(SEARCHABLE)}")
         for name in self.search_params:
             check_range(name, getattr(self, f"{name}_range"))
+        if self.storage is not None:
+            check_storage(self.storage)
 
     def ranges(self) -> dict[str, tuple[float, float]]:
         return {name: tuple(getattr(self, f"{name}_range")) for name in self.search_params}
+
+
+def check_storage(url: str) -> None:
+    """Refuse a `--storage` that is not a database URL, or an SQLite one whose file is a folder or has no folder."""
+    if "://" not in url:
+        raise ValueError(
+            f"--storage {url} is not a storage URL: give a database URL such as sqlite:///study.db (a file, made if "
+            "missing) or postgresql://user@host/db"
+        )
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///") :])
+        if path.is_dir():
+            raise ValueError(
+                f"--storage {url} names a folder: name a database file in it, e.g. sqlite:///{path}/study.db"
+            )
+        if not path.parent.is_dir():
+            raise ValueError(f"--storage {url}: the folder {path.parent} does not exist; make it or name another")
 
 
 def check_range(name: str, bounds: list[float]) -> None:

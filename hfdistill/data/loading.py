@@ -1,6 +1,10 @@
 """Load labelled text, give it train/validation/test splits and label names, and tokenise it."""
 
+import bz2
+import csv
+import gzip
 import logging
+import lzma
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -41,8 +45,29 @@ def bundled_path(name: str) -> Path:
     return Path(str(resources.files("hfdistill") / "data" / BUNDLED[name]))
 
 
+def check_header(path: Path, delimiter: str) -> None:
+    """Refuse a delimited file whose header names a column twice (the CSV reader would rename the second, and a run
+    would train on the first without a word)."""
+    with open_text(path) as lines:
+        header = next(csv.reader(lines, delimiter=delimiter), [])
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise ValueError(
+            f"{path}: the header names column {repeated[0]!r} {header.count(repeated[0])} times: give each column its "
+            "own name"
+        )
+
+
+def open_text(path: Path):
+    """A text file, read through its compression (`.gz`, `.bz2`, `.xz`) when it has one."""
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix, open)
+    return opener(path, "rt", encoding="utf-8", errors="replace", newline="")
+
+
 def load_local_file(builder: str, path: Path, **kwargs) -> DatasetDict:
     """One local file as the train split; an empty or unreadable file raises a one-line `ValueError`."""
+    if builder == "csv":
+        check_header(path, kwargs.get("delimiter", ","))
     try:
         return datasets.load_dataset(builder, data_files={"train": str(path)}, **kwargs)
     except DatasetGenerationError as error:
@@ -55,12 +80,29 @@ def load_local_file(builder: str, path: Path, **kwargs) -> DatasetDict:
 
 
 def load_source(data_args: DataArguments) -> DatasetDict:
-    """The raw dataset named by `data_args.dataset_name`: bundled, a local file, or a Hub id."""
-    return load_named(data_args.dataset_name, data_args.dataset_config_name)
+    """The raw dataset named by `data_args.dataset_name`: bundled, a local file, or a Hub id; its text columns text."""
+    texts = [column for column in (data_args.text_column, data_args.text_pair_column) if column]
+    return load_named(data_args.dataset_name, data_args.dataset_config_name, texts)
 
 
-def load_named(name: str, config_name: str | None = None) -> DatasetDict:
-    """A bundled dataset (`bundled:NAME`), a local file, or a Hub id."""
+def as_text(raw: DatasetDict, columns: list[str]) -> DatasetDict:
+    """`raw` with each of `columns` that holds numbers (codes, ids) cast to strings: a text column is text."""
+    for name, split in raw.items():
+        for column in columns:
+            feature = split.features.get(column)
+            if isinstance(feature, datasets.Value) and feature.dtype not in STRING_DTYPES:
+                raw[name] = split = split.cast_column(column, datasets.Value("string"))
+    return raw
+
+
+def load_named(name: str, config_name: str | None = None, text_columns: list[str] | None = None) -> DatasetDict:
+    """A bundled dataset (`bundled:NAME`), a local file, or a Hub id; `text_columns` read as text (a CSV's as written,
+    leading zeros kept; other sources' numbers cast to strings)."""
+    text_columns = text_columns or []
+    return as_text(_load_named(name, config_name, text_columns), text_columns)
+
+
+def _load_named(name: str, config_name: str | None, text_columns: list[str]) -> DatasetDict:
     path = Path(name)
     if name.startswith(BUNDLED_PREFIX):
         path = bundled_path(name[len(BUNDLED_PREFIX) :])
@@ -68,6 +110,8 @@ def load_named(name: str, config_name: str | None = None) -> DatasetDict:
     builder = next((b for ext, b in LOCAL_BUILDERS.items() if suffix.endswith(ext)), None)
     if path.is_file() and builder is not None:
         kwargs = {"delimiter": "\t"} if suffix.endswith(".tsv") else {}
+        if builder == "csv":
+            kwargs["converters"] = {column: str for column in text_columns}  # pandas would read codes as numbers
         return load_local_file(builder, path, **kwargs)
     if path.suffix and not path.exists() and builder is not None:
         raise FileNotFoundError(f"dataset file {name} does not exist")

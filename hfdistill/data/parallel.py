@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 
 LOCAL_FORMATS = (".tsv", ".csv", ".jsonl", ".json")
+# The languages of the bundled pairs, in their files' order: a bundled set's columns are these, whatever the flags say.
+BUNDLED_COLUMNS = {"bible_ot_en_es": ("en", "es"), "bible_nt_en_es": ("en", "es")}
 
 
 def _open_text(path: Path):
@@ -141,7 +143,15 @@ def load_parallel(data_args: ParallelDataArguments) -> datasets.Dataset:
     columns = data_args.columns
     name = data_args.dataset_name
     if name.startswith(BUNDLED_PREFIX):
-        return read_parallel_file(bundled_path(name[len(BUNDLED_PREFIX) :]), columns)
+        bundled = name[len(BUNDLED_PREFIX) :]
+        languages = list(BUNDLED_COLUMNS.get(bundled, columns))
+        missing = [column for column in columns if column not in languages]
+        if missing:
+            raise ValueError(
+                f"{name} holds the columns {languages}, not {missing[0]!r}: set --source_column and --target_columns "
+                "to its languages, or give pairs in that language with --dataset_name (and --eval_datasets)"
+            )
+        return read_parallel_file(bundled_path(bundled), languages).select_columns(columns)
     path = Path(name)
     if path.is_file() or any(s in LOCAL_FORMATS for s in path.suffixes):
         return read_parallel_file(path, columns)

@@ -41,12 +41,13 @@ from hfdistill.config.paths import publish_folder
 from hfdistill.config.pipeline import PipelineArguments
 from hfdistill.config.search import SEARCHABLE, WEIGHTS, SearchArguments
 from hfdistill.config.training import DistillationArguments
+from hfdistill.losses.problems import losses_for
 from hfdistill.outputs.search_report import write_search_outputs
 from hfdistill.run.logit_plan import distillation_arguments, plan_student
 from hfdistill.run.logit_stages import teacher_and_student
 from hfdistill.run.pipeline import open_pipeline_run, start_run
 from hfdistill.tasks.task_data import TaskData, load_task
-from hfdistill.training.trainer import DistillationTrainer
+from hfdistill.training.trainer import DistillationTrainer, check_temperature
 
 logger = logging.getLogger(__name__)
 TRIALS = "trials"
@@ -225,6 +226,12 @@ def prepare_trials(args, data_args: DataArguments, pipeline_args: PipelineArgume
     probe = replace(args, **{name: high for name, (_, high) in search_args.ranges().items() if name in WEIGHTS[1:]})
     layers = plan_student(probe, teacher_path, output)  # the intermediate terms checked at their largest weights
     data = load_task(teacher_path, data_args)
+    if "temperature" in search_args.search_params and not losses_for(data.task.problem_type).uses_temperature:
+        raise ValueError(
+            f"--search_params temperature: {data.task.name} has no temperature (its soft targets are the teacher's "
+            "scores); search kd_loss_weight and learning_rate, e.g. --search_params kd_loss_weight learning_rate"
+        )
+    check_temperature(args, data.task.problem_type)
     # `n_trials` may grow on a rerun (it adds trials); any other search setting must stay as the study began
     search = {name: value for name, value in asdict(search_args).items() if name != "n_trials"}
     run = open_pipeline_run(args, data_args, pipeline_args, search=search)

@@ -54,6 +54,14 @@ def encoded_tags(split: datasets.Dataset, label_column: str, names: list[str], s
 def check_rows(split: datasets.Dataset, data_args: DataArguments, split_name: str) -> None:
     """Refuse rows whose words and tags are missing or differ in number, naming the first such row."""
     words, tags = split[data_args.text_column], split[data_args.label_column]
+    for column, values, what in ((data_args.text_column, words, "words"), (data_args.label_column, tags, "tags")):
+        given = next((value for value in values if isinstance(value, str)), None)
+        if given is not None:
+            raise ValueError(
+                f"column {column!r} of split {split_name!r} in {data_args.dataset_name} holds a string per row "
+                f"({given[:40]!r}), not a list of {what}: give each sentence's {what} as a list, one per word "
+                '(JSON Lines: {"tokens": ["Paris", "is", "big"], "ner_tags": ["B-loc", "O", "O"]})'
+            )
     for i, (row_words, row_tags) in enumerate(zip(words, tags, strict=True)):
         if not row_words or row_tags is None or len(row_words) != len(row_tags):
             count = "no" if not row_words else len(row_words)

@@ -3,7 +3,9 @@ on stderr that says what to fix, no traceback, no model trained, and nothing the
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from transformers import PreTrainedModel
 
 from hfdistill.cli import main
 from tests.conftest import write_teacher_and_reviews
@@ -30,6 +32,12 @@ def inputs(tmp_path_factory) -> Path:
     (folder / "broken.yaml").write_text("temperature: [3.0\n")
     (folder / "typo.yaml").write_text("temprature: 3.0\n")
     (folder / "list.yaml").write_text("- 1\n- 2\n")
+    lines = (folder / "data.csv").read_text().splitlines()  # the label column twice
+    (folder / "twice.csv").write_text("\n".join([lines[0] + ",label", *(line + ",pos" for line in lines[1:])]) + "\n")
+    good.assign(label=["loc|per", "loc"] * 30).to_csv(folder / "joined.csv", index=False)
+    pd.DataFrame({"tokens": ["anna is in paris"] * 20, "ner_tags": [["B-per", "O", "O", "B-loc"]] * 20}).to_json(
+        folder / "sentences.jsonl", orient="records", lines=True
+    )  # the words as one string, not a list
     return folder
 
 
@@ -204,14 +212,54 @@ CASES = [
     (MULTILINGUAL + ["--intermediate_epochs", "2"], "intermediate_epochs apply to task distillation"),
     (SEARCH + ["--search_params", "hidden_loss_weight", "--teacher_cache_dir", "{inputs}/afile"], "afile"),
     (SEARCH + ["--dataset_name", "{inputs}/ragged.csv"], "ragged.csv"),
+    # ---- the files users have, and the task their label column implies (regression, multi-label)
+    (DISTILL + ["--dataset_name", "{inputs}/twice.csv"], "the header names column 'label' 2 times"),
+    (
+        DISTILL + ["--dataset_name", "{inputs}/sentences.jsonl", "--task", "token-classification"],
+        "column 'tokens' of split 'train' in {inputs}/sentences.jsonl holds a string per row ('anna is in paris'), not "
+        "a list of words",
+    ),
+    (
+        MULTILINGUAL + ["--target_columns", "fr", "--dataset_name", "bundled:bible_ot_en_es"],
+        "bundled:bible_ot_en_es holds the columns ['en', 'es'], not 'fr'",
+    ),
+    (MULTILINGUAL + ["--target_columns", "fr"], "bundled:bible_nt_en_es holds the columns ['en', 'es'], not 'fr'"),
+    (SEARCH + ["--storage", "sqlite:///{inputs}"], "names a folder: name a database file in it"),
+    (SEARCH + ["--storage", "{inputs}/study.db"], "is not a storage URL"),
+    (SEARCH + ["--storage", "sqlite:///{inputs}/nowhere/study.db"], "nowhere does not exist"),
+    (
+        DISTILL + ["--dataset_name", "{inputs}/scores.csv", "--temperature", "3"],
+        "temperature 3.0 does not apply to regression",
+    ),
+    (
+        SEARCH + ["--dataset_name", "{inputs}/scores.csv", "--teacher_num_train_epochs", "1"],
+        "--search_params temperature: text-regression has no temperature",
+    ),
+    (
+        DISTILL + ["--dataset_name", "{inputs}/data.csv", "--task", "text-regression"],
+        "holds str values such as 'neg', not scores",
+    ),
+    (
+        DISTILL
+        + ["--dataset_name", "{inputs}/joined.csv", "--task", "multi-label-classification", "--label_column", "label"],
+        "not lists of labels: pass --label_separator",
+    ),
+    (DISTILL + ["--dataset_name", "{inputs}/joined.csv", "--label_separator", ""], "label_separator is empty"),
+    (DISTILL + ["--dataset_name", "{inputs}/data.csv", "--label_column", "nope"], "column 'nope' not found"),
+    (DISTILL + ["--task", "ranking"], "invalid choice: 'ranking'"),
 ]
 
 
 @pytest.mark.parametrize(("argv", "message"), CASES, ids=[f"{case[0][0]}-{i}" for i, case in enumerate(CASES)])
-def test_a_bad_input_is_one_line_before_any_work(inputs, tmp_path, capsys, argv, message):
+def test_a_bad_input_is_one_line_before_any_work(inputs, tmp_path, capsys, monkeypatch, argv, message):
     values = {"inputs": str(inputs), "teacher": str(inputs / "teacher"), "out": str(tmp_path / "run")}
     argv = [part.format(**values) for part in argv]
     before = snapshot(inputs), snapshot(tmp_path)
+
+    def no_model(*args, **kwargs):  # every check comes before the first model's weights are read
+        raise AssertionError(f"a model was loaded before the refusal ({args[0] if args else kwargs})")
+
+    monkeypatch.setattr(PreTrainedModel, "from_pretrained", classmethod(no_model))
     try:
         status = main(argv)
     except SystemExit as exit_info:  # argparse's own refusals (an unknown choice) exit with its usage and one line

@@ -2,6 +2,7 @@ import pandas as pd
 import pytest
 from transformers import BertTokenizerFast
 
+from hfdistill.config.data import DataArguments
 from hfdistill.data.loading import load_splits, tokenize_splits
 from tests.conftest import text_data
 
@@ -80,3 +81,15 @@ def test_tokenized_splits_hold_model_inputs_and_labels(tmp_path):
     tokenized = tokenize_splits(splits, tokenizer, args)
     assert set(tokenized["train"].column_names) == {"input_ids", "attention_mask", "token_type_ids", "labels"}
     assert max(len(ids) for ids in tokenized["train"]["input_ids"]) == 4
+
+
+def test_a_text_column_of_numbers_is_read_as_text_as_written(tmp_path):
+    from hfdistill.data.loading import load_source
+
+    path = tmp_path / "codes.csv"
+    path.write_text("text,label\n00123,a\n456,b\n7.50,a\n")
+    train = load_source(DataArguments(dataset_name=str(path), text_column="text", label_column="label"))["train"]
+    assert train["text"] == ["00123", "456", "7.50"]  # codes keep their zeros; no number reaches the tokenizer
+    jsonl = tmp_path / "codes.jsonl"
+    jsonl.write_text('{"text": 123, "label": "a"}\n{"text": 45, "label": "b"}\n')
+    assert load_source(DataArguments(dataset_name=str(jsonl), text_column="text"))["train"]["text"] == ["123", "45"]
