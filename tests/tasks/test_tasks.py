@@ -207,7 +207,11 @@ def test_a_task_fills_in_its_default_columns_and_keeps_named_ones(task, columns)
 
 @pytest.mark.parametrize(
     ("task", "searched"),
-    [("token-classification", ["temperature", "kd_loss_weight"]), ("text-classification", ["hidden_loss_weight"])],
+    [
+        ("token-classification", ["temperature", "kd_loss_weight"]),
+        ("text-classification", ["hidden_loss_weight"]),
+        ("text-regression", ["kd_loss_weight", "learning_rate"]),
+    ],
 )
 def test_every_task_can_be_searched(task, searched, tmp_path, encoder_folder):
     """A 2-trial search for each task; an intermediate term's weight keeps the teacher online."""
@@ -219,15 +223,20 @@ def test_every_task_can_be_searched(task, searched, tmp_path, encoder_folder):
         "--per_device_train_batch_size", "8", "--max_seq_length", "16", "--output_dir", str(output),
         "--disable_tqdm", "true", "--use_cpu", "true", "--timing_rounds", "1",
     ]  # fmt: skip
-    assert main(argv) == 0
+    assert main(argv + (["--label_column", "score"] if task == "text-regression" else [])) == 0
     report = json.loads((output / "report.json").read_text())
     assert report["metric"] == task_for(task).headline_metric and report["settings"]["task"] == task
     assert list(report["search"]["ranges"]) == searched
     assert report["search"]["trials_completed"] + report["search"]["trials_pruned"] == 2
     assert (output / "teacher-cache").exists() == (searched != ["hidden_loss_weight"])
     card = (output / "student" / "README.md").read_text()
-    assert f"pipeline_tag: {task}" in card and "## How its settings were chosen" in card
-    loaded = pipeline(task, model=str(output / "student"), device="cpu")
+    tag = task_for(task).pipeline_tag
+    assert f"pipeline_tag: {tag}" in card and "## How its settings were chosen" in card
+    loaded = pipeline(tag, model=str(output / "student"), device="cpu")
     assert isinstance(loaded("anna good paris"), list)  # a tiny student may tag no entity
-    labels = {"token-classification": {"O", "B-loc", "B-per"}, "text-classification": {"negative", "positive"}}
+    labels = {
+        "token-classification": {"O", "B-loc", "B-per"},
+        "text-classification": {"negative", "positive"},
+        "text-regression": {"score"},
+    }
     assert set(loaded.model.config.id2label.values()) == labels[task]
