@@ -58,6 +58,20 @@ class DataArguments:
             "separator (e.g. ',' or '|'). Default: the column holds lists of label names."
         },
     )
+    label_threshold: float = field(
+        default=0.5,
+        metadata={
+            "help": "Multi-label classification: a label applies where its sigmoid passes this, in (0, 1); each "
+            "trained model keeps its threshold in its config.json (`label_threshold`)."
+        },
+    )
+    tune_label_threshold: bool = field(
+        default=False,
+        metadata={
+            "help": "Multi-label classification: choose each trained model's threshold on the validation split "
+            "(the one of 0.05, 0.10, ..., 0.95 with the best micro-F1) instead of --label_threshold."
+        },
+    )
     train_split: str = field(default="train", metadata={"help": "Split to train on."})
     validation_split: str = field(
         default="validation", metadata={"help": "Split to evaluate on; carved from train (seeded) when absent."}
@@ -122,6 +136,8 @@ class DataArguments:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
+        if not 0.0 < self.label_threshold < 1.0:
+            raise ValueError(f"label_threshold must be in (0, 1), got {self.label_threshold}")
         if self.label_separator is not None and not self.label_separator:
             raise ValueError("label_separator is empty: give the string that joins the label names, e.g. ','")
         if self.task not in (AUTO_TASK, *TASK_NAMES):

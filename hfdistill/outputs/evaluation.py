@@ -3,6 +3,7 @@
 import logging
 
 import numpy as np
+from transformers import EvalPrediction
 
 from hfdistill.models.predict import predict_test_split
 from hfdistill.outputs.report import ModelReport, measure_all, timing_inputs
@@ -21,6 +22,7 @@ def compare_models(
     for name, model in models.items():
         logger.info("scoring %s (%s)", name, folders[name])
         prediction = predict_test_split(model, data.tokenized["test"], data.collator)
+        prediction = EvalPrediction(data.task.answers(prediction.predictions, model.config), prediction.label_ids)
         metrics[name] = data.metrics_of(prediction)
         outcomes[name] = data.task.outcomes(prediction.predictions, prediction.label_ids)
     logger.info("timing %s on the CPU", ", ".join(models))

@@ -15,6 +15,7 @@ import numpy as np
 import onnxruntime
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
+from transformers import EvalPrediction
 
 from hfdistill.config.data import DataArguments
 from hfdistill.models.predict import predict
@@ -122,6 +123,7 @@ def export_and_check(folder: str, data_args: DataArguments, quantize: bool) -> d
     for name, run in runners.items():
         logger.info("scoring and timing %s", name)
         prediction = predict(run, test, data.collator)
+        prediction = EvalPrediction(data.task.answers(prediction.predictions, model.config), prediction.label_ids)
         reference = prediction.predictions if reference is None else reference
         metrics = data.compute_metrics(prediction)
         forms.append(

@@ -26,6 +26,7 @@ from hfdistill.config.data import DataArguments
 from hfdistill.config.paths import model_config
 from hfdistill.config.pipeline import PipelineArguments, own_or_default
 from hfdistill.data.transfer import with_transfer_data
+from hfdistill.models.predict import predict_test_split
 from hfdistill.models.reorder import reorder_on_training_texts
 from hfdistill.models.student import freeze_input_embeddings
 from hfdistill.outputs.card import write_task_card, write_teacher_card
@@ -187,7 +188,16 @@ class LogitStages:
             )
         return distil(student, teacher, teacher_folder, self.train_rows, args, self.data, run, self.layers)
 
+    def validation_of(self, folder: str):
+        """The saved model's logits and labels on the validation split."""
+        model = self.data.task.load_model(folder)
+        return predict_test_split(model, self.data.tokenized["validation"], self.data.collator)
+
     def report(self, folders: dict[str, str]) -> dict:
+        fine_tuned = self.pipeline_args.teacher_num_train_epochs > 0  # a teacher given as trained is not written to
+        for name, folder in folders.items():
+            if name != "teacher" or fine_tuned:
+                self.data.task.finish_model(folder, lambda f=folder: self.validation_of(f), self.data_args)
         logger.info("measuring on the test split")
         rows, outcomes = compare_models(self.data, folders, self.pipeline_args.timing_rounds)
         settings = run_settings(

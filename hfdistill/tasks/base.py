@@ -7,7 +7,7 @@ from functools import cached_property
 
 import numpy as np
 from datasets import DatasetDict
-from transformers import PreTrainedModel
+from transformers import EvalPrediction, PreTrainedModel
 
 from hfdistill.config.data import DataArguments
 from hfdistill.metrics import load_metric
@@ -32,6 +32,7 @@ class EncoderTask(ABC):
     supports_transfer: bool = False  # whether unlabelled text (`--transfer_dataset`, `--augment_copies`) applies
     supports_augmentation: bool = True  # whether `--augment_copies` applies where unlabelled text does
     problem_type = "single_label_classification"  # transformers' `config.problem_type`: it chooses the losses
+    thresholded = False  # whether its answers depend on a threshold its models keep (`label_threshold`)
 
     @property
     def pipeline_tag(self) -> str:
@@ -76,6 +77,15 @@ class EncoderTask(ABC):
         scored = labels != -100
         return round(100.0 * float((logits.argmax(-1) == reference.argmax(-1))[scored].mean()), 2)
 
+    def answers(self, logits: np.ndarray, config) -> np.ndarray:
+        """`logits` as `scores` reads them, for a model of `config` (a multi-label model's threshold moves them)."""
+        return logits
+
+    def finish_model(self, folder: str, validation: EvalPrediction, data_args: DataArguments) -> None:
+        """What a trained model's folder keeps of how to read it, from its `validation` predictions; by default
+        nothing."""
+        return None
+
     def compute_metrics(self, label_names: list[str]) -> Callable:
         """A `compute_metrics` for `Trainer`: `scores` of an `EvalPrediction`."""
 
@@ -102,6 +112,11 @@ class EncoderTask(ABC):
             raise ValueError(
                 f"augment_copies perturbs whole texts, which {self.name} does not tag word by word: drop it (a "
                 "--transfer_dataset of unlabelled text is taken)"
+            )
+        if (data_args.label_threshold != 0.5 or data_args.tune_label_threshold) and not self.thresholded:
+            raise ValueError(
+                f"label_threshold and tune_label_threshold decide when a label applies in multi-label "
+                f"classification, not in {self.name}: drop them"
             )
         text_column = data_args.text_column or self.columns[0]
         return replace(data_args, text_column=text_column, label_column=data_args.label_column or self.columns[1])

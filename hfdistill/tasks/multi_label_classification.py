@@ -3,17 +3,19 @@
 
 The label column holds a list of label names per row (an empty list: no label applies), a `Sequence(ClassLabel)` as
 on the Hub, or strings of names joined by `--label_separator`. Each label's sigmoid at temperature T is a Bernoulli
-soft target (`hfdistill.losses.multi_label`). A label applies where its sigmoid passes 0.5. Scored by micro- and
+soft target (`hfdistill.losses.multi_label`). A label applies where its sigmoid passes the model's threshold (0.5,
+`--label_threshold`, or chosen on validation with `--tune_label_threshold`; kept in its config.json). Scored by micro- and
 macro-averaged F1 and subset accuracy (every label of the text right); the report's paired test is a bootstrap of
 micro-F1 over texts. Transfer rows carry NaN labels, which the task loss skips.
 """
 
+import logging
 from functools import cached_property
 
 import datasets
 import numpy as np
 from datasets import ClassLabel, Sequence, Value
-from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
+from transformers import AutoConfig, AutoModelForSequenceClassification, DataCollatorWithPadding
 
 from hfdistill.config.data import DataArguments
 from hfdistill.data.loading import (
@@ -26,6 +28,8 @@ from hfdistill.data.loading import (
 from hfdistill.metrics import load_metric
 from hfdistill.numerics.bootstrap import bootstrap_against_baseline, f1_from_counts
 from hfdistill.tasks.base import EncoderTask
+
+logger = logging.getLogger(__name__)
 
 
 def label_lists(split: datasets.Dataset, data_args: DataArguments, split_name: str) -> list[list[str]]:
@@ -92,6 +96,30 @@ class MultiLabelClassification(EncoderTask):
     supports_transfer = True
     paired_unit = "text"
 
+    thresholded = True
+
+    def answers(self, logits, config):
+        """Logits less the log-odds of the model's `label_threshold` (0.5 when it has none): a label applies above 0."""
+        threshold = getattr(config, "label_threshold", 0.5)
+        return np.asarray(logits) - np.log(threshold / (1 - threshold))
+
+    def finish_model(self, folder, validation, data_args):
+        """Keep in the folder's config.json the threshold its answers are read at: `--label_threshold`, or with
+        `--tune_label_threshold` the one of 0.05 ... 0.95 whose micro-F1 on `validation` is the best (the lowest
+        of a tie)."""
+        threshold = data_args.label_threshold
+        if data_args.tune_label_threshold:
+            logits, labels = validation.predictions, validation.label_ids
+            grid = np.round(np.arange(0.05, 0.951, 0.05), 2)
+            counts = [self.outcomes(logits - np.log(t / (1 - t)), labels) for t in grid]
+            scores = [f1_from_counts(c) for c in counts]
+            threshold = float(grid[int(np.argmax(scores))])
+            logger.info("%s: label threshold %.2f (validation micro-F1 %.4f; 0.5: %.4f)", folder, threshold,
+                        max(scores), scores[9])  # fmt: skip
+        config = AutoConfig.from_pretrained(folder)
+        config.label_threshold = threshold
+        config.save_pretrained(folder)
+
     @cached_property
     def metrics(self) -> dict:
         return {name: load_metric(name, "multilabel") for name in self.metric_names}
@@ -156,5 +184,6 @@ class MultiLabelClassification(EncoderTask):
         return (
             "from transformers import pipeline\n\n"
             f'model = pipeline("text-classification", model="path/to/{folder_name}", top_k=None)\n'
-            f'model("{self.example}")  # every label with its sigmoid score; a label applies above 0.5'
+            f'model("{self.example}")  # every label with its sigmoid score\n'
+            "threshold = model.model.config.label_threshold  # a label applies where its score passes this"
         )

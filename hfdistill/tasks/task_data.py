@@ -43,7 +43,10 @@ class TaskData:
 
     def score(self, model: PreTrainedModel) -> dict[str, float]:
         """The task's metrics of `model` on the test split."""
-        return self.metrics_of(predict_test_split(model, self.tokenized["test"], self.collator))
+        prediction = predict_test_split(model, self.tokenized["test"], self.collator)
+        return self.metrics_of(
+            EvalPrediction(self.task.answers(prediction.predictions, model.config), prediction.label_ids)
+        )
 
     def metrics_of(self, prediction: EvalPrediction) -> dict[str, float]:
         metrics = self.compute_metrics(prediction)

@@ -247,6 +247,11 @@ CASES = [
     (DISTILL + ["--dataset_name", "{inputs}/joined.csv", "--label_separator", ""], "label_separator is empty"),
     (DISTILL + ["--dataset_name", "{inputs}/data.csv", "--label_column", "nope"], "column 'nope' not found"),
     (DISTILL + ["--task", "ranking"], "invalid choice: 'ranking'"),
+    (DISTILL + ["--label_threshold", "1.5"], "label_threshold must be in (0, 1), got 1.5"),
+    (
+        DISTILL + ["--tune_label_threshold", "true"],
+        "decide when a label applies in multi-label classification, not in",
+    ),
 ]
 
 

@@ -128,3 +128,20 @@ def test_auto_logs_its_choice_and_an_explicit_task_wins(tmp_path, caplog):
     assert (tagged.task, tagged.text_column, tagged.label_column) == ("token-classification", "tokens", "ner_tags")
     with pytest.raises(ValueError, match="found no label column .*name it with --label_column"):
         resolved_task(DataArguments(dataset_name=path))
+
+
+def test_a_multi_label_models_threshold_is_tuned_on_validation_and_kept_in_its_config(tmp_path):
+    from transformers import AutoConfig, BertConfig, EvalPrediction
+
+    task, folder = task_for(MULTI_LABEL), tmp_path / "student"
+    BertConfig(num_labels=2).save_pretrained(folder)
+    labels = np.array([[1, 0], [1, 1], [0, 1], [0, 0]] * 5, dtype=float)
+    sigmoids = np.where(labels > 0, 0.35, 0.1)  # every label that applies scores 0.35: 0.5 finds none of them
+    validation = EvalPrediction(np.log(sigmoids / (1 - sigmoids)), labels)
+    task.finish_model(str(folder), lambda: validation, DataArguments(tune_label_threshold=True))
+    config = AutoConfig.from_pretrained(folder)
+    assert 0.1 < config.label_threshold <= 0.35
+    assert task.scores(task.answers(validation.predictions, config), labels, ["a", "b"])["f1_micro"] == 1.0
+    assert task.scores(validation.predictions, labels, ["a", "b"])["f1_micro"] == 0.0  # read at 0.5
+    task.finish_model(str(folder), lambda: pytest.fail("no tuning asked"), DataArguments(label_threshold=0.2))
+    assert AutoConfig.from_pretrained(folder).label_threshold == 0.2
