@@ -81,9 +81,9 @@ class EncoderTask(ABC):
         """`logits` as `scores` reads them, for a model of `config` (a multi-label model's threshold moves them)."""
         return logits
 
-    def finish_model(self, folder: str, validation: EvalPrediction, data_args: DataArguments) -> None:
-        """What a trained model's folder keeps of how to read it, from its `validation` predictions; by default
-        nothing."""
+    def finish_model(self, folder: str, validation: Callable[[], EvalPrediction], data_args: DataArguments) -> None:
+        """What a trained model's folder keeps of how to read it, from its predictions on the validation split
+        (`validation()`, made only when called); by default nothing."""
         return None
 
     def compute_metrics(self, label_names: list[str]) -> Callable:

@@ -105,11 +105,12 @@ class MultiLabelClassification(EncoderTask):
 
     def finish_model(self, folder, validation, data_args):
         """Keep in the folder's config.json the threshold its answers are read at: `--label_threshold`, or with
-        `--tune_label_threshold` the one of 0.05 ... 0.95 whose micro-F1 on `validation` is the best (the lowest
+        `--tune_label_threshold` the one of 0.05 ... 0.95 whose micro-F1 on the validation predictions (`validation()`) is the best (the lowest
         of a tie)."""
         threshold = data_args.label_threshold
         if data_args.tune_label_threshold:
-            logits, labels = validation.predictions, validation.label_ids
+            prediction = validation()  # predicted only when asked
+            logits, labels = prediction.predictions, prediction.label_ids
             grid = np.round(np.arange(0.05, 0.951, 0.05), 2)
             counts = [self.outcomes(logits - np.log(t / (1 - t)), labels) for t in grid]
             scores = [f1_from_counts(c) for c in counts]
