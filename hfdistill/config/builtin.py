@@ -26,7 +26,6 @@ DEPTH_ONLY_DEFAULTS = {
     "freeze_word_embeddings": True,
     "train_baseline": True,
     "output_dir": "outputs/depth-only",
-    "temperature": 2.0,
     "kd_loss_weight": 0.5,
     "num_train_epochs": 2,
     "learning_rate": 1e-4,
@@ -51,7 +50,6 @@ QUICKSTART_DEFAULTS = {
     "student_hidden_size": 192,
     "student_intermediate_size": 768,
     "student_init": "importance",
-    "temperature": 2.0,
     "kd_loss_weight": 0.5,  # second stage: soft targets and labels, from the teacher-output cache
     "hidden_loss_weight": 1.0,  # first stage only
     "attention_loss_weight": 1.0,  # first stage only

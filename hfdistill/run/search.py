@@ -261,7 +261,8 @@ def run_study(trials: Trials, search_args: SearchArguments) -> optuna.Study:
         if counted_trials(study) >= search_args.n_trials:
             study.stop()
 
-    recipe = {name: getattr(trials.args, name) for name in ranges}
+    # the recipe's own values (the temperature as its loss takes it: unset is the default)
+    recipe = {name: getattr(trials.args, "kd_temperature" if name == "temperature" else name) for name in ranges}
     if all(low <= recipe[name] <= high for name, (low, high) in ranges.items()):
         study.enqueue_trial(recipe, skip_if_exists=True)  # the recipe's own values: the search can only do better
     if counted_trials(study) < search_args.n_trials:

@@ -105,8 +105,8 @@ class MultiLabelClassification(EncoderTask):
 
     def finish_model(self, folder, validation, data_args):
         """Keep in the folder's config.json the threshold its answers are read at: `--label_threshold`, or with
-        `--tune_label_threshold` the one of 0.05 ... 0.95 whose micro-F1 on the validation predictions (`validation()`) is the best (the lowest
-        of a tie)."""
+        `--tune_label_threshold` the one of 0.05 ... 0.95 whose micro-F1 on the validation predictions (`validation()`) is the best (the
+        lowest of a tie)."""
         threshold = data_args.label_threshold
         if data_args.tune_label_threshold:
             prediction = validation()  # predicted only when asked
@@ -114,7 +114,7 @@ class MultiLabelClassification(EncoderTask):
             grid = np.round(np.arange(0.05, 0.951, 0.05), 2)
             counts = [self.outcomes(logits - np.log(t / (1 - t)), labels) for t in grid]
             scores = [f1_from_counts(c) for c in counts]
-            threshold = float(grid[int(np.argmax(scores))])
+            threshold = float(grid[int(np.argmax(scores))])  # the lowest of a tie
             logger.info("%s: label threshold %.2f (validation micro-F1 %.4f; 0.5: %.4f)", folder, threshold,
                         max(scores), scores[9])  # fmt: skip
         config = AutoConfig.from_pretrained(folder)

@@ -133,7 +133,7 @@ def test_other_settings_or_a_finished_run_are_refused(inputs, uninterrupted, tmp
     output = tmp_path / "run"
     cut_off(monkeypatch, "student", 2, argv(inputs, output))
     assert main(argv(inputs, output, "--temperature", "4")) == 2
-    assert "holds an unfinished run with other settings (training.temperature: 2.0 there, 4.0 now)" in (
+    assert "holds an unfinished run with other settings (training.temperature: None there, 4.0 now)" in (
         capsys.readouterr().err
     )
     assert main(argv(inputs, uninterrupted)) == 2
@@ -158,7 +158,7 @@ def test_remeasure_needs_a_finished_run_with_the_same_settings(inputs, uninterru
     assert main(argv(inputs, tmp_path / "none", "--remeasure", "true")) == 2
     assert "--remeasure measures a finished run again, and output_dir" in capsys.readouterr().err
     assert main(argv(inputs, uninterrupted, "--remeasure", "true", "--temperature", "4")) == 2
-    assert "holds a finished run with other settings (training.temperature: 2.0 there, 4.0 now)" in (
+    assert "holds a finished run with other settings (training.temperature: None there, 4.0 now)" in (
         capsys.readouterr().err
     )
     assert main(argv(inputs, uninterrupted, "--remeasure", "true", "--overwrite_output_dir", "true")) == 2
