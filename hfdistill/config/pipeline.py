@@ -3,6 +3,9 @@ stage's own setting falls back to the shared one."""
 
 from dataclasses import dataclass, field
 
+DEFAULT_TEACHER_EPOCHS = (
+    1.0  # a teacher without a head for the task is fine-tuned this long first, as the quickstart's
+)
 # The first stage's own settings (None: the second stage's value); each needs intermediate_epochs > 0.
 FIRST_STAGE_OPTIONS = ("intermediate_learning_rate", "intermediate_kd_loss_weight")
 
@@ -18,15 +21,23 @@ class PipelineArguments:
     """The pipeline's optional steps: fine-tune the teacher first, distil in two stages, train a no-KD baseline, and
     one CPU saver."""
 
-    teacher_num_train_epochs: float = field(
-        default=0.0,
+    teacher_num_train_epochs: float | None = field(
+        default=None,
         metadata={
-            "help": "Fine-tune the teacher on the task for this many epochs first; 0: it is already fine-tuned."
+            "help": "Fine-tune the teacher on the task for this many epochs first; 0: it is already fine-tuned. "
+            f"Default: {DEFAULT_TEACHER_EPOCHS:g} (the quickstart's) when the teacher has no head for the task (a "
+            "pretrained encoder such as the default all-MiniLM-L6-v2), else 0."
         },
     )
-    teacher_learning_rate: float = field(default=5e-5, metadata={"help": "Peak learning rate of teacher fine-tuning."})
-    train_baseline: bool = field(
-        default=False, metadata={"help": "Also fine-tune the same student without the teacher, for the comparison."}
+    teacher_learning_rate: float = field(
+        default=1e-4, metadata={"help": "Peak learning rate of teacher fine-tuning (the quickstart's)."}
+    )
+    train_baseline: bool | None = field(
+        default=None,
+        metadata={
+            "help": "Also fine-tune the same student without the teacher, for the comparison and its paired test. "
+            "Default: on for `distill` and the quickstart; `search` and `multilingual` have none."
+        },
     )
     baseline_learning_rate: float | None = field(
         default=None,
@@ -91,6 +102,8 @@ class PipelineArguments:
             raise ValueError(f"timing_rounds must be >= 1, got {self.timing_rounds}")
         if self.remeasure and self.overwrite_output_dir:
             raise ValueError("remeasure keeps the run's models and overwrite_output_dir discards them: drop one")
+        if self.teacher_num_train_epochs is not None and self.teacher_num_train_epochs < 0:
+            raise ValueError(f"teacher_num_train_epochs must be >= 0, got {self.teacher_num_train_epochs}")
         if self.intermediate_epochs < 0:
             raise ValueError(f"intermediate_epochs must be >= 0, got {self.intermediate_epochs}")
         if self.baseline_learning_rate is not None and not self.baseline_learning_rate > 0:
@@ -98,7 +111,7 @@ class PipelineArguments:
         if self.baseline_num_train_epochs is not None and not self.baseline_num_train_epochs > 0:
             raise ValueError(f"baseline_num_train_epochs must be > 0, got {self.baseline_num_train_epochs}")
         for name in ("baseline_learning_rate", "baseline_num_train_epochs"):
-            if getattr(self, name) is not None and not self.train_baseline:
+            if getattr(self, name) is not None and self.train_baseline is False:
                 raise ValueError(f"{name} is the no-KD baseline's: set --train_baseline true, or drop it")
         rate, weight = self.intermediate_learning_rate, self.intermediate_kd_loss_weight
         if rate is not None and rate <= 0:

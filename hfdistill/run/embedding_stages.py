@@ -111,7 +111,7 @@ class EmbeddingStages:
 
     def __init__(self, args, data_args: ParallelDataArguments, pipeline_args: PipelineArguments, teacher_path: str):
         if (
-            pipeline_args.teacher_num_train_epochs > 0
+            (pipeline_args.teacher_num_train_epochs or 0) > 0
             or pipeline_args.train_baseline
             or pipeline_args.intermediate_epochs
         ):

@@ -1,19 +1,23 @@
 """The checks and models of a task with logits, before training: the teacher and its labels, the student planned or
 loaded, the stages and the cache asked for, each refused before any work."""
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 
 from transformers import PreTrainedModel
 
 from hfdistill.config.paths import model_config
-from hfdistill.config.pipeline import PipelineArguments
+from hfdistill.config.pipeline import DEFAULT_TEACHER_EPOCHS, PipelineArguments
 from hfdistill.config.training import DistillationArguments
 from hfdistill.models.layers import layers_to_keep
 from hfdistill.models.reorder import check_reorderable
 from hfdistill.models.student import StudentShape, build_student, freeze_input_embeddings, student_config
+from hfdistill.tasks import task_of_model
 from hfdistill.tasks.base import EncoderTask
 from hfdistill.training.intermediate import check_intermediate_plan, layer_map_of_copied_layers
+
+logger = logging.getLogger(__name__)
 
 SHAPE_FLAGS = (
     "student_num_layers",
@@ -36,6 +40,25 @@ def load_teacher(
     if freeze_word_embeddings:
         freeze_input_embeddings(teacher)
     return teacher
+
+
+def with_teacher_stage(pipeline_args: PipelineArguments, teacher_path: str, task: EncoderTask, baseline: bool):
+    """`pipeline_args` with its defaults made concrete for this teacher and task: the teacher fine-tuned first
+    (`DEFAULT_TEACHER_EPOCHS`) when it has no head for the task, and the no-KD baseline `baseline` when unset."""
+    epochs = pipeline_args.teacher_num_train_epochs
+    if epochs is None:
+        try:
+            has_head = task_of_model(teacher_path, "teacher_name_or_path") == task.name
+        except ValueError:  # a bare encoder: no head at all
+            has_head = False
+        epochs = 0.0 if has_head else DEFAULT_TEACHER_EPOCHS
+        if not has_head:
+            logger.info(
+                "the teacher %s has no %s head: fine-tuning it first for %g epoch(s) (--teacher_num_train_epochs)",
+                teacher_path, task.name, epochs,
+            )  # fmt: skip
+    train_baseline = baseline if pipeline_args.train_baseline is None else pipeline_args.train_baseline
+    return replace(pipeline_args, teacher_num_train_epochs=epochs, train_baseline=train_baseline)
 
 
 def check_teacher_labels(config, path: str, label_names: list[str]) -> None:

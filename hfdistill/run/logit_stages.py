@@ -41,6 +41,7 @@ from hfdistill.run.logit_plan import (
     load_student,
     load_teacher,
     plan_student,
+    with_teacher_stage,
 )
 from hfdistill.tasks import task_for
 from hfdistill.tasks.base import EncoderTask
@@ -135,6 +136,7 @@ class LogitStages:
     def __init__(self, args, data_args: DataArguments, pipeline_args: PipelineArguments, teacher_path: str):
         task = task_for(data_args.task)
         data_args = task.checked_arguments(data_args)  # the task's columns, before any other check
+        pipeline_args = with_teacher_stage(pipeline_args, teacher_path, task, baseline=True)
         self.args, self.data_args, self.pipeline_args, self.teacher_path = args, data_args, pipeline_args, teacher_path
         check_temperature(args, task.problem_type)
         check_stages(args, pipeline_args)

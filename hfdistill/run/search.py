@@ -43,7 +43,7 @@ from hfdistill.config.search import SEARCHABLE, WEIGHTS, SearchArguments
 from hfdistill.config.training import DistillationArguments
 from hfdistill.losses.problems import losses_for
 from hfdistill.outputs.search_report import write_search_outputs
-from hfdistill.run.logit_plan import distillation_arguments, plan_student
+from hfdistill.run.logit_plan import distillation_arguments, plan_student, with_teacher_stage
 from hfdistill.run.logit_stages import teacher_and_student
 from hfdistill.run.pipeline import open_pipeline_run, start_run
 from hfdistill.tasks.task_data import TaskData, load_task
@@ -226,6 +226,7 @@ def prepare_trials(args, data_args: DataArguments, pipeline_args: PipelineArgume
     probe = replace(args, **{name: high for name, (_, high) in search_args.ranges().items() if name in WEIGHTS[1:]})
     layers = plan_student(probe, teacher_path, output)  # the intermediate terms checked at their largest weights
     data = load_task(teacher_path, data_args)
+    pipeline_args = with_teacher_stage(pipeline_args, teacher_path, data.task, baseline=False)
     if "temperature" in search_args.search_params and not losses_for(data.task.problem_type).uses_temperature:
         raise ValueError(
             f"--search_params temperature: {data.task.name} has no temperature (its soft targets are the teacher's "

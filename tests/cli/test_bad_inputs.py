@@ -199,7 +199,10 @@ CASES = [
         "intermediate_learning_rate must be > 0",
     ),
     (DISTILL + ["--intermediate_kd_loss_weight", "1"], "intermediate_kd_loss_weight is the first stage's"),
-    (DISTILL + ["--baseline_learning_rate", "1e-3"], "baseline_learning_rate is the no-KD baseline's"),
+    (
+        DISTILL + ["--baseline_learning_rate", "1e-3", "--train_baseline", "false"],
+        "baseline_learning_rate is the no-KD baseline's",
+    ),
     (DISTILL + ["--train_baseline", "true", "--baseline_learning_rate", "0"], "baseline_learning_rate must be > 0"),
     (
         DISTILL + ["--intermediate_epochs", "1", "--intermediate_kd_loss_weight", "1.5"],

@@ -46,3 +46,25 @@ def test_train_teacher_refuses_the_teacher_stage_flags_of_distill(tmp_path, caps
     assert main([*argv, "--teacher_num_train_epochs", "3"]) == 2
     assert "train-teacher trains the teacher with --num_train_epochs" in capsys.readouterr().err
     assert not (tmp_path / "t").exists()
+
+
+def test_a_teacher_without_a_head_for_the_task_is_fine_tuned_first_by_default(tmp_path):
+    from dataclasses import replace
+
+    from hfdistill.config.pipeline import DEFAULT_TEACHER_EPOCHS, PipelineArguments
+    from hfdistill.run.logit_plan import with_teacher_stage
+    from hfdistill.tasks import task_for
+    from tests.conftest import tiny_bert
+
+    encoder, classifier = tmp_path / "encoder", tmp_path / "classifier"
+    tiny_bert().bert.save_pretrained(encoder)  # no head
+    tiny_bert(num_labels=2).save_pretrained(classifier)
+    regression, classification = task_for("text-regression"), task_for("text-classification")
+    defaults = PipelineArguments()
+    assert defaults.teacher_num_train_epochs is None and defaults.train_baseline is None
+    bare = with_teacher_stage(defaults, str(encoder), regression, baseline=True)
+    assert (bare.teacher_num_train_epochs, bare.train_baseline) == (DEFAULT_TEACHER_EPOCHS, True)
+    assert with_teacher_stage(defaults, str(classifier), classification, baseline=False).teacher_num_train_epochs == 0
+    assert with_teacher_stage(defaults, str(classifier), regression, baseline=True).teacher_num_train_epochs == 1
+    given = replace(defaults, teacher_num_train_epochs=3.0, train_baseline=False)
+    assert with_teacher_stage(given, str(encoder), regression, baseline=True) == given  # what the user says wins
