@@ -24,7 +24,7 @@ def compare_models(
         prediction = predict_test_split(model, data.tokenized["test"], data.collator)
         prediction = EvalPrediction(data.task.answers(prediction.predictions, model.config), prediction.label_ids)
         metrics[name] = data.metrics_of(prediction)
-        outcomes[name] = data.task.outcomes(prediction.predictions, prediction.label_ids)
+        outcomes[name] = data.task.outcomes(prediction.predictions, prediction.label_ids, data.label_names)
     logger.info("timing %s on the CPU", ", ".join(models))
     singles, batches = timing_inputs(data.tokenized["test"], data.collator)
     return measure_all(models, folders, metrics, singles, batches, rounds), outcomes

@@ -61,7 +61,7 @@ class EncoderTask(ABC):
         """Whether each example is right: its predicted class."""
         return np.argmax(logits, axis=-1) == labels
 
-    def outcomes(self, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    def outcomes(self, logits: np.ndarray, labels: np.ndarray, label_names: list[str]) -> np.ndarray:
         """Each test example's outcome, `(examples, ...)`, that `paired_test` compares between two models on the
         same examples: by default whether it is right (`correct`)."""
         return self.correct(logits, labels)

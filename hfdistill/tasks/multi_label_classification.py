@@ -168,7 +168,7 @@ class MultiLabelClassification(EncoderTask):
         """A text is right when every one of its labels is."""
         return ((np.asarray(logits) > 0) == (np.asarray(labels) > 0.5)).all(axis=-1)
 
-    def outcomes(self, logits, labels):
+    def outcomes(self, logits, labels, label_names=None):
         """Per text: labels predicted right, labels predicted, labels it has (`(texts, 3)`, for micro-F1)."""
         predicted, actual = np.asarray(logits) > 0, np.asarray(labels) > 0.5
         return np.stack([(predicted & actual).sum(-1), predicted.sum(-1), actual.sum(-1)], axis=-1)

@@ -108,7 +108,7 @@ class TextRegression(EncoderTask):
             results |= self.metrics[name].compute(predictions=pairs[:, 0], references=pairs[:, 1])
         return {name: float(results[name]) for name in self.metric_keys}
 
-    def outcomes(self, logits, labels):
+    def outcomes(self, logits, labels, label_names=None):
         """Each text's (prediction, reference) pairs, `(texts, outputs, 2)`."""
         return self.pairs(logits, labels).reshape(len(logits), -1, 2)
 

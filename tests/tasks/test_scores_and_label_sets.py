@@ -145,3 +145,17 @@ def test_a_multi_label_models_threshold_is_tuned_on_validation_and_kept_in_its_c
     assert task.scores(validation.predictions, labels, ["a", "b"])["f1_micro"] == 0.0  # read at 0.5
     task.finish_model(str(folder), lambda: pytest.fail("no tuning asked"), DataArguments(label_threshold=0.2))
     assert AutoConfig.from_pretrained(folder).label_threshold == 0.2
+
+
+def test_a_taggers_outcomes_are_entity_counts_and_its_paired_test_a_bootstrap_of_entity_f1():
+    from hfdistill.numerics.bootstrap import f1_from_counts
+
+    task, names = task_for("token-classification"), ["O", "B-per", "I-per"]
+    labels = np.array([[-100, 1, 2, 0, -100], [-100, 0, 1, 0, -100]] * 20)
+    right = np.eye(3)[np.where(labels < 0, 0, labels)]
+    half = right.copy()
+    half[::2, 2] = np.eye(3)[0]  # the first sentence's entity loses its second word in every other pair
+    counts = task.outcomes(right, labels, names)
+    assert counts.shape == (40, 3) and f1_from_counts(counts) == task.scores(right, labels, names)["f1"] == 1.0
+    test = task.paired_test(counts, task.outcomes(half, labels, names), ("f1", 1.0, 0.75))
+    assert test["test"] == "bootstrap" and test["unit"] == "sentence" and test["difference_points"] > 0
