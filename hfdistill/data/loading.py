@@ -161,17 +161,22 @@ def training_split(data_args: DataArguments) -> tuple[DatasetDict, datasets.Data
     return raw, train
 
 
+def is_missing(value) -> bool:
+    """An empty cell: None, a blank string, or NaN (how a CSV's empty cell in a column of numbers reads)."""
+    return (
+        value is None
+        or (isinstance(value, str) and not value.strip())
+        or (isinstance(value, float) and value != value)
+    )
+
+
 def without_incomplete_rows(
     split: datasets.Dataset, columns: list[str], data_args: DataArguments, split_name: str
 ) -> datasets.Dataset:
     """`split` when every row has a value in each of `columns`. Otherwise a `ValueError` with the count and the first
     rows, or, with `data_args.drop_incomplete_rows`, the split without them and a warning that says how many."""
     values = [split[column] for column in columns]
-    rows = [
-        index
-        for index, row in enumerate(zip(*values, strict=True))
-        if any(value is None or (isinstance(value, str) and not value.strip()) for value in row)
-    ]
+    rows = [index for index, row in enumerate(zip(*values, strict=True)) if any(is_missing(value) for value in row)]
     if not rows:
         return split
     first = ", ".join(str(index + 1) for index in rows[:5]) + (", …" if len(rows) > 5 else "")

@@ -15,8 +15,8 @@ from hfdistill.data.loading import STRING_DTYPES, training_split
 
 logger = logging.getLogger(__name__)
 
-# The columns a task reads by default, in the order auto looks for them: (text, label, task when found).
-DEFAULT_COLUMNS = (("tokens", "ner_tags", "token-classification"), ("text", "label", None), ("text", "labels", None))
+# The (text, label) columns the tasks read by default, in the order auto looks for them.
+DEFAULT_COLUMNS = (("tokens", "ner_tags"), ("text", "label"), ("text", "labels"))
 TASK_FLAGS = "--task text-classification, token-classification, text-regression or multi-label-classification"
 
 
@@ -59,7 +59,7 @@ def resolved_task(data_args: DataArguments) -> DataArguments:
     columns = train.column_names
     text, label = data_args.text_column, data_args.label_column
     if label is None or text is None:
-        found = next(((t, lab) for t, lab, _ in DEFAULT_COLUMNS if lab in columns and t in columns), None)
+        found = next(((t, lab) for t, lab in DEFAULT_COLUMNS if lab in columns and t in columns), None)
         if found is None and label is None:
             raise ValueError(
                 f"--task auto found no label column in {data_args.dataset_name} (columns {columns}): name it with "

@@ -32,7 +32,7 @@ class EncoderTask(ABC):
     supports_transfer: bool = False  # whether unlabelled text (`--transfer_dataset`, `--augment_copies`) applies
     supports_augmentation: bool = True  # whether `--augment_copies` applies where unlabelled text does
     problem_type = "single_label_classification"  # transformers' `config.problem_type`: it chooses the losses
-    thresholded = False  # whether its answers depend on a threshold its models keep (`label_threshold`)
+    label_sets = False  # whether a text has a set of labels: --label_separator and the label threshold apply
 
     @property
     def pipeline_tag(self) -> str:
@@ -113,11 +113,14 @@ class EncoderTask(ABC):
                 f"augment_copies perturbs whole texts, which {self.name} does not tag word by word: drop it (a "
                 "--transfer_dataset of unlabelled text is taken)"
             )
-        if (data_args.label_threshold != 0.5 or data_args.tune_label_threshold) and not self.thresholded:
-            raise ValueError(
-                f"label_threshold and tune_label_threshold decide when a label applies in multi-label "
-                f"classification, not in {self.name}: drop them"
-            )
+        if not self.label_sets:
+            given = [f"--{name}" for name in ("label_separator", "label_threshold", "tune_label_threshold")
+                     if getattr(data_args, name) != getattr(DataArguments, name)]  # fmt: skip
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} read sets of labels (multi-label classification), which {self.name} does "
+                    "not have: drop them"
+                )
         text_column = data_args.text_column or self.columns[0]
         return replace(data_args, text_column=text_column, label_column=data_args.label_column or self.columns[1])
 

@@ -96,7 +96,7 @@ class MultiLabelClassification(EncoderTask):
     supports_transfer = True
     paired_unit = "text"
 
-    thresholded = True
+    label_sets = True
 
     def answers(self, logits, config):
         """Logits less the log-odds of the model's `label_threshold` (0.5 when it has none): a label applies above 0."""

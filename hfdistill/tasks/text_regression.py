@@ -20,7 +20,7 @@ from hfdistill.tasks.base import EncoderTask
 
 def score_feature(split: datasets.Dataset, column: str, source: str, split_name: str):
     """The float feature the scores of `column` are stored as: a number per row, or a list of as many numbers in
-    every row; anything else is refused, naming the first row that is not."""
+    every row; anything else is refused, with an example of what the column holds."""
     feature = split.features[column]
     inner = getattr(feature, "feature", None)
     numeric = lambda f: isinstance(f, Value) and (f.dtype.startswith(("float", "int")) or f.dtype == "bool")  # noqa: E731
@@ -84,8 +84,16 @@ class TextRegression(EncoderTask):
                     f"split {split.split!r} of {data_args.dataset_name} has {split.features[data_args.label_column]} "
                     f"scores but train {feature}: give every split the same number of scores"
                 )
-            values = np.asarray(split[data_args.label_column], dtype=float)
-            return None if (np.isnan(values) | (values == -1)).all() else split  # GLUE's unlabelled test: all -1
+            values = np.asarray(split[data_args.label_column], dtype=float).reshape(len(split), -1)
+            unscored = np.isnan(values).any(axis=-1)
+            if (unscored | (values == -1).all(axis=-1)).all():
+                return None  # unlabelled (GLUE's test splits: all -1): carved from train instead
+            if unscored.any():
+                raise ValueError(
+                    f"{int(unscored.sum())} of {len(split)} rows of split {split.split!r} of {data_args.dataset_name} "
+                    f"have no score (the first: row {int(np.argmax(unscored)) + 1}): fill them in or remove them"
+                )
+            return split
 
         return held_out_splits(raw, train, data_args, align, stratify=None), names
 

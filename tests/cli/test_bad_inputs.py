@@ -251,9 +251,10 @@ CASES = [
     (DISTILL + ["--dataset_name", "{inputs}/data.csv", "--label_column", "nope"], "column 'nope' not found"),
     (DISTILL + ["--task", "ranking"], "invalid choice: 'ranking'"),
     (DISTILL + ["--label_threshold", "1.5"], "label_threshold must be in (0, 1), got 1.5"),
+    (DISTILL + ["--label_separator", "|", "--task", "text-classification"], "--label_separator read sets of labels"),
     (
         DISTILL + ["--tune_label_threshold", "true"],
-        "decide when a label applies in multi-label classification, not in",
+        "--tune_label_threshold read sets of labels (multi-label classification), which text-classification",
     ),
 ]
 
