@@ -28,8 +28,10 @@ def pipeline_parser(prog: str, description: str) -> HfArgumentParser:
 def distill(argv: list[str], defaults: dict | None = None, prog: str = "hfdistill distill") -> int:
     parser = pipeline_parser(
         prog,
-        "Distil a student from a teacher (fine-tuning the teacher first with --teacher_num_train_epochs), optionally "
-        "beside a no-KD baseline, then compare them on the test split. Runs under `accelerate launch`.",
+        "Distil a student from a teacher (fine-tuned on the task first when it has no head for it, or with "
+        "--teacher_num_train_epochs), beside the same student trained without the teacher (--train_baseline false "
+        "skips it), then compare them on the test split. The label column decides the task (--task auto). Runs under "
+        "`accelerate launch`.",
     )
     args, data_args, pipeline_args = parse_with_recipe(parser, argv, defaults)
     report = run_pipeline(args, data_args, pipeline_args)
