@@ -45,11 +45,27 @@ def main(argv: list[str] | None = None) -> int:
 
     transformers.logging.set_verbosity_warning()
     try:
-        return subcommands.COMMANDS[command](argv[1:])
+        status = subcommands.COMMANDS[command](argv[1:])
     except (ValueError, FileNotFoundError, HfHubHTTPError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"hfdistill {command}: error: {message}", file=sys.stderr)
+        close_processes(together=False)
         return 2
     except NonFiniteError as error:  # not the input's fault: the run itself went wrong, and says what to try
         print(f"hfdistill {command}: error: {error}", file=sys.stderr)
+        close_processes(together=False)
         return 1
+    close_processes(together=True)
+    return status
+
+
+def close_processes(together: bool) -> None:
+    """Under `accelerate launch`, end this rank's process group before the process exits: after the other ranks
+    (`together`, a run that ended well: the main rank is last, writing the report) or at once (an error). A rank that
+    exits with the group open can abort in gloo's threads as the interpreter shuts down."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        if together:
+            dist.barrier()
+        dist.destroy_process_group()
