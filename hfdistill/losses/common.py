@@ -41,6 +41,14 @@ class DistillationLoss(NamedTuple):
     task: torch.Tensor
 
 
+def blended(kd: torch.Tensor, task: torch.Tensor | None, kd_loss_weight: float) -> DistillationLoss:
+    """`kd_loss_weight · kd + (1 − kd_loss_weight) · task` with its parts; the soft-target part alone (and a task
+    part of 0) when there are no labels (`task` None)."""
+    if task is None:
+        return DistillationLoss(kd, kd, torch.zeros_like(kd))
+    return DistillationLoss(kd_loss_weight * kd + (1.0 - kd_loss_weight) * task, kd, task)
+
+
 def _normalise(per_item: torch.Tensor, mask: torch.Tensor, num_items_in_batch: int | torch.Tensor | None):
     """Masked sum of `per_item` divided by the number of counted items; 0, not NaN, when nothing is counted."""
     total = (per_item * mask).sum()

@@ -10,7 +10,7 @@ per label of each example, so a loss is a mean over (example, label) pairs, as t
 import torch
 import torch.nn.functional as F
 
-from hfdistill.losses.common import DistillationLoss, TopKTargets, _normalise
+from hfdistill.losses.common import DistillationLoss, TopKTargets, _normalise, blended
 
 
 def binary_soft_target_kl(
@@ -76,7 +76,5 @@ def multi_label_distillation_loss(
     if isinstance(teacher_logits, TopKTargets):
         raise ValueError("a multi-label teacher's top-k classes say nothing of the others: cache all its logits")
     kd = binary_soft_target_kl(student_logits, teacher_logits, temperature, num_items_in_batch)
-    if labels is None:
-        return DistillationLoss(kd, kd, torch.zeros_like(kd))
-    task = multi_label_task_loss(student_logits, labels, num_items_in_batch)
-    return DistillationLoss(kd_loss_weight * kd + (1.0 - kd_loss_weight) * task, kd, task)
+    task = multi_label_task_loss(student_logits, labels, num_items_in_batch) if labels is not None else None
+    return blended(kd, task, kd_loss_weight)

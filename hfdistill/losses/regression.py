@@ -8,7 +8,7 @@ transfer example, which the soft-target term counts and the task term does not. 
 
 import torch
 
-from hfdistill.losses.common import DistillationLoss, _normalise
+from hfdistill.losses.common import DistillationLoss, _normalise, blended
 
 
 def _as_predictions(labels: torch.Tensor, predictions: torch.Tensor) -> torch.Tensor:
@@ -62,7 +62,5 @@ def regression_distillation_loss(
     With `labels=None` the loss is the teacher term alone.
     """
     kd = prediction_mse(student, teacher, num_items_in_batch)
-    if labels is None:
-        return DistillationLoss(kd, kd, torch.zeros_like(kd))
-    task = regression_task_loss(student, labels, num_items_in_batch)
-    return DistillationLoss(kd_loss_weight * kd + (1.0 - kd_loss_weight) * task, kd, task)
+    task = regression_task_loss(student, labels, num_items_in_batch) if labels is not None else None
+    return blended(kd, task, kd_loss_weight)

@@ -4,7 +4,7 @@ the task loss and the blend of the two (`distillation_loss`). Counting as in `hf
 import torch
 import torch.nn.functional as F
 
-from hfdistill.losses.common import DistillationLoss, TopKTargets, _normalise, counted_mask
+from hfdistill.losses.common import DistillationLoss, TopKTargets, _normalise, blended, counted_mask
 
 
 def soft_target_kl(
@@ -129,7 +129,5 @@ def distillation_loss(
         kd = topk_soft_target_kl(student_logits, teacher_logits, temperature, mask, num_items_in_batch)
     else:
         kd = soft_target_kl(student_logits, teacher_logits, temperature, mask, num_items_in_batch)
-    task = task_loss(student_logits, labels, num_items_in_batch) if labels is not None else torch.zeros_like(kd)
-    if labels is None:
-        return DistillationLoss(kd, kd, task)
-    return DistillationLoss(kd_loss_weight * kd + (1.0 - kd_loss_weight) * task, kd, task)
+    task = task_loss(student_logits, labels, num_items_in_batch) if labels is not None else None
+    return blended(kd, task, kd_loss_weight)

@@ -4,12 +4,14 @@ A local copy of the `evaluate` Hub metric `mse` (same name, inputs and output, c
 so that `evaluate.load` works with no network.
 """
 
-import datasets
-import evaluate
 from sklearn.metrics import mean_squared_error
 
-_DESCRIPTION = "MSE = mean((prediction - reference)²); 0 is perfect."
-_KWARGS_DESCRIPTION = """
+from hfdistill.metrics import scores
+
+
+class Mse(scores.ScoreMetric):
+    description = "MSE = mean((prediction - reference)²); 0 is perfect."
+    arguments = """
 Args:
     predictions (list of float): predicted scores.
     references (list of float): ground-truth scores.
@@ -18,20 +20,7 @@ Args:
 Returns:
     mse (float).
 """
-_CITATION = "scikit-learn: Machine Learning in Python, Pedregosa et al., JMLR 12, pp. 2825-2830, 2011."
-
-
-@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
-class Mse(evaluate.Metric):
-    def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("float32"), "references": datasets.Value("float32")}
-            ),
-        )
+    citation = "scikit-learn: Machine Learning in Python, Pedregosa et al., JMLR 12, pp. 2825-2830, 2011."
 
     def _compute(self, predictions, references, sample_weight=None, squared=True):
         score = mean_squared_error(references, predictions, sample_weight=sample_weight)

@@ -6,10 +6,10 @@ that `evaluate.load` works with no network.
 
 from scipy.stats import pearsonr
 
-from hfdistill.metrics import correlation
+from hfdistill.metrics import scores
 
 
-class Pearsonr(correlation.CorrelationMetric):
+class Pearsonr(scores.CorrelationMetric):
     key = "pearsonr"
     description = "Pearson's r between predictions and references, in [-1, 1]; 1 is a perfect increasing line."
     statistic = staticmethod(pearsonr)

@@ -6,10 +6,10 @@ so that `evaluate.load` works with no network.
 
 from scipy.stats import spearmanr
 
-from hfdistill.metrics import correlation
+from hfdistill.metrics import scores
 
 
-class Spearmanr(correlation.CorrelationMetric):
+class Spearmanr(scores.CorrelationMetric):
     key = "spearmanr"
     description = "Spearman's rho between predictions and references, in [-1, 1]; 1 is the same order."
     statistic = staticmethod(spearmanr)
