@@ -25,6 +25,10 @@ _EXPORTS = {
     "build_truncated_student": "models.student",
     "StudentShape": "models.student",
     "evenly_spread_layers": "models.layers",
+    # static students (model2vec's table under a head)
+    "StaticForSequenceClassification": "models.static",
+    "StaticTextClassifier": "models.static",
+    "build_static_student": "models.static",
     # the losses (pure functions of tensors)
     "attention_kl": "losses.attention",
     "distillation_loss": "losses.soft_targets",

@@ -1,5 +1,6 @@
 import os
 import shutil
+from pathlib import Path
 
 # before huggingface_hub is imported: it reads these once, and a run that may reach the Hub waits on its timeouts
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -29,6 +30,14 @@ from hfdistill.tasks import task_for  # noqa: E402
 # inside a test that captures stderr, it is that test's stream, closed after it, and any later test that makes datasets
 # log (a "Failed to read file", say) prints a logging traceback instead.
 datasets.logging.get_verbosity()
+
+
+def tokenizer_of(vocab_file) -> BertTokenizerFast:
+    """A WordPiece tokenizer of the tokens in `vocab_file`, one per line. `BertTokenizerFast(vocab_file=...)` of
+    transformers 5 keeps only the special tokens and reads every word as [UNK]; a vocabulary given as a mapping is
+    kept whole."""
+    tokens = Path(vocab_file).read_text().splitlines()
+    return BertTokenizerFast(vocab={token: index for index, token in enumerate(tokens)})
 
 
 def text_data(**fields) -> DataArguments:
@@ -65,7 +74,7 @@ def tokenizer(tmp_path) -> BertTokenizerFast:
     """A WordPiece tokenizer that knows the words of `write_reviews`' texts."""
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film"]))
-    return BertTokenizerFast(vocab_file=str(vocab))
+    return tokenizer_of(str(vocab))
 
 
 def tiny_sentence_encoder(
@@ -131,7 +140,7 @@ def write_teacher_and_reviews(folder, rows: int = 60, words: int = 5) -> pd.Data
     teacher = tiny_bert(num_labels=2)
     teacher.config.id2label, teacher.config.label2id = {0: "neg", 1: "pos"}, {"neg": 0, "pos": 1}
     teacher.save_pretrained(folder / "teacher")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder / "teacher")
+    tokenizer_of(str(folder / "vocab.txt")).save_pretrained(folder / "teacher")
     generator = torch.Generator().manual_seed(0)
     data = pd.DataFrame(
         {
@@ -160,15 +169,13 @@ def docs_workdir(tmp_path, monkeypatch):
     config.num_labels, config.id2label = len(tags), dict(enumerate(tags))
     config.label2id = {tag: i for i, tag in enumerate(tags)}
     BertForTokenClassification(config).save_pretrained(tmp_path / "outputs" / "ner" / "student")
-    BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt")).save_pretrained(tmp_path / "outputs" / "ner" / "student")
+    tokenizer_of(str(tmp_path / "vocab.txt")).save_pretrained(tmp_path / "outputs" / "ner" / "student")
     for name, labels, problem_type in (("regression", ["score"], "regression"),
                                        ("multi-label", ["person", "geo-loc", "company"], "multi_label_classification")):  # fmt: skip
         config = tiny_bert(num_labels=len(labels)).config
         config.id2label, config.label2id = dict(enumerate(labels)), {label: i for i, label in enumerate(labels)}
         config.problem_type = problem_type
         BertForSequenceClassification(config).save_pretrained(tmp_path / "outputs" / name / "student")
-        BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt")).save_pretrained(
-            tmp_path / "outputs" / name / "student"
-        )
+        tokenizer_of(str(tmp_path / "vocab.txt")).save_pretrained(tmp_path / "outputs" / name / "student")
     monkeypatch.chdir(tmp_path)
     return tmp_path

@@ -10,6 +10,11 @@ DEFAULT_TEACHER_EPOCHS = (
 FIRST_STAGE_OPTIONS = ("intermediate_learning_rate", "intermediate_kd_loss_weight")
 
 
+# The static student's, measured on the bundled reviews (docs/research/static-students.md).
+STATIC_LEARNING_RATE = 1e-2
+STATIC_EPOCHS = 5.0
+
+
 def own_or_default(own, default):
     """A stage's own setting (the first stage's rate or weight, the baseline's rate), or, unset (None), the value it
     falls back to: what the pipeline trains with and what the card reports."""
@@ -96,6 +101,19 @@ class PipelineArguments:
             "e.g. 1 for the teacher alone beside the intermediate terms, and kd_loss_weight 0.5 for labels after."
         },
     )
+    static_student: bool = field(
+        default=False,
+        metadata={
+            "help": "Also distil a static student from the same teacher (no transformer at inference: model2vec's "
+            "table of the teacher's vocabulary, a text as the mean of its tokens' rows, a linear head), on the same "
+            "texts and soft targets as the last stage (the teacher-output cache serves both): a row of its own."
+        },
+    )
+    static_learning_rate: float = field(
+        default=STATIC_LEARNING_RATE,
+        metadata={"help": "Peak learning rate of the static student (its table and head train together)."},
+    )
+    static_num_train_epochs: float = field(default=STATIC_EPOCHS, metadata={"help": "Epochs of the static student."})
 
     def __post_init__(self):
         if self.timing_rounds < 1:
@@ -118,6 +136,10 @@ class PipelineArguments:
             raise ValueError(f"intermediate_learning_rate must be > 0, got {rate}")
         if weight is not None and not 0 <= weight <= 1:
             raise ValueError(f"intermediate_kd_loss_weight must be in [0, 1], got {weight}")
+        if not self.static_learning_rate > 0:
+            raise ValueError(f"static_learning_rate must be > 0, got {self.static_learning_rate}")
+        if not self.static_num_train_epochs > 0:
+            raise ValueError(f"static_num_train_epochs must be > 0, got {self.static_num_train_epochs}")
         for name in FIRST_STAGE_OPTIONS:
             if getattr(self, name) is not None and self.intermediate_epochs == 0:
                 raise ValueError(f"{name} is the first stage's: set --intermediate_epochs N, or drop it")

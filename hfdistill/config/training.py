@@ -23,6 +23,7 @@ def sharding_engines_available() -> bool:
 TEACHER_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 CACHE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 DEFAULT_TEMPERATURE = 2.0  # the value every shipped recipe and benchmark was tuned at
+DEFAULT_STATIC_DIMENSIONS = 256  # model2vec's default PCA width
 
 
 @dataclass
@@ -42,11 +43,13 @@ class DistillationArguments(TrainingArguments):
             "help": "An existing student (folder or Hub id). Leave unset to build the student from the teacher."
         },
     )
-    student_architecture: Literal["distilbert", "same"] = field(
+    student_architecture: Literal["distilbert", "same", "static"] = field(
         default="distilbert",
         metadata={
-            "help": "How a student is built from the teacher: 'distilbert' (DistilBERT classes, BERT-family teachers) "
-            "or 'same' (the teacher's own architecture with fewer layers, any encoder)."
+            "help": "How a student is built from the teacher: 'distilbert' (DistilBERT classes, BERT-family teachers), "
+            "'same' (the teacher's own architecture with fewer layers, any encoder) or 'static' (no transformer: a "
+            "table of token vectors distilled from the teacher by model2vec, a text as the mean of its tokens', and "
+            "a small head; for whole-text tasks)."
         },
     )
     student_num_layers: int | None = field(
@@ -63,7 +66,8 @@ class DistillationArguments(TrainingArguments):
         default=None,
         metadata={
             "help": "Width of a built student (its word-embedding table too). Default: the teacher's. A narrower "
-            "student starts from slices of the teacher's weights (student_init='teacher')."
+            "student starts from slices of the teacher's weights (student_init='teacher'). A static student: its "
+            f"table's PCA dimensions (default {DEFAULT_STATIC_DIMENSIONS})."
         },
     )
     student_num_attention_heads: int | None = field(
@@ -72,7 +76,10 @@ class DistillationArguments(TrainingArguments):
     )
     student_intermediate_size: int | None = field(
         default=None,
-        metadata={"help": "Feed-forward width of a built student. Default: the teacher's ratio to the hidden size."},
+        metadata={
+            "help": "Feed-forward width of a built student. Default: the teacher's ratio to the hidden size. A static "
+            "student: the hidden layer of its head (default none: a linear head)."
+        },
     )
     student_init: Literal["teacher", "importance", "random"] = field(
         default="teacher",

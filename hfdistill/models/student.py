@@ -276,5 +276,7 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def freeze_input_embeddings(model: PreTrainedModel) -> None:
-    """Keep the word-embedding table at its pretrained values (no gradient, no optimizer state)."""
-    model.get_input_embeddings().weight.requires_grad_(False)
+    """Keep the word-embedding table at its pretrained values (no gradient, no optimizer state). A static student's
+    table is itself a parameter."""
+    table = model.get_input_embeddings()
+    (table if isinstance(table, nn.Parameter) else table.weight).requires_grad_(False)

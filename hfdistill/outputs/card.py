@@ -11,7 +11,8 @@ from transformers import AutoConfig
 from hfdistill.config.data import BUNDLED_PREFIX
 from hfdistill.config.paths import write_atomically
 from hfdistill.config.pipeline import own_or_default
-from hfdistill.outputs.report import BASELINE, STUDENT, markdown_table
+from hfdistill.models.static import STATIC_MODEL_TYPE, model_kind
+from hfdistill.outputs.report import BASELINE, STATIC, STUDENT, markdown_table
 from hfdistill.tasks.base import EncoderTask
 
 logger = logging.getLogger(__name__)
@@ -135,14 +136,47 @@ def training_settings(settings: dict, config) -> dict:
         **softened,
         "kd_loss_weight (the teacher's part; the labels get 1 - w)": distillation["kd_loss_weight"],
         **intermediate,
-        "teacher layers kept": distillation["student_layers"] or "student loaded, not built from the teacher",
-        "student architecture": f"{config.model_type}, {config.num_hidden_layers} layers",
+        "teacher layers kept": layers_kept(distillation["student_layers"], config),
+        "student architecture": architecture_of(config),
         "epochs": distillation["num_train_epochs"],
         "learning rate": distillation["learning_rate"],
         "batch size per device": distillation["per_device_train_batch_size"],
         "precision": precision_of(distillation),
         "seed": distillation["seed"],
     }
+
+
+def layers_kept(layers: list[int] | None, config) -> str | list[int]:
+    """Which teacher layers a built student copied."""
+    if config.model_type == STATIC_MODEL_TYPE:
+        return "none: the table is model2vec's distillation of the teacher's vocabulary"
+    return layers or "student loaded, not built from the teacher"
+
+
+def architecture_of(config) -> str:
+    """The student's architecture in a few words."""
+    if config.model_type == STATIC_MODEL_TYPE:
+        head = f"a hidden layer of {config.head_hidden_size}" if config.head_hidden_size else "a linear head"
+        return f"static (model2vec table of {config.vocab_size} × {config.hidden_dim}, mean of tokens, {head})"
+    return f"{config.model_type}, {config.num_hidden_layers} layers"
+
+
+def usage_of(config, task: EncoderTask, folder_name: str) -> str:
+    """The card's usage snippet: the task's; for a static student, the classes that load it."""
+    if config.model_type != STATIC_MODEL_TYPE:
+        return task.usage(folder_name)
+    return (
+        "from hfdistill import StaticForSequenceClassification  # registers the static classes with the Auto classes\n"
+        f"{task.usage(folder_name)}\n\n"
+        "# without torch: the table through model2vec, the head (model.safetensors, head.*) in numpy\n"
+        "from hfdistill import StaticTextClassifier\n\n"
+        f'StaticTextClassifier.from_pretrained("path/to/{folder_name}").predict(["{task.example}"])\n\n'
+        "# the table alone, as sentence embeddings\n"
+        "from model2vec import StaticModel\n"
+        "from sentence_transformers import SentenceTransformer\n\n"
+        f'StaticModel.from_pretrained("path/to/{folder_name}")\n'
+        f'SentenceTransformer("path/to/{folder_name}")'
+    )
 
 
 def write_task_card(
@@ -165,6 +199,14 @@ def write_task_card(
     config = AutoConfig.from_pretrained(folder)
     data = task_card_data(folder.name, settings, row["metrics"], teacher, config.model_type, task)
     hyperparameters = training_settings(settings, config)
+    if student_name == STATIC:
+        pipeline = settings["pipeline"]
+        hyperparameters = {name: value for name, value in hyperparameters.items() if "first stage" not in name}
+        hyperparameters |= {
+            "learning rate": pipeline["static_learning_rate"],
+            "epochs": pipeline["static_num_train_epochs"],
+        }
+        hyperparameters = {name: value for name, value in hyperparameters.items() if "_loss_weight (" not in name}
     if student_name == BASELINE:
         baseline_rate = settings["pipeline"].get("baseline_learning_rate")
         hyperparameters["learning rate"] = own_or_default(baseline_rate, hyperparameters["learning rate"])
@@ -180,7 +222,7 @@ def write_task_card(
     body = f"""
 # {folder.name}
 
-A {config.num_hidden_layers}-layer {config.model_type} {task.describes} ({labels}) trained with hfdistill {kd}
+A {model_kind(config)} {task.describes} ({labels}) trained with hfdistill {kd}
 from a teacher built on `{teacher_name}`, on `{settings["dataset"]}` ({settings["train_examples"]} training examples).
 Its row below is **{student_name}**; retention and speed-up are against the teacher.
 
@@ -199,7 +241,7 @@ rounds; throughput: batches of 32 over the first 768 (or all) test inputs, best 
 ## Usage
 
 ```python
-{task.usage(folder.name)}
+{usage_of(config, task, folder.name)}
 ```
 """
     return save_card(folder, data, body)
@@ -228,7 +270,7 @@ def write_teacher_card(
     body = f"""
 # {folder.name}
 
-A {config.num_hidden_layers}-layer {config.model_type} {task.describes} ({labels}) fine-tuned by hfdistill from
+A {model_kind(config)} {task.describes} ({labels}) fine-tuned by hfdistill from
 `{base.hub_id or base_path}` on `{data["dataset"]}` ({data["train_examples"]} training examples), to teach its students.
 
 ## Measured on the test split ({data["test_examples"]} held-out examples)

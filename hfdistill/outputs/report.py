@@ -241,7 +241,7 @@ def write_report(path: str | Path, rows: list[ModelReport], metric: str, extra: 
     return write_json(path, report)
 
 
-STUDENT, BASELINE = "distilled student", "student without KD"
+STUDENT, BASELINE, STATIC = "distilled student", "student without KD", "static student"
 
 
 REPORTED_SETTINGS = (

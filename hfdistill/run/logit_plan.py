@@ -5,13 +5,14 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from transformers import PreTrainedModel
+from transformers import AutoModelForSequenceClassification, PreTrainedModel, PreTrainedTokenizerBase
 
 from hfdistill.config.paths import model_config
-from hfdistill.config.pipeline import DEFAULT_TEACHER_EPOCHS, PipelineArguments
-from hfdistill.config.training import DistillationArguments
+from hfdistill.config.pipeline import DEFAULT_TEACHER_EPOCHS, PipelineArguments, own_or_default
+from hfdistill.config.training import DEFAULT_STATIC_DIMENSIONS, DistillationArguments
 from hfdistill.models.layers import layers_to_keep
 from hfdistill.models.reorder import check_reorderable
+from hfdistill.models.static import build_static_student
 from hfdistill.models.student import StudentShape, build_student, freeze_input_embeddings, student_config
 from hfdistill.tasks import task_of_model
 from hfdistill.tasks.base import EncoderTask
@@ -83,9 +84,15 @@ def load_student(
     teacher: PreTrainedModel,
     layers: list[int] | None,
     freeze_word_embeddings: bool,
+    tokenizer: PreTrainedTokenizerBase | None = None,
 ) -> PreTrainedModel:
-    """The student named by `student_name_or_path` (fresh head, the teacher's labels), or one built from the teacher."""
-    if args.student_name_or_path is None:
+    """The student named by `student_name_or_path` (fresh head, the teacher's labels), or one built from the teacher
+    (a static one reads its vocabulary from `tokenizer`)."""
+    if args.student_architecture == "static":
+        dimensions = own_or_default(args.student_hidden_size, DEFAULT_STATIC_DIMENSIONS)
+        logger.info("distilling the teacher's vocabulary into a static table of %d dimensions (model2vec)", dimensions)
+        student = build_static_student(teacher, tokenizer, dimensions, args.student_intermediate_size or 0)
+    elif args.student_name_or_path is None:
         shape = student_shape(args)
         student = build_student(teacher, args.student_architecture, layers, shape=shape, student_class=task.auto_class)
     else:
@@ -123,6 +130,9 @@ def plan_student(args: DistillationArguments, teacher_path: str, output: Path) -
     """Check, before any work, the student the run will train and the losses asked of it; the teacher layers a
     built student starts from (None for a named student)."""
     teacher_config = model_config(teacher_path, "teacher_name_or_path")
+    if args.student_architecture == "static":
+        check_static_plan(args, teacher_config)
+        return None
     if args.student_name_or_path is not None:
         given = [f"--{name}" for name in SHAPE_FLAGS if getattr(args, name) is not None]
         given += [f"--student_init {args.student_init}"] if args.student_init != "teacher" else []
@@ -139,6 +149,46 @@ def plan_student(args: DistillationArguments, teacher_path: str, output: Path) -
         planned = student_config(teacher_config, args.student_architecture, layers, student_shape(args))
     check_intermediate_plan(distillation_arguments(args, output, layers), planned, teacher_config)
     return layers
+
+
+def check_static_plan(args: DistillationArguments, teacher_config) -> None:
+    """Refuse, before any work, what a static student has not: layers, heads, an initialisation to choose, hidden
+    states and attentions to match, or a name (it is always distilled from the teacher); and a table wider than the
+    teacher's vectors, which PCA cannot make."""
+    width = args.student_hidden_size
+    if width is not None and width > teacher_config.hidden_size:
+        raise ValueError(
+            f"--student_hidden_size {width} is wider than the teacher's vectors ({teacher_config.hidden_size}): a "
+            "static table is the teacher's token vectors reduced by PCA, so choose at most that"
+        )
+    given = [f"--{name}" for name in ("student_num_layers", "student_layers", "student_num_attention_heads")]
+    given = [flag for flag in given if getattr(args, flag[2:]) is not None]
+    given += [f"--student_init {args.student_init}"] if args.student_init != "teacher" else []
+    given += ["--student_name_or_path"] if args.student_name_or_path is not None else []
+    given += [f"--{name}" for name in ("hidden_loss_weight", "attention_loss_weight") if getattr(args, name) > 0]
+    if given:
+        raise ValueError(
+            f"{', '.join(given)} describe a transformer student, but --student_architecture static has no layers, "
+            "heads or attention (its table is distilled from the teacher; --student_hidden_size sets its width and "
+            "--student_intermediate_size its head's hidden layer): drop them"
+        )
+
+
+def check_static_task(args: DistillationArguments, pipeline_args: PipelineArguments, task: EncoderTask) -> None:
+    """Refuse a static student for a task whose labels are per token (a static student reads a whole text as one
+    vector), and a second static student beside a static one."""
+    static = args.student_architecture == "static"
+    asked = "--student_architecture static" if static else "--static_student"
+    if (static or pipeline_args.static_student) and task.auto_class is not AutoModelForSequenceClassification:
+        raise ValueError(
+            f"{asked} reads each text as one mean vector, so it cannot label {task.name}'s tokens one by one: "
+            "choose --student_architecture distilbert or same for this task"
+        )
+    if static and pipeline_args.static_student:
+        raise ValueError(
+            "--static_student adds a static student beside a transformer one, and this run's student is "
+            "already static (--student_architecture static): drop --static_student"
+        )
 
 
 def check_stages(args: DistillationArguments, pipeline_args: PipelineArguments) -> None:

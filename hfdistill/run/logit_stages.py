@@ -28,13 +28,23 @@ from hfdistill.config.pipeline import PipelineArguments, own_or_default
 from hfdistill.data.transfer import with_transfer_data
 from hfdistill.models.predict import predict_test_split
 from hfdistill.models.reorder import reorder_on_training_texts
+from hfdistill.models.static import model_kind
 from hfdistill.models.student import freeze_input_embeddings
 from hfdistill.outputs.card import write_task_card, write_teacher_card
 from hfdistill.outputs.chart import CHART_FILE, tradeoff_chart
 from hfdistill.outputs.evaluation import compare_models
-from hfdistill.outputs.report import BASELINE, STUDENT, ModelReport, comparison_table, run_settings, write_report
+from hfdistill.outputs.report import (
+    BASELINE,
+    STATIC,
+    STUDENT,
+    ModelReport,
+    comparison_table,
+    run_settings,
+    write_report,
+)
 from hfdistill.run.logit_plan import (
     check_stages,
+    check_static_task,
     check_teacher_labels,
     check_top_k,
     distillation_arguments,
@@ -52,6 +62,21 @@ from hfdistill.training.trainer import DistillationTrainer, check_temperature
 logger = logging.getLogger(__name__)
 
 STAGE, FIRST_STAGE = "student", "student-intermediate"  # the student's stage; the first of two (`intermediate_epochs`)
+STATIC_STAGE = "static-student"  # `static_student`: a static student beside the others
+# What a static student beside a transformer one does not share with it: the shape, and the intermediate terms.
+STATIC_ARGUMENTS = dict(
+    student_architecture="static",
+    student_num_layers=None,
+    student_layers=None,
+    student_hidden_size=None,
+    student_num_attention_heads=None,
+    student_intermediate_size=None,
+    student_init="teacher",
+    hidden_loss_weight=0.0,
+    attention_loss_weight=0.0,
+    distill_layer_map=None,
+    relation_heads=None,
+)
 
 
 def fresh_teacher(data: TaskData, teacher_path: str, seed: int, freeze_word_embeddings: bool) -> PreTrainedModel:
@@ -97,9 +122,7 @@ def fine_tune_teacher(teacher, args, pipeline_args: PipelineArguments, data: Tas
 def distil(student, teacher, teacher_folder: str, train, args, data: TaskData, run: Run, layers, stage=STAGE) -> str:
     """Distil `student` from `teacher` on `train` into `<output>/<stage>` (through the teacher-output cache when
     `teacher_cache_dir` is set); its folder."""
-    logger.info(
-        "%s: distilling a %d-layer %s student", stage, student.config.num_hidden_layers, student.config.model_type
-    )
+    logger.info("%s: distilling a %s student", stage, model_kind(student.config))
     if args.teacher_cache_dir is not None:
         teacher.eval()  # fine-tuning left it in train mode
         train = cache_teacher_logits(
@@ -135,6 +158,7 @@ class LogitStages:
 
     def __init__(self, args, data_args: DataArguments, pipeline_args: PipelineArguments, teacher_path: str):
         task = task_for(data_args.task)
+        check_static_task(args, pipeline_args, task)
         data_args = task.checked_arguments(data_args)  # the task's columns, before any other check
         pipeline_args = with_teacher_stage(pipeline_args, teacher_path, task, baseline=True)
         self.args, self.data_args, self.pipeline_args, self.teacher_path = args, data_args, pipeline_args, teacher_path
@@ -165,7 +189,22 @@ class LogitStages:
             folders[BASELINE] = run.done("student-no-kd") or train_without_teacher(
                 baseline, args, data, run, self.pipeline_args
             )
+        if self.pipeline_args.static_student:
+            folders[STATIC] = run.done(STATIC_STAGE) or self.distil_static(teacher, teacher_folder, run)
         return folders
+
+    def distil_static(self, teacher, teacher_folder: str, run: Run) -> str:
+        """A static student of the same teacher, on the last stage's texts and soft targets (from the same cache
+        entry when there is one), at its own rate and epochs."""
+        pipeline = self.pipeline_args
+        args = replace(
+            self.args,
+            **STATIC_ARGUMENTS,
+            learning_rate=pipeline.static_learning_rate,
+            num_train_epochs=pipeline.static_num_train_epochs,
+        )
+        student = load_student(args, self.data.task, teacher, None, False, self.data.tokenizer)
+        return distil(student, teacher, teacher_folder, self.train_rows, args, self.data, run, None, STATIC_STAGE)
 
     def distil(self, student, teacher, teacher_folder: str, run: Run) -> str:
         """`distil` in one stage, or in TinyBERT's two when `intermediate_epochs` > 0: every weighted term with the
@@ -248,7 +287,7 @@ def teacher_and_student(
         logger.info("reordering the teacher's channels, heads and units by their activity on the training texts")
         reorder_on_training_texts(teacher, data.tokenized["train"], data.collator, args.seed)
     set_seed(args.seed)  # the student's fresh head, shared with the baseline
-    return teacher, folder or teacher_path, load_student(args, data.task, teacher, layers, freeze)
+    return teacher, folder or teacher_path, load_student(args, data.task, teacher, layers, freeze, data.tokenizer)
 
 
 def write_outputs(rows: list[ModelReport], folders: dict[str, str], extra: dict, args, task: EncoderTask) -> dict:

@@ -11,6 +11,7 @@ from transformers import EvalPrediction, PreTrainedModel
 
 from hfdistill.config.data import DataArguments
 from hfdistill.metrics import load_metric
+from hfdistill.models.static import register_static_classes
 from hfdistill.numerics.significance import against_baseline
 
 
@@ -135,7 +136,8 @@ class EncoderTask(ABC):
         )
 
     def load_model(self, path: str) -> PreTrainedModel:
-        """A trained model of this task, as a user would load it."""
+        """A trained model of this task, as a user would load it (a static student too)."""
+        register_static_classes()
         return self.auto_class.from_pretrained(path)
 
     def usage(self, folder_name: str) -> str:

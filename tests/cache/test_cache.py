@@ -24,7 +24,7 @@ from hfdistill.cache.teacher_outputs import (
 )
 from hfdistill.losses.soft_targets import task_loss, topk_soft_target_kl, topk_targets
 from hfdistill.numerics.finite import NonFiniteError
-from tests.conftest import tiny_bert
+from tests.conftest import tiny_bert, tokenizer_of
 from tests.training.test_trainer import make_args, online_and_cached_runs
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -36,7 +36,7 @@ def tokenizer(tmp_path_factory) -> BertTokenizerFast:
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *(f"w{i}" for i in range(94))]
     folder = tmp_path_factory.mktemp("tokenizer")
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    return BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
+    return tokenizer_of(str(folder / "vocab.txt"))
 
 
 def ragged_dataset(n: int = 24, seed: int = 0, num_labels: int = 3) -> Dataset:

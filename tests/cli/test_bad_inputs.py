@@ -78,6 +78,11 @@ CASES = [
     (QUICKSTART + ["--label_column", "stars"], "column 'stars' not found"),
     (DEPTH_ONLY + ["--student_layers", "0", "9"], "student_layers [9] out of range"),
     (QUICKSTART + ["--student_num_layers", "0"], "student_num_layers must be >= 1, got 0"),
+    # ---- a static student has no layers, heads or attention, and reads a whole text as one vector
+    (PLAIN + ["--student_architecture", "static", "--student_num_layers", "2"], "--student_num_layers describe a"),
+    (PLAIN + ["--student_architecture", "static", "--hidden_loss_weight", "1"], "has no layers, heads or attention"),
+    (PLAIN + ["--student_architecture", "static", "--student_init", "importance"], "--student_init importance"),
+    (PLAIN + ["--student_architecture", "static", "--task", "token-classification"], "cannot label"),
     (QUICKSTART + ["--student_hidden_size", "100"], "is not a multiple of student_num_attention_heads 3"),
     (QUICKSTART + ["--student_hidden_size", "512"], "cannot be wider than it: hidden 512"),
     (QUICKSTART + ["--hidden_loss_weight", "-1"], "hidden_loss_weight must be >= 0, got -1.0"),

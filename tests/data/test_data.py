@@ -1,10 +1,9 @@
 import pandas as pd
 import pytest
-from transformers import BertTokenizerFast
 
 from hfdistill.config.data import DataArguments
 from hfdistill.data.loading import load_splits, tokenize_splits
-from tests.conftest import text_data
+from tests.conftest import text_data, tokenizer_of
 
 
 def write_csv(tmp_path, rows, name="reviews.csv"):
@@ -74,7 +73,7 @@ def test_missing_file_is_named(tmp_path):
 def test_tokenized_splits_hold_model_inputs_and_labels(tmp_path):
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "review", "number", "1", "2"]))
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab))
+    tokenizer = tokenizer_of(str(vocab))
     path = write_csv(tmp_path, reviews())
     args = text_data(dataset_name=path, text_column="review", label_column="sentiment", max_seq_length=4)
     splits, _ = load_splits(args)

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import AutoModelForSequenceClassification, BertTokenizerFast
+from transformers import AutoModelForSequenceClassification
 
-from tests.conftest import tiny_bert, tiny_sentence_encoder
+from tests.conftest import tiny_bert, tiny_sentence_encoder, tokenizer_of
 
 ROOT = Path(__file__).parents[2]
 WORDS = ["good", "bad", "film", "plot", "great", "dull", "actor", "scene", "fun", "slow"]
@@ -29,7 +29,7 @@ def teacher_and_data(tmp_path_factory):
     with torch.no_grad():  # confident soft targets, so that the KD term is far from zero
         teacher.classifier.weight.mul_(200.0)
     teacher.save_pretrained(folder / "teacher")
-    BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(folder / "teacher")
+    tokenizer_of(str(vocab)).save_pretrained(folder / "teacher")
     generator = torch.Generator().manual_seed(0)
     rows = [
         {

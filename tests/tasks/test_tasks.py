@@ -6,7 +6,7 @@ import datasets
 import numpy as np
 import pandas as pd
 import pytest
-from transformers import AutoConfig, BertTokenizerFast, pipeline
+from transformers import AutoConfig, pipeline
 
 from hfdistill.cli import main
 from hfdistill.config.data import TASK_NAMES, DataArguments
@@ -15,7 +15,7 @@ from hfdistill.outputs.report import timing_inputs
 from hfdistill.tasks import task_for
 from hfdistill.tasks.task_data import load_task
 from hfdistill.tasks.token_classification import tag_names
-from tests.conftest import tiny_bert
+from tests.conftest import tiny_bert, tokenizer_of
 
 WORDS = ["good", "bad", "film", "paris", "london", "anna", "bob"]
 TAGS = {"paris": "B-loc", "london": "B-loc", "anna": "B-per", "bob": "B-per"}
@@ -28,7 +28,7 @@ def encoder_folder(tmp_path):
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, "##s"]))
     tiny_bert(num_layers=2).bert.save_pretrained(folder)  # the encoder alone: each task adds its own head
-    BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(folder)
+    tokenizer_of(str(vocab)).save_pretrained(folder)
     return str(folder)
 
 

@@ -1,0 +1,55 @@
+"""Static students through the commands: with flags only on a CSV, and as a row beside a transformer student."""
+
+import json
+
+from transformers import AutoModelForSequenceClassification
+
+from hfdistill.cli import main
+from hfdistill.models.static import StaticForSequenceClassification, StaticTextClassifier
+from tests.conftest import write_teacher_and_reviews
+
+TINY = ["--teacher_num_train_epochs", "0", "--num_train_epochs", "1", "--max_seq_length", "16", "--timing_rounds", "1"]
+
+
+def test_a_static_student_distils_with_flags_only_and_loads_as_the_docs_say(tmp_path):
+    write_teacher_and_reviews(tmp_path)
+    out = tmp_path / "out"
+    argv = [
+        "distill",
+        "--teacher_name_or_path",
+        str(tmp_path / "teacher"),
+        "--dataset_name",
+        str(tmp_path / "data.csv"),
+    ]
+    argv += ["--student_architecture", "static", "--student_hidden_size", "4", "--output_dir", str(out), *TINY]
+    assert main(argv) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert [row["name"] for row in report["models"]] == ["teacher", "distilled student", "student without KD"]
+    assert report["significance"]["test"].startswith("McNemar")
+    student = AutoModelForSequenceClassification.from_pretrained(out / "student")
+    assert isinstance(student, StaticForSequenceClassification) and student.embeddings.shape[1] == 4
+    assert StaticTextClassifier.from_pretrained(out / "student").predict(["good film"])[0] in {"neg", "pos"}
+    card = (out / "student" / "README.md").read_text()
+    assert "static (model2vec)" in card and "StaticModel.from_pretrained" in card
+
+
+def test_static_student_adds_a_row_of_its_own_beside_the_transformer_student(tmp_path):
+    write_teacher_and_reviews(tmp_path)
+    out = tmp_path / "out"
+    argv = [
+        "distill",
+        "--teacher_name_or_path",
+        str(tmp_path / "teacher"),
+        "--dataset_name",
+        str(tmp_path / "data.csv"),
+    ]
+    argv += ["--student_num_layers", "1", "--static_student", "true", "--static_num_train_epochs", "1"]
+    argv += ["--train_baseline", "false", "--output_dir", str(out), *TINY]
+    assert main(argv) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert [row["name"] for row in report["models"]] == ["teacher", "distilled student", "static student"]
+    assert isinstance(
+        AutoModelForSequenceClassification.from_pretrained(out / "static-student"), StaticForSequenceClassification
+    )
+    card = (out / "static-student" / "README.md").read_text()
+    assert "| epochs | 1" in card and "first stage" not in card
