@@ -11,8 +11,9 @@ FIRST_STAGE_OPTIONS = ("intermediate_learning_rate", "intermediate_kd_loss_weigh
 
 
 # The static student's, measured on the bundled reviews (docs/research/static-students.md).
-STATIC_LEARNING_RATE = 1e-2
+STATIC_LEARNING_RATE = 1e-3
 STATIC_EPOCHS = 5.0
+STATIC_DIMENSIONS = 256  # model2vec's default
 
 
 def own_or_default(own, default):
@@ -113,6 +114,9 @@ class PipelineArguments:
         default=STATIC_LEARNING_RATE,
         metadata={"help": "Peak learning rate of the static student (its table and head train together)."},
     )
+    static_dimensions: int = field(
+        default=STATIC_DIMENSIONS, metadata={"help": "PCA dimensions of the static student's table."}
+    )
     static_num_train_epochs: float = field(default=STATIC_EPOCHS, metadata={"help": "Epochs of the static student."})
 
     def __post_init__(self):
@@ -138,6 +142,8 @@ class PipelineArguments:
             raise ValueError(f"intermediate_kd_loss_weight must be in [0, 1], got {weight}")
         if not self.static_learning_rate > 0:
             raise ValueError(f"static_learning_rate must be > 0, got {self.static_learning_rate}")
+        if self.static_dimensions < 1:
+            raise ValueError(f"static_dimensions must be >= 1, got {self.static_dimensions}")
         if not self.static_num_train_epochs > 0:
             raise ValueError(f"static_num_train_epochs must be > 0, got {self.static_num_train_epochs}")
         for name in FIRST_STAGE_OPTIONS:

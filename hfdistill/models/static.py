@@ -179,7 +179,14 @@ def build_static_student(
     teacher: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, dimensions: int, head_hidden_size: int = 0
 ) -> StaticForSequenceClassification:
     """A static student of `teacher`: its table distilled from the teacher (`distilled_table`), a fresh head for the
-    teacher's labels and problem type."""
+    teacher's labels and problem type.
+
+    Args:
+        teacher: the fine-tuned teacher; its encoder (`base_model`) embeds each token of its vocabulary.
+        tokenizer: the teacher's tokenizer; the table has one row per token id, and the student reads its ids.
+        dimensions: the table's width after PCA (at most the teacher's hidden size).
+        head_hidden_size: units of the head's hidden ReLU layer; 0, a linear head.
+    """
     table = distilled_table(teacher, tokenizer, dimensions)
     teacher_config = teacher.config
     config = StaticStudentConfig(

@@ -11,8 +11,9 @@ from transformers import AutoConfig
 from hfdistill.config.data import BUNDLED_PREFIX
 from hfdistill.config.paths import write_atomically
 from hfdistill.config.pipeline import own_or_default
-from hfdistill.models.static import STATIC_MODEL_TYPE, model_kind
+from hfdistill.models.static import model_kind
 from hfdistill.outputs.report import BASELINE, STATIC, STUDENT, markdown_table
+from hfdistill.outputs.static_card import architecture_of, layers_kept, usage_of
 from hfdistill.tasks.base import EncoderTask
 
 logger = logging.getLogger(__name__)
@@ -146,37 +147,24 @@ def training_settings(settings: dict, config) -> dict:
     }
 
 
-def layers_kept(layers: list[int] | None, config) -> str | list[int]:
-    """Which teacher layers a built student copied."""
-    if config.model_type == STATIC_MODEL_TYPE:
-        return "none: the table is model2vec's distillation of the teacher's vocabulary"
-    return layers or "student loaded, not built from the teacher"
-
-
-def architecture_of(config) -> str:
-    """The student's architecture in a few words."""
-    if config.model_type == STATIC_MODEL_TYPE:
-        head = f"a hidden layer of {config.head_hidden_size}" if config.head_hidden_size else "a linear head"
-        return f"static (model2vec table of {config.vocab_size} × {config.hidden_dim}, mean of tokens, {head})"
-    return f"{config.model_type}, {config.num_hidden_layers} layers"
-
-
-def usage_of(config, task: EncoderTask, folder_name: str) -> str:
-    """The card's usage snippet: the task's; for a static student, the classes that load it."""
-    if config.model_type != STATIC_MODEL_TYPE:
-        return task.usage(folder_name)
-    return (
-        "from hfdistill import StaticForSequenceClassification  # registers the static classes with the Auto classes\n"
-        f"{task.usage(folder_name)}\n\n"
-        "# without torch: the table through model2vec, the head (model.safetensors, head.*) in numpy\n"
-        "from hfdistill import StaticTextClassifier\n\n"
-        f'StaticTextClassifier.from_pretrained("path/to/{folder_name}").predict(["{task.example}"])\n\n'
-        "# the table alone, as sentence embeddings\n"
-        "from model2vec import StaticModel\n"
-        "from sentence_transformers import SentenceTransformer\n\n"
-        f'StaticModel.from_pretrained("path/to/{folder_name}")\n'
-        f'SentenceTransformer("path/to/{folder_name}")'
-    )
+def own_settings(hyperparameters: dict, pipeline: dict, student_name: str) -> dict:
+    """The training table of one row: the no-KD baseline's and the static student's own rate and epochs; a static
+    student beside a transformer one had no first stage and no intermediate terms."""
+    if student_name == STATIC:
+        kept = {
+            name: value
+            for name, value in hyperparameters.items()
+            if "first stage" not in name and "_loss_weight (" not in name
+        }
+        return kept | {
+            "learning rate": pipeline["static_learning_rate"],
+            "epochs": pipeline["static_num_train_epochs"],
+        }
+    if student_name == BASELINE:
+        rate, epochs = pipeline.get("baseline_learning_rate"), pipeline.get("baseline_num_train_epochs")
+        hyperparameters["learning rate"] = own_or_default(rate, hyperparameters["learning rate"])
+        hyperparameters["epochs"] = own_or_default(epochs, hyperparameters["epochs"])
+    return hyperparameters
 
 
 def write_task_card(
@@ -198,20 +186,7 @@ def write_task_card(
     teacher = teacher_metadata(teacher_path)
     config = AutoConfig.from_pretrained(folder)
     data = task_card_data(folder.name, settings, row["metrics"], teacher, config.model_type, task)
-    hyperparameters = training_settings(settings, config)
-    if student_name == STATIC:
-        pipeline = settings["pipeline"]
-        hyperparameters = {name: value for name, value in hyperparameters.items() if "first stage" not in name}
-        hyperparameters |= {
-            "learning rate": pipeline["static_learning_rate"],
-            "epochs": pipeline["static_num_train_epochs"],
-        }
-        hyperparameters = {name: value for name, value in hyperparameters.items() if "_loss_weight (" not in name}
-    if student_name == BASELINE:
-        baseline_rate = settings["pipeline"].get("baseline_learning_rate")
-        hyperparameters["learning rate"] = own_or_default(baseline_rate, hyperparameters["learning rate"])
-        baseline_epochs = settings["pipeline"].get("baseline_num_train_epochs")
-        hyperparameters["epochs"] = own_or_default(baseline_epochs, hyperparameters["epochs"])
+    hyperparameters = own_settings(training_settings(settings, config), settings["pipeline"], student_name)
     kd = "without the teacher (the no-KD baseline)" if student_name == BASELINE else "by knowledge distillation"
     labels = ", ".join(config.id2label[i] for i in range(config.num_labels))
     chart_line = f"\n![{metric} against latency and size]({chart})\n" if chart else ""

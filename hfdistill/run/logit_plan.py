@@ -155,12 +155,8 @@ def check_static_plan(args: DistillationArguments, teacher_config) -> None:
     """Refuse, before any work, what a static student has not: layers, heads, an initialisation to choose, hidden
     states and attentions to match, or a name (it is always distilled from the teacher); and a table wider than the
     teacher's vectors, which PCA cannot make."""
-    width = args.student_hidden_size
-    if width is not None and width > teacher_config.hidden_size:
-        raise ValueError(
-            f"--student_hidden_size {width} is wider than the teacher's vectors ({teacher_config.hidden_size}): a "
-            "static table is the teacher's token vectors reduced by PCA, so choose at most that"
-        )
+    if args.student_hidden_size is not None:
+        check_static_width("--student_hidden_size", args.student_hidden_size, teacher_config)
     given = [f"--{name}" for name in ("student_num_layers", "student_layers", "student_num_attention_heads")]
     given = [flag for flag in given if getattr(args, flag[2:]) is not None]
     given += [f"--student_init {args.student_init}"] if args.student_init != "teacher" else []
@@ -172,6 +168,36 @@ def check_static_plan(args: DistillationArguments, teacher_config) -> None:
             "heads or attention (its table is distilled from the teacher; --student_hidden_size sets its width and "
             "--student_intermediate_size its head's hidden layer): drop them"
         )
+
+
+def check_static_width(flag: str, width: int, teacher_config) -> None:
+    """Refuse a static table wider than the teacher's vectors, which PCA cannot make."""
+    if width > teacher_config.hidden_size:
+        raise ValueError(
+            f"{flag} {width} is wider than the teacher's vectors ({teacher_config.hidden_size}): a static table is "
+            "the teacher's token vectors reduced by PCA, so choose at most that"
+        )
+
+
+def static_arguments(args: DistillationArguments, pipeline_args: PipelineArguments) -> DistillationArguments:
+    """The arguments of a static student beside a transformer one: its own shape, rate and epochs, no intermediate
+    terms; the rest (soft targets, schedule, cache) the last stage's."""
+    return replace(
+        args,
+        student_architecture="static",
+        student_num_layers=None,
+        student_layers=None,
+        student_hidden_size=pipeline_args.static_dimensions,
+        student_num_attention_heads=None,
+        student_intermediate_size=None,
+        student_init="teacher",
+        hidden_loss_weight=0.0,
+        attention_loss_weight=0.0,
+        distill_layer_map=None,
+        relation_heads=None,
+        learning_rate=pipeline_args.static_learning_rate,
+        num_train_epochs=pipeline_args.static_num_train_epochs,
+    )
 
 
 def check_static_task(args: DistillationArguments, pipeline_args: PipelineArguments, task: EncoderTask) -> None:

@@ -45,12 +45,14 @@ from hfdistill.outputs.report import (
 from hfdistill.run.logit_plan import (
     check_stages,
     check_static_task,
+    check_static_width,
     check_teacher_labels,
     check_top_k,
     distillation_arguments,
     load_student,
     load_teacher,
     plan_student,
+    static_arguments,
     with_teacher_stage,
 )
 from hfdistill.tasks import task_for
@@ -63,20 +65,6 @@ logger = logging.getLogger(__name__)
 
 STAGE, FIRST_STAGE = "student", "student-intermediate"  # the student's stage; the first of two (`intermediate_epochs`)
 STATIC_STAGE = "static-student"  # `static_student`: a static student beside the others
-# What a static student beside a transformer one does not share with it: the shape, and the intermediate terms.
-STATIC_ARGUMENTS = dict(
-    student_architecture="static",
-    student_num_layers=None,
-    student_layers=None,
-    student_hidden_size=None,
-    student_num_attention_heads=None,
-    student_intermediate_size=None,
-    student_init="teacher",
-    hidden_loss_weight=0.0,
-    attention_loss_weight=0.0,
-    distill_layer_map=None,
-    relation_heads=None,
-)
 
 
 def fresh_teacher(data: TaskData, teacher_path: str, seed: int, freeze_word_embeddings: bool) -> PreTrainedModel:
@@ -165,6 +153,9 @@ class LogitStages:
         check_temperature(args, task.problem_type)
         check_stages(args, pipeline_args)
         self.layers = plan_student(args, teacher_path, Path(args.output_dir))
+        if pipeline_args.static_student:
+            teacher_config = model_config(teacher_path, "teacher_name_or_path")
+            check_static_width("--static_dimensions", pipeline_args.static_dimensions, teacher_config)
         self.data = load_task(teacher_path, data_args)
         check_top_k(args, self.data.label_names)
         self.train_rows = self.data.tokenized["train"]
@@ -196,13 +187,7 @@ class LogitStages:
     def distil_static(self, teacher, teacher_folder: str, run: Run) -> str:
         """A static student of the same teacher, on the last stage's texts and soft targets (from the same cache
         entry when there is one), at its own rate and epochs."""
-        pipeline = self.pipeline_args
-        args = replace(
-            self.args,
-            **STATIC_ARGUMENTS,
-            learning_rate=pipeline.static_learning_rate,
-            num_train_epochs=pipeline.static_num_train_epochs,
-        )
+        args = static_arguments(self.args, self.pipeline_args)
         student = load_student(args, self.data.task, teacher, None, False, self.data.tokenizer)
         return distil(student, teacher, teacher_folder, self.train_rows, args, self.data, run, None, STATIC_STAGE)
 

@@ -44,6 +44,7 @@ def test_static_student_adds_a_row_of_its_own_beside_the_transformer_student(tmp
         str(tmp_path / "data.csv"),
     ]
     argv += ["--student_num_layers", "1", "--static_student", "true", "--static_num_train_epochs", "1"]
+    argv += ["--static_dimensions", "4"]
     argv += ["--train_baseline", "false", "--output_dir", str(out), *TINY]
     assert main(argv) == 0
     report = json.loads((out / "report.json").read_text())
