@@ -314,6 +314,20 @@ def headline_table() -> str:
     rows.append(
         report_row("multi-label (recipes/multi-label.yaml): 6 × 192, entity kinds per tweet", "multi_label_2cpu.json")
     )
+    static = load(STATIC)
+    retention, harness = static["mean_retention_percent"], next(iter(static["seeds"].values()))["harness"]
+    rows.append(
+        [
+            f"static (recipes/static.yaml): model2vec's table of the teacher under a linear head, mean of "
+            f"{len(static['seeds'])} seeds",
+            f"{percent(retention['static student (KD)'])} of accuracy (labels alone: "
+            f"{percent(retention['static head on labels alone'])}; model2vec's classifier: "
+            f"{percent(retention['model2vec StaticModelForClassification'])})",
+            times(harness["static student (KD)"]["speedup_batch32"]),
+            f"McNemar p = {p_value(static['pooled_mcnemar_vs_labels_only']['static student (KD)']['p_value'])} "
+            "pooled over seeds against labels alone",
+        ]
+    )
     digits = load("digits_low_label_2cpu.json")["summary"]
     mean = digits["mean_test_accuracy"]
     rows.append(
@@ -381,6 +395,58 @@ def ner_seeds_table() -> str:
     return markdown_table(headers, rows) + "\n\n" + line
 
 
+STATIC = "static_students_2cpu.json"
+STATIC_ROWS = ("static student (KD)", "static head on labels alone", "model2vec StaticModelForClassification")
+
+
+def static_students_table() -> str:
+    """Static students over seeds (`benchmarks/static_students.py`): each seed's accuracies, the means, and the
+    pooled McNemar test against the labels-only head."""
+    result = load(STATIC)
+    rows = [
+        [seed, f"{row['teacher']['accuracy']:.4f}", *(f"{row[name]['accuracy']:.4f}" for name in STATIC_ROWS)]
+        for seed, row in result["seeds"].items()
+    ]
+    mean = result["mean_accuracy"]
+    rows.append(["mean", f"**{mean['teacher']:.4f}**", *(f"**{mean[name]:.4f}**" for name in STATIC_ROWS)])
+    retention = result["mean_retention_percent"]
+    rows.append(["retention", "100%", *(percent(retention[name]) for name in STATIC_ROWS)])
+    headers = ["seed", "teacher", "static student (KD)", "same head, labels alone", "model2vec's classifier"]
+    pooled = result["pooled_mcnemar_vs_labels_only"]
+    seed_row = next(iter(result["seeds"].values()))
+    harness = seed_row["harness"]
+    line = (
+        f"Pooled over the {len(result['seeds'])} seeds' predictions on the same {result['test_reviews']} test reviews, "
+        f"against the labels-only head: the KD student is right alone on {pooled['static student (KD)']['only_this_right']}"
+        f" and wrong alone on {pooled['static student (KD)']['only_no_kd_right']} "
+        f"(McNemar p = {p_value(pooled['static student (KD)']['p_value'])}); model2vec's classifier "
+        f"{pooled['model2vec StaticModelForClassification']['only_this_right']} / "
+        f"{pooled['model2vec StaticModelForClassification']['only_no_kd_right']} "
+        f"(p = {p_value(pooled['model2vec StaticModelForClassification']['p_value'])}). CPU speed-up of the KD "
+        f"student over the teacher in the product's harness (seed {next(iter(result['seeds']))}, pre-tokenised "
+        f"batches): {times(harness['static student (KD)']['speedup_batch32'])} at batch 32, "
+        f"{times(harness['static student (KD)']['speedup_batch1'])} at batch 1; "
+        f"{harness['static student (KD)']['size_mb']:.1f} MB against {harness['teacher']['size_mb']:.1f}. Raw reviews "
+        f"per second at batch 32, tokenising included: {seed_row['static student (KD)']['raw_texts_per_second_batch32']:,} "
+        f"(ours, numpy) and {seed_row['model2vec StaticModelForClassification']['raw_texts_per_second_batch32']:,} "
+        "(model2vec's `predict`)."
+    )
+    return markdown_table(headers, rows) + "\n\n" + line
+
+
+def word_order_line() -> str:
+    """The measured example of what a mean of token vectors cannot read (`benchmarks/static_students.py`)."""
+    example = load(STATIC)["word_order"]
+    first, second = example["texts"]
+    probability = next(value for key, value in example.items() if key.startswith("teacher_probability_of_"))
+    return (
+        f'"{first}" and "{second}": the teacher reads {example["teacher"][0]} and {example["teacher"][1]} '
+        f"(probabilities {probability[0]:.2f} and {probability[1]:.2f}); the static student reads "
+        f"{example['static student'][0]} for both, with {'identical' if example['static_logits_equal'] else 'different'} "
+        "logits: the same words in another order are the same mean."
+    )
+
+
 def precision_table() -> str:
     """bfloat16 autocast against float32 for the quickstart's models (`benchmarks/precision.py`)."""
     results = load("precision_2cpu.json")["results"]
@@ -421,6 +487,8 @@ TABLES = {
     "digits": lambda: digits_table("digits_cnn_2cpu.json"),
     "digits_low_label": lambda: digits_table("digits_low_label_2cpu.json"),
     "headline": headline_table,
+    "static_students": static_students_table,
+    "static_word_order": word_order_line,
 }
 
 

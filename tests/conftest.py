@@ -159,8 +159,8 @@ def write_teacher_and_reviews(folder, rows: int = 60, words: int = 5) -> pd.Data
 def docs_workdir(tmp_path, monkeypatch):
     """What the docs' code blocks name, in a fresh working directory: `teacher/` (a tiny fine-tuned classifier, with
     its tokenizer), `reviews.csv` (columns `review` and `sentiment`), `outputs/quickstart/student`, a tiny tagger in
-    `outputs/ner/student`, a scorer in `outputs/regression/student` and a multi-label classifier in
-    `outputs/multi-label/student`."""
+    `outputs/ner/student`, a scorer in `outputs/regression/student`, a multi-label classifier in
+    `outputs/multi-label/student` and a static student in `outputs/static/student`."""
     data = write_teacher_and_reviews(tmp_path, rows=40)
     data.rename(columns={"text": "review", "label": "sentiment"}).to_csv(tmp_path / "reviews.csv", index=False)
     shutil.copytree(tmp_path / "teacher", tmp_path / "outputs" / "quickstart" / "student")
@@ -177,5 +177,11 @@ def docs_workdir(tmp_path, monkeypatch):
         config.problem_type = problem_type
         BertForSequenceClassification(config).save_pretrained(tmp_path / "outputs" / name / "student")
         tokenizer_of(str(tmp_path / "vocab.txt")).save_pretrained(tmp_path / "outputs" / name / "student")
+    from hfdistill.models.static import build_static_student
+
+    static_tokenizer = tokenizer_of(str(tmp_path / "vocab.txt"))
+    teacher = BertForSequenceClassification.from_pretrained(tmp_path / "teacher")
+    build_static_student(teacher, static_tokenizer, 4).save_pretrained(tmp_path / "outputs" / "static" / "student")
+    static_tokenizer.save_pretrained(tmp_path / "outputs" / "static" / "student")
     monkeypatch.chdir(tmp_path)
     return tmp_path

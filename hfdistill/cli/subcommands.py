@@ -2,13 +2,14 @@
 
 `hfdistill.cli` picks one by name and imports this module only then, so that `hfdistill --help` answers at once."""
 
+import argparse
 from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 
 from hfdistill.cli.evaluate import evaluate_command
 from hfdistill.cli.modes import add_mode_flag, embeddings, mode_of
-from hfdistill.config.builtin import QUICKSTART_DEFAULTS, TRAIN_TEACHER_DEFAULTS
+from hfdistill.config.builtin import QUICKSTART_DEFAULTS, STATIC_DEFAULTS, TRAIN_TEACHER_DEFAULTS
 from hfdistill.config.data import DataArguments
 from hfdistill.config.parallel import ParallelDataArguments
 from hfdistill.config.pipeline import PipelineArguments
@@ -25,6 +26,13 @@ def pipeline_parser(prog: str, description: str) -> HfArgumentParser:
     )
 
 
+def asks_for_static(argv: list[str]) -> bool:
+    """Whether the command line asks for a static student (its defaults then apply below any recipe and flag)."""
+    flag = argparse.ArgumentParser(add_help=False)
+    flag.add_argument("--student_architecture", default=None)
+    return flag.parse_known_args(argv)[0].student_architecture == "static"
+
+
 def distill(argv: list[str], defaults: dict | None = None, prog: str = "hfdistill distill") -> int:
     parser = pipeline_parser(
         prog,
@@ -33,6 +41,11 @@ def distill(argv: list[str], defaults: dict | None = None, prog: str = "hfdistil
         "skips it), then compare them on the test split. The label column decides the task (--task auto). Runs under "
         "`accelerate launch`.",
     )
+    if asks_for_static(argv):
+        defaults = {
+            **(defaults or {}),
+            **STATIC_DEFAULTS,
+        }  # over a command's transformer schedule; recipes and flags win
     args, data_args, pipeline_args = parse_with_recipe(parser, argv, defaults)
     report = run_pipeline(args, data_args, pipeline_args)
     if report is not None:

@@ -4,6 +4,8 @@ Each has its YAML twin in `recipes/`, kept equal by a test: `hfdistill quickstar
 the search's pair is `recipes/depth-only.yaml`, and `hfdistill train-teacher` makes the quickstart's teacher.
 """
 
+from hfdistill.config.pipeline import STATIC_EPOCHS, STATIC_LEARNING_RATE
+
 # The schedule every built-in recipe shares.
 SCHEDULE = {
     "per_device_train_batch_size": 32,
@@ -73,3 +75,8 @@ TRAIN_TEACHER_DEFAULTS = {
     "learning_rate": QUICKSTART_DEFAULTS["teacher_learning_rate"],
     "output_dir": "outputs/teacher",
 }
+
+
+# `hfdistill distill --student_architecture static` without a rate or epochs of its own: a table of token vectors
+# learns at a transformer's rate (transformers' default 5e-5) far too slowly; these are recipes/static.yaml's.
+STATIC_DEFAULTS = {"learning_rate": STATIC_LEARNING_RATE, "num_train_epochs": STATIC_EPOCHS, "kd_loss_weight": 0.7}

@@ -58,7 +58,7 @@ from hfdistill.run.logit_plan import (
 from hfdistill.tasks import task_for
 from hfdistill.tasks.base import EncoderTask
 from hfdistill.tasks.task_data import TaskData, load_task
-from hfdistill.training.resume import Run, train_stage
+from hfdistill.training.resume import Run, pickle_free_save, train_stage
 from hfdistill.training.trainer import DistillationTrainer, check_temperature
 
 logger = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def distil(student, teacher, teacher_folder: str, train, args, data: TaskData, r
         args=distillation_arguments(args, run.checkpoints(stage), layers),
         **{**data.trainer_kwargs(), "train_dataset": train},
     )
-    return train_stage(trainer, run, stage)
+    return train_stage(trainer, run, stage, pickle_free_save(trainer, data.tokenizer))
 
 
 def train_without_teacher(baseline, args, data: TaskData, run: Run, pipeline_args: PipelineArguments) -> str:
@@ -137,7 +137,8 @@ def train_without_teacher(baseline, args, data: TaskData, run: Run, pipeline_arg
         learning_rate=own_or_default(pipeline_args.baseline_learning_rate, args.learning_rate),
         num_train_epochs=own_or_default(pipeline_args.baseline_num_train_epochs, args.num_train_epochs),
     )
-    return train_stage(Trainer(model=baseline, args=plain, **data.trainer_kwargs()), run, "student-no-kd")
+    trainer = Trainer(model=baseline, args=plain, **data.trainer_kwargs())
+    return train_stage(trainer, run, "student-no-kd", pickle_free_save(trainer, data.tokenizer))
 
 
 class LogitStages:

@@ -24,6 +24,7 @@ from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from hfdistill.config.paths import publish_folder, write_atomically
+from hfdistill.models.static import STATIC_MODEL_TYPE
 
 logger = logging.getLogger(__name__)
 
@@ -197,6 +198,19 @@ def train_stage(trainer: Trainer, run: Run, stage: str, save: Callable[[str], No
     if trainer.is_world_process_zero():
         shutil.rmtree(checkpoints, ignore_errors=True)
     return str(final)
+
+
+def pickle_free_save(trainer: Trainer, tokenizer) -> Callable[[str], None] | None:
+    """For a static student, `train_stage`'s save without the `training_args.bin` pickle that `Trainer.save_model`
+    adds: its folder is model2vec's layout, loaded where pickles are refused. None (the Trainer's save) otherwise."""
+    if trainer.model.config.model_type != STATIC_MODEL_TYPE:
+        return None
+
+    def save(folder: str) -> None:
+        trainer.accelerator.unwrap_model(trainer.model).save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+
+    return save
 
 
 def train_and_save(trainer: Trainer) -> str:  # for a run of one stage (train-teacher); see `train_stage`

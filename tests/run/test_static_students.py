@@ -31,6 +31,8 @@ def test_a_static_student_distils_with_flags_only_and_loads_as_the_docs_say(tmp_
     assert StaticTextClassifier.from_pretrained(out / "student").predict(["good film"])[0] in {"neg", "pos"}
     card = (out / "student" / "README.md").read_text()
     assert "static (model2vec)" in card and "StaticModel.from_pretrained" in card
+    for folder in ("student", "student-no-kd"):  # no pickle: transformers' training_args.bin is not written
+        assert not [path for path in (out / folder).iterdir() if path.suffix in {".bin", ".pt", ".pkl", ".joblib"}]
 
 
 def test_static_student_adds_a_row_of_its_own_beside_the_transformer_student(tmp_path):
