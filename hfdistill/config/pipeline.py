@@ -110,14 +110,24 @@ class PipelineArguments:
             "texts and soft targets as the last stage (the teacher-output cache serves both): a row of its own."
         },
     )
-    static_learning_rate: float = field(
-        default=STATIC_LEARNING_RATE,
-        metadata={"help": "Peak learning rate of the static student (its table and head train together)."},
+    static_learning_rate: float | None = field(
+        default=None,
+        metadata={
+            "help": f"Peak learning rate of the static student, its table and head together (default "
+            f"{STATIC_LEARNING_RATE:g}); needs --static_student true."
+        },
     )
-    static_dimensions: int = field(
-        default=STATIC_DIMENSIONS, metadata={"help": "PCA dimensions of the static student's table."}
+    static_dimensions: int | None = field(
+        default=None,
+        metadata={
+            "help": f"PCA dimensions of the static student's table (default {STATIC_DIMENSIONS}); needs "
+            "--static_student true."
+        },
     )
-    static_num_train_epochs: float = field(default=STATIC_EPOCHS, metadata={"help": "Epochs of the static student."})
+    static_num_train_epochs: float | None = field(
+        default=None,
+        metadata={"help": f"Epochs of the static student (default {STATIC_EPOCHS:g}); needs --static_student true."},
+    )
 
     def __post_init__(self):
         if self.timing_rounds < 1:
@@ -140,12 +150,12 @@ class PipelineArguments:
             raise ValueError(f"intermediate_learning_rate must be > 0, got {rate}")
         if weight is not None and not 0 <= weight <= 1:
             raise ValueError(f"intermediate_kd_loss_weight must be in [0, 1], got {weight}")
-        if not self.static_learning_rate > 0:
-            raise ValueError(f"static_learning_rate must be > 0, got {self.static_learning_rate}")
-        if self.static_dimensions < 1:
-            raise ValueError(f"static_dimensions must be >= 1, got {self.static_dimensions}")
-        if not self.static_num_train_epochs > 0:
-            raise ValueError(f"static_num_train_epochs must be > 0, got {self.static_num_train_epochs}")
+        for name in ("static_learning_rate", "static_dimensions", "static_num_train_epochs"):
+            value = getattr(self, name)
+            if value is not None and not self.static_student:
+                raise ValueError(f"{name} is the static student's: set --static_student true, or drop it")
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
         for name in FIRST_STAGE_OPTIONS:
             if getattr(self, name) is not None and self.intermediate_epochs == 0:
                 raise ValueError(f"{name} is the first stage's: set --intermediate_epochs N, or drop it")

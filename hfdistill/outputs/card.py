@@ -10,7 +10,7 @@ from transformers import AutoConfig
 
 from hfdistill.config.data import BUNDLED_PREFIX
 from hfdistill.config.paths import write_atomically
-from hfdistill.config.pipeline import own_or_default
+from hfdistill.config.pipeline import STATIC_EPOCHS, STATIC_LEARNING_RATE, own_or_default
 from hfdistill.models.static import model_kind
 from hfdistill.outputs.report import BASELINE, STATIC, STUDENT, markdown_table
 from hfdistill.outputs.static_card import architecture_of, layers_kept, usage_of
@@ -157,8 +157,8 @@ def own_settings(hyperparameters: dict, pipeline: dict, student_name: str) -> di
             if "first stage" not in name and "_loss_weight (" not in name
         }
         return kept | {
-            "learning rate": pipeline["static_learning_rate"],
-            "epochs": pipeline["static_num_train_epochs"],
+            "learning rate": own_or_default(pipeline.get("static_learning_rate"), STATIC_LEARNING_RATE),
+            "epochs": own_or_default(pipeline.get("static_num_train_epochs"), STATIC_EPOCHS),
         }
     if student_name == BASELINE:
         rate, epochs = pipeline.get("baseline_learning_rate"), pipeline.get("baseline_num_train_epochs")

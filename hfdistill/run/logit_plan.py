@@ -8,7 +8,14 @@ from pathlib import Path
 from transformers import AutoModelForSequenceClassification, PreTrainedModel, PreTrainedTokenizerBase
 
 from hfdistill.config.paths import model_config
-from hfdistill.config.pipeline import DEFAULT_TEACHER_EPOCHS, PipelineArguments, own_or_default
+from hfdistill.config.pipeline import (
+    DEFAULT_TEACHER_EPOCHS,
+    STATIC_DIMENSIONS,
+    STATIC_EPOCHS,
+    STATIC_LEARNING_RATE,
+    PipelineArguments,
+    own_or_default,
+)
 from hfdistill.config.training import DEFAULT_STATIC_DIMENSIONS, DistillationArguments
 from hfdistill.models.layers import layers_to_keep
 from hfdistill.models.reorder import check_reorderable
@@ -187,7 +194,7 @@ def static_arguments(args: DistillationArguments, pipeline_args: PipelineArgumen
         student_architecture="static",
         student_num_layers=None,
         student_layers=None,
-        student_hidden_size=pipeline_args.static_dimensions,
+        student_hidden_size=own_or_default(pipeline_args.static_dimensions, STATIC_DIMENSIONS),
         student_num_attention_heads=None,
         student_intermediate_size=None,
         student_init="teacher",
@@ -195,8 +202,8 @@ def static_arguments(args: DistillationArguments, pipeline_args: PipelineArgumen
         attention_loss_weight=0.0,
         distill_layer_map=None,
         relation_heads=None,
-        learning_rate=pipeline_args.static_learning_rate,
-        num_train_epochs=pipeline_args.static_num_train_epochs,
+        learning_rate=own_or_default(pipeline_args.static_learning_rate, STATIC_LEARNING_RATE),
+        num_train_epochs=own_or_default(pipeline_args.static_num_train_epochs, STATIC_EPOCHS),
     )
 
 

@@ -24,7 +24,7 @@ from transformers import PreTrainedModel, Trainer, set_seed
 from hfdistill.cache.logits import cache_teacher_logits
 from hfdistill.config.data import DataArguments
 from hfdistill.config.paths import model_config
-from hfdistill.config.pipeline import PipelineArguments, own_or_default
+from hfdistill.config.pipeline import STATIC_DIMENSIONS, PipelineArguments, own_or_default
 from hfdistill.data.transfer import with_transfer_data
 from hfdistill.models.predict import predict_test_split
 from hfdistill.models.reorder import reorder_on_training_texts
@@ -156,7 +156,8 @@ class LogitStages:
         self.layers = plan_student(args, teacher_path, Path(args.output_dir))
         if pipeline_args.static_student:
             teacher_config = model_config(teacher_path, "teacher_name_or_path")
-            check_static_width("--static_dimensions", pipeline_args.static_dimensions, teacher_config)
+            width = own_or_default(pipeline_args.static_dimensions, STATIC_DIMENSIONS)
+            check_static_width("--static_dimensions", width, teacher_config)
         self.data = load_task(teacher_path, data_args)
         check_top_k(args, self.data.label_names)
         self.train_rows = self.data.tokenized["train"]
