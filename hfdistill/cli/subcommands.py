@@ -13,7 +13,7 @@ from hfdistill.config.builtin import QUICKSTART_DEFAULTS, STATIC_DEFAULTS, TRAIN
 from hfdistill.config.data import DataArguments
 from hfdistill.config.parallel import ParallelDataArguments
 from hfdistill.config.pipeline import PipelineArguments
-from hfdistill.config.recipe import parse_with_recipe
+from hfdistill.config.recipe import load_recipe, parse_with_recipe, recipe_keys
 from hfdistill.config.training import DistillationArguments
 from hfdistill.outputs.hub import push_folder
 from hfdistill.run.commands import cache_teacher, train_teacher
@@ -26,11 +26,15 @@ def pipeline_parser(prog: str, description: str) -> HfArgumentParser:
     )
 
 
-def asks_for_static(argv: list[str]) -> bool:
-    """Whether the command line asks for a static student (its defaults then apply below any recipe and flag)."""
+def asks_for_static(parser: HfArgumentParser, argv: list[str]) -> bool:
+    """Whether the flags or the recipe ask for a static student (its defaults then apply below both)."""
     flag = argparse.ArgumentParser(add_help=False)
     flag.add_argument("--student_architecture", default=None)
-    return flag.parse_known_args(argv)[0].student_architecture == "static"
+    flag.add_argument("--config", default=None)
+    known = flag.parse_known_args(argv)[0]
+    if known.student_architecture is None and known.config is not None:
+        return load_recipe(known.config, recipe_keys(parser)).get("student_architecture") == "static"
+    return known.student_architecture == "static"
 
 
 def distill(argv: list[str], defaults: dict | None = None, prog: str = "hfdistill distill") -> int:
@@ -41,11 +45,8 @@ def distill(argv: list[str], defaults: dict | None = None, prog: str = "hfdistil
         "skips it), then compare them on the test split. The label column decides the task (--task auto). Runs under "
         "`accelerate launch`.",
     )
-    if asks_for_static(argv):
-        defaults = {
-            **(defaults or {}),
-            **STATIC_DEFAULTS,
-        }  # over a command's transformer schedule; recipes and flags win
+    if asks_for_static(parser, argv):  # over a command's transformer schedule; a recipe and the flags still win
+        defaults = {**(defaults or {}), **STATIC_DEFAULTS}
     args, data_args, pipeline_args = parse_with_recipe(parser, argv, defaults)
     report = run_pipeline(args, data_args, pipeline_args)
     if report is not None:

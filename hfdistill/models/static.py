@@ -130,12 +130,6 @@ def model_kind(config) -> str:
     return f"{config.num_hidden_layers}-layer {config.model_type}"
 
 
-def is_static_folder(path: str | Path) -> bool:
-    """Whether `path` is a local folder of a static model (model2vec's config)."""
-    config = Path(path) / "config.json"
-    return config.is_file() and json.loads(config.read_text()).get("model_type") == STATIC_MODEL_TYPE
-
-
 def ignored_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
     """The token ids a static model's mean leaves out: the special tokens and the unknown token."""
     return sorted(
@@ -164,8 +158,8 @@ def distilled_table(teacher: PreTrainedModel, tokenizer: PreTrainedTokenizerBase
             logging.getLogger(name).setLevel(level)
     if static.embedding.shape[1] != dimensions:  # model2vec skips PCA, with a warning, on too few tokens
         raise ValueError(
-            f"the teacher's vocabulary has too few tokens ({static.embedding.shape[0]}) for a table of {dimensions} "
-            f"dimensions: choose --student_hidden_size {static.embedding.shape[1]} or fewer"
+            f"the teacher's vocabulary has too few tokens ({static.embedding.shape[0]}) for PCA to {dimensions} "
+            "dimensions: choose fewer (--student_hidden_size, or --static_dimensions for a static row)"
         )
     own = static.tokenizer.get_vocab()
     table = np.zeros((len(tokenizer), static.embedding.shape[1]), dtype=np.float32)

@@ -56,3 +56,14 @@ def test_static_student_adds_a_row_of_its_own_beside_the_transformer_student(tmp
     )
     card = (out / "static-student" / "README.md").read_text()
     assert "| epochs | 1" in card and "first stage" not in card
+
+
+def test_a_static_student_asked_by_flag_or_recipe_gets_the_static_schedule(tmp_path):
+    from hfdistill.cli.subcommands import asks_for_static, pipeline_parser
+
+    parser = pipeline_parser("test", "")
+    (tmp_path / "mine.yaml").write_text("training:\n  student_architecture: static\n")
+    assert asks_for_static(parser, ["--student_architecture", "static"])
+    assert asks_for_static(parser, ["--config", str(tmp_path / "mine.yaml")])
+    assert not asks_for_static(parser, ["--config", str(tmp_path / "mine.yaml"), "--student_architecture", "same"])
+    assert not asks_for_static(parser, [])
