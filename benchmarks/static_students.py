@@ -17,7 +17,6 @@ Writes `benchmarks/static_students_2cpu.json`.
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.flags import check_flags  # noqa: E402
+from benchmarks.ner_seeds import run_seed  # noqa: E402  (any recipe, one seed)
 from hfdistill.config.data import DataArguments  # noqa: E402
 from hfdistill.config.recipe import load_recipe  # noqa: E402
 from hfdistill.models.static import StaticTextClassifier, distilled_table  # noqa: E402
@@ -41,15 +41,6 @@ QUESTION = __doc__.splitlines()[0]
 STUDENTS = {"static student (KD)": "student", "static head on labels alone": "student-no-kd"}
 PEER = "model2vec StaticModelForClassification"
 BASELINE = "student without KD"  # the labels-only head's row in the run's report
-
-
-def run_seed(recipe: Path, seed: int, folder: Path, teacher: Path | None) -> None:
-    """`hfdistill distill --config recipe` at `seed` into `folder`, from `teacher` when given (not fine-tuned again)."""
-    argv = ["hfdistill", "distill", "--config", str(recipe), "--seed", str(seed), "--output_dir", str(folder)]
-    if teacher is not None:
-        argv += ["--teacher_name_or_path", str(teacher), "--teacher_num_train_epochs", "0"]
-    print("running", " ".join(argv), flush=True)
-    subprocess.run(argv, check=True)
 
 
 def texts_per_second(predict, texts: list[str], rounds: int = 3) -> float:

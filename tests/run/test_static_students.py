@@ -11,18 +11,16 @@ from tests.conftest import write_teacher_and_reviews
 TINY = ["--teacher_num_train_epochs", "0", "--num_train_epochs", "1", "--max_seq_length", "16", "--timing_rounds", "1"]
 
 
+def distill_argv(folder, *flags: str) -> list[str]:
+    """`hfdistill distill` on a tiny teacher and reviews written to `folder`, into `folder/out`, with `flags`."""
+    write_teacher_and_reviews(folder)
+    argv = ["distill", "--teacher_name_or_path", str(folder / "teacher"), "--dataset_name", str(folder / "data.csv")]
+    return [*argv, *flags, "--output_dir", str(folder / "out"), *TINY]
+
+
 def test_a_static_student_distils_with_flags_only_and_loads_as_the_docs_say(tmp_path):
-    write_teacher_and_reviews(tmp_path)
     out = tmp_path / "out"
-    argv = [
-        "distill",
-        "--teacher_name_or_path",
-        str(tmp_path / "teacher"),
-        "--dataset_name",
-        str(tmp_path / "data.csv"),
-    ]
-    argv += ["--student_architecture", "static", "--student_hidden_size", "4", "--output_dir", str(out), *TINY]
-    assert main(argv) == 0
+    assert main(distill_argv(tmp_path, "--student_architecture", "static", "--student_hidden_size", "4")) == 0
     report = json.loads((out / "report.json").read_text())
     assert [row["name"] for row in report["models"]] == ["teacher", "distilled student", "student without KD"]
     assert report["significance"]["test"].startswith("McNemar")
@@ -36,19 +34,9 @@ def test_a_static_student_distils_with_flags_only_and_loads_as_the_docs_say(tmp_
 
 
 def test_static_student_adds_a_row_of_its_own_beside_the_transformer_student(tmp_path):
-    write_teacher_and_reviews(tmp_path)
     out = tmp_path / "out"
-    argv = [
-        "distill",
-        "--teacher_name_or_path",
-        str(tmp_path / "teacher"),
-        "--dataset_name",
-        str(tmp_path / "data.csv"),
-    ]
-    argv += ["--student_num_layers", "1", "--static_student", "true", "--static_num_train_epochs", "1"]
-    argv += ["--static_dimensions", "4"]
-    argv += ["--train_baseline", "false", "--output_dir", str(out), *TINY]
-    assert main(argv) == 0
+    flags = ["--student_num_layers", "1", "--static_student", "true", "--static_num_train_epochs", "1"]
+    assert main(distill_argv(tmp_path, *flags, "--static_dimensions", "4", "--train_baseline", "false")) == 0
     report = json.loads((out / "report.json").read_text())
     assert [row["name"] for row in report["models"]] == ["teacher", "distilled student", "static student"]
     assert isinstance(
