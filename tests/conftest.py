@@ -56,7 +56,7 @@ def tiny_bert(
         num_hidden_layers=num_layers,
         num_attention_heads=4,
         intermediate_size=37,
-        max_position_embeddings=64,
+        max_position_embeddings=128,  # the default --max_seq_length
         num_labels=num_labels,
         hidden_dropout_prob=dropout,
         attention_probs_dropout_prob=dropout,

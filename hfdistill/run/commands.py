@@ -10,7 +10,6 @@ from hfdistill.cache.logits import cache_teacher_logits
 from hfdistill.config.data import DataArguments
 from hfdistill.config.pipeline import PipelineArguments
 from hfdistill.config.training import DistillationArguments
-from hfdistill.data.transfer import with_transfer_data
 from hfdistill.outputs.evaluation import compare_models
 from hfdistill.outputs.report import comparison_table, write_report
 from hfdistill.run.logit_plan import check_top_k, load_teacher
@@ -38,11 +37,8 @@ def cache_teacher(args: DistillationArguments, data_args: DataArguments) -> dict
     def fine_tuned_teacher():
         return load_teacher(data.task, args.teacher_name_or_path, data.label_names, False, False)
 
-    rows = data.tokenized["train"]
-    if data.data_args.has_transfer:  # the rows `distill` trains on, so that it finds them cached
-        rows = with_transfer_data(rows, data.splits, data.tokenizer, data.data_args, args.seed)
     cached = cache_teacher_logits(
-        rows,
+        data.training_rows(args.seed),  # the rows `distill` trains on, so that it finds them cached
         args.teacher_name_or_path,
         data.tokenizer,
         args,

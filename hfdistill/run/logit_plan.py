@@ -247,3 +247,13 @@ def check_top_k(args: DistillationArguments, label_names: list[str]) -> None:
             f"teacher_cache_top_k is {args.teacher_cache_top_k} but the task has {len(label_names)} labels: "
             "leave it unset to cache all logits"
         )
+
+
+def check_sequence_length(max_seq_length: int, teacher_path: str) -> None:
+    """Refuse inputs longer than the teacher has positions for (they would fail inside its first batch)."""
+    positions = getattr(model_config(teacher_path, "teacher_name_or_path"), "max_position_embeddings", None)
+    if positions is not None and max_seq_length > positions:
+        raise ValueError(
+            f"--max_seq_length {max_seq_length} is longer than the teacher's {positions} positions: give at most "
+            f"--max_seq_length {positions}"
+        )

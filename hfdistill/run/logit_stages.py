@@ -25,7 +25,6 @@ from hfdistill.cache.logits import cache_teacher_logits
 from hfdistill.config.data import DataArguments
 from hfdistill.config.paths import model_config
 from hfdistill.config.pipeline import STATIC_DIMENSIONS, PipelineArguments, own_or_default
-from hfdistill.data.transfer import with_transfer_data
 from hfdistill.models.predict import predict_test_split
 from hfdistill.models.reorder import reorder_on_training_texts
 from hfdistill.models.static import model_kind
@@ -43,6 +42,7 @@ from hfdistill.outputs.report import (
     write_report,
 )
 from hfdistill.run.logit_plan import (
+    check_sequence_length,
     check_stages,
     check_static_task,
     check_static_width,
@@ -153,6 +153,7 @@ class LogitStages:
         self.args, self.data_args, self.pipeline_args, self.teacher_path = args, data_args, pipeline_args, teacher_path
         check_temperature(args, task.problem_type)
         check_stages(args, pipeline_args)
+        check_sequence_length(data_args.max_seq_length, teacher_path)
         self.layers = plan_student(args, teacher_path, Path(args.output_dir))
         if pipeline_args.static_student:
             teacher_config = model_config(teacher_path, "teacher_name_or_path")
@@ -160,11 +161,7 @@ class LogitStages:
             check_static_width("--static_dimensions", width, teacher_config)
         self.data = load_task(teacher_path, data_args)
         check_top_k(args, self.data.label_names)
-        self.train_rows = self.data.tokenized["train"]
-        if data_args.has_transfer:
-            self.train_rows = with_transfer_data(
-                self.train_rows, self.data.splits, self.data.tokenizer, data_args, args.seed
-            )
+        self.train_rows = self.data.training_rows(args.seed)
         if pipeline_args.teacher_num_train_epochs == 0:  # a trained teacher: its labels checked before the run starts
             check_teacher_labels(
                 model_config(teacher_path, "teacher_name_or_path"), teacher_path, self.data.label_names

@@ -2,9 +2,9 @@
 
 1. Check everything (ranges, data, student plan) before any work; fine-tune the teacher first when asked (a resumable
    stage, as in `hfdistill distill`).
-2. Run the teacher once over the training set into the teacher-output cache (`teacher_cache_dir`, by default
-   `<output_dir>/teacher-cache`); no trial runs it. Terms the cache cannot hold (hidden states, attention) keep the
-   teacher online.
+2. Run the teacher once over the training rows (the transfer texts included, as `distill` trains on) into the
+   teacher-output cache (`teacher_cache_dir`, by default `<output_dir>/teacher-cache`); no trial runs it. Terms the
+   cache cannot hold (hidden states, attention) keep the teacher online.
 3. The first trial runs the recipe's own values (when they lie in the ranges), so that the chosen student is never
    worse on validation than the recipe's. Each trial trains the same student (same initialisation, same seed, so the same batches) with the values Optuna
    suggests, evaluates it on the validation split after every epoch and is pruned there when it trails (Optuna's
@@ -43,7 +43,12 @@ from hfdistill.config.search import SEARCHABLE, WEIGHTS, SearchArguments
 from hfdistill.config.training import DistillationArguments
 from hfdistill.losses.problems import losses_for
 from hfdistill.outputs.search_report import write_search_outputs
-from hfdistill.run.logit_plan import distillation_arguments, plan_student, with_teacher_stage
+from hfdistill.run.logit_plan import (
+    check_sequence_length,
+    distillation_arguments,
+    plan_student,
+    with_teacher_stage,
+)
 from hfdistill.run.logit_stages import teacher_and_student
 from hfdistill.run.pipeline import open_pipeline_run, start_run
 from hfdistill.tasks.task_data import TaskData, load_task
@@ -224,6 +229,7 @@ def prepare_trials(args, data_args: DataArguments, pipeline_args: PipelineArgume
     check_search_settings(args, pipeline_args)
     output, teacher_path = start_run(args, pipeline_args)
     probe = replace(args, **{name: high for name, (_, high) in search_args.ranges().items() if name in WEIGHTS[1:]})
+    check_sequence_length(data_args.max_seq_length, teacher_path)
     layers = plan_student(probe, teacher_path, output)  # the intermediate terms checked at their largest weights
     data = load_task(teacher_path, data_args)
     pipeline_args = with_teacher_stage(pipeline_args, teacher_path, data.task, baseline=False)
@@ -241,7 +247,7 @@ def prepare_trials(args, data_args: DataArguments, pipeline_args: PipelineArgume
         shutil.rmtree(output / TRIALS, ignore_errors=True)
     teacher, teacher_folder, student = teacher_and_student(args, pipeline_args, data, run, teacher_path, layers)
     teacher.eval()
-    train = data.tokenized["train"]
+    train = data.training_rows(args.seed)  # with the transfer texts, as `distill` trains its student
     if not (probe.needs_hidden_states or probe.needs_attention):
         cache_args = replace(args, teacher_cache_dir=args.teacher_cache_dir or str(output / "teacher-cache"))
         train = cache_teacher_logits(

@@ -9,6 +9,7 @@ from datasets import DatasetDict
 from transformers import AutoTokenizer, EvalPrediction, PreTrainedModel, PreTrainedTokenizerBase
 
 from hfdistill.config.data import DataArguments
+from hfdistill.data.transfer import with_transfer_data
 from hfdistill.models.predict import predict_test_split
 from hfdistill.tasks import task_for
 from hfdistill.tasks.auto import resolved_task
@@ -40,6 +41,14 @@ class TaskData:
             processing_class=self.tokenizer,
             compute_metrics=self.compute_metrics,
         )
+
+    def training_rows(self, seed: int):
+        """The tokenised training split, followed by the transfer texts and augmented copies the data arguments ask
+        for (unlabelled rows whose only targets are the teacher's): what every distillation stage trains on."""
+        rows = self.tokenized["train"]
+        if self.data_args.has_transfer:
+            rows = with_transfer_data(rows, self.splits, self.tokenizer, self.data_args, seed)
+        return rows
 
     def score(self, model: PreTrainedModel) -> dict[str, float]:
         """The task's metrics of `model` on the test split."""

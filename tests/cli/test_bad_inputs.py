@@ -110,6 +110,8 @@ CASES = [
     (QUICKSTART + ["--validation_size", "1.5"], "validation_size must be in (0, 1), got 1.5"),
     (QUICKSTART + ["--validation_size", "0.5", "--test_size", "0.5"], "must leave data to train on"),
     (QUICKSTART + ["--max_seq_length", "1"], "max_seq_length must be >= 2, got 1"),
+    (DISTILL + ["--max_seq_length", "512"], "--max_seq_length 512 is longer than the teacher's 128 positions"),
+    (SEARCH + ["--max_seq_length", "512"], "--max_seq_length 512 is longer than the teacher's 128 positions"),
     (QUICKSTART + ["--max_train_samples", "0"], "max_train_samples must be >= 1, got 0"),
     (QUICKSTART + ["--teacher_dtype", "int8"], "argument --teacher_dtype/--teacher-dtype: invalid choice: 'int8'"),
     (QUICKSTART + ["--teacher_cache_top_k", "0"], "teacher_cache_top_k must be >= 1, got 0"),

@@ -14,6 +14,7 @@ import pytest
 from transformers import pipeline
 
 from hfdistill.cli import main
+from hfdistill.losses.common import UNLABELLED
 from tests.conftest import write_teacher_and_reviews
 
 ROOT = Path(__file__).parents[2]
@@ -106,6 +107,26 @@ def test_trials_read_the_cache_and_never_run_the_teacher(searched):
     assert cache_log.count("cached the teacher's outputs for") == 1
 
 
+def test_trials_train_on_the_transfer_texts_too(inputs, tmp_path):
+    """A search's student learns from the rows `distill`'s would: the transfer texts, whose only targets are the
+    teacher's, beside the labelled rows."""
+    from hfdistill.training import trainer
+
+    rows, original = [], trainer.DistillationTrainer.__init__
+
+    def init(self, *args, **kwargs):
+        rows.append(kwargs["train_dataset"])
+        original(self, *args, **kwargs)
+
+    extra = ("--transfer_dataset", "bundled:transfer_text", "--max_transfer_samples", "10", "--prune", "false")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(trainer.DistillationTrainer, "__init__", init)
+        assert main(argv(inputs, tmp_path / "run", 1, *extra)) == 0
+    (train,) = rows
+    assert sum(label == UNLABELLED for label in train["labels"]) == 10
+    assert "teacher_logits" in train.column_names  # the transfer rows' soft targets came from the cache
+
+
 def test_a_rerun_fails_a_trial_whose_process_died_keeps_the_finished_and_adds(inputs, searched, capsys):
     output, _, _ = searched  # runs after the tests above, which read the 3-trial search
     before = {t.number: (t.params, t.value) for t in counted(study_of(output))}
@@ -133,6 +154,7 @@ SLOW_TRIALS = """
 import sys, time
 from hfdistill.run import search
 from hfdistill.cli import main
+from hfdistill.losses.common import UNLABELLED
 run = search.Trials.run
 search.Trials.run = lambda self, *args: time.sleep(2) or run(self, *args)
 sys.exit(main(sys.argv[1:]))
