@@ -22,8 +22,9 @@ def recipe_keys(parser: HfArgumentParser) -> set[str]:
     return {f.name for dataclass_type in parser.dataclass_types for f in fields(dataclass_type) if f.init}
 
 
-def load_recipe(path: str | Path, valid_keys: set[str]) -> dict:
-    """The fields set by a YAML recipe, flat or in sections (`training:`, `data:`, …); unknown keys are errors."""
+def load_recipe(path: str | Path, valid_keys: set[str], seen: set[Path] | None = None) -> dict:
+    """The fields set by a YAML recipe, flat or in sections (`training:`, `data:`, …); unknown keys are errors.
+    `extends: other.yaml` (beside it) starts from that recipe's fields; the recipe's own override them."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"recipe {path} does not exist")
@@ -33,18 +34,36 @@ def load_recipe(path: str | Path, valid_keys: set[str]) -> dict:
         raise ValueError(f"cannot parse recipe {path}: {str(error).splitlines()[0]}") from error
     if not isinstance(content, dict):
         raise ValueError(f"recipe {path} must be a mapping of field names to values, got {type(content).__name__}")
+    base = content.pop("extends", None)
     values = {}
     for key, value in content.items():
         if isinstance(value, dict) and key not in valid_keys:
             values.update(value)  # a section
         else:
             values[key] = value
+    if base is not None:
+        values = extended(path, base, values, valid_keys, seen or set())
     unknown = sorted(set(values) - valid_keys)
     if unknown:
         closest = difflib.get_close_matches(unknown[0], valid_keys, n=1)
         hint = f"; did you mean {closest[0]!r}?" if closest else ""
         raise ValueError(f"unknown key {unknown[0]!r} in recipe {path}{hint}")
     return values
+
+
+def extended(path: Path, base, own: dict, valid_keys: set[str], seen: set[Path]) -> dict:
+    """The fields of the recipe `base` names, under `own`; an interval `own` makes moot by changing its strategy is
+    dropped with it (`save_strategy: "no"` over a base's `save_steps`)."""
+    if not isinstance(base, str):
+        raise ValueError(f"recipe {path}: extends takes one recipe file's name, got {base!r}")
+    base_path = (path.parent / base).resolve()
+    if base_path in seen | {path.resolve()}:
+        raise ValueError(f"recipe {path}: extends {base}, which extends it back")
+    values = load_recipe(base_path, valid_keys, seen | {path.resolve()})
+    for interval, (strategy, _) in ACTS_ONLY_WITH.items():
+        if strategy in own and interval not in own:
+            values.pop(interval, None)
+    return {**values, **own}
 
 
 def parse_with_recipe(parser: HfArgumentParser, argv: list[str], defaults: dict | None = None) -> tuple:

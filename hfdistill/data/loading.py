@@ -34,6 +34,14 @@ BUNDLED = {
     "review_scores": "review_scores.csv.gz",
     "wnut16_types": "wnut16_types.jsonl.gz",
 }
+# Bundled names that are one part of a bundled file: (the file's name, a column, the value its rows hold there).
+BUNDLED_PARTS = {
+    "transfer_tweets": (
+        "transfer_text",
+        "source",
+        "tweets",
+    ),  # 4,200 short tweets: transfer text for taggers of tweets
+}
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 STRING_DTYPES = ("string", "large_string")  # how `datasets` stores text (a CSV's columns: large_string)
 
@@ -41,7 +49,8 @@ STRING_DTYPES = ("string", "large_string")  # how `datasets` stores text (a CSV'
 def bundled_path(name: str) -> Path:
     """Path of a dataset file shipped inside the package."""
     if name not in BUNDLED:
-        raise ValueError(f"unknown bundled dataset {BUNDLED_PREFIX}{name}; choose from {sorted(BUNDLED)}")
+        choices = sorted([*BUNDLED, *BUNDLED_PARTS])
+        raise ValueError(f"unknown bundled dataset {BUNDLED_PREFIX}{name}; choose from {choices}")
     return Path(str(resources.files("hfdistill") / "data" / BUNDLED[name]))
 
 
@@ -103,6 +112,11 @@ def load_named(name: str, config_name: str | None = None, text_columns: list[str
 
 
 def _load_named(name: str, config_name: str | None, text_columns: list[str]) -> DatasetDict:
+    part = BUNDLED_PARTS.get(name[len(BUNDLED_PREFIX) :]) if name.startswith(BUNDLED_PREFIX) else None
+    if part is not None:
+        whole, column, value = part
+        raw = _load_named(BUNDLED_PREFIX + whole, None, text_columns)
+        return raw.filter(lambda row: row[column] == value, desc=name)
     path = Path(name)
     if name.startswith(BUNDLED_PREFIX):
         path = bundled_path(name[len(BUNDLED_PREFIX) :])

@@ -21,14 +21,11 @@ from pathlib import Path
 
 from transformers import PreTrainedModel, Trainer, set_seed
 
-from hfdistill.cache.logits import cache_teacher_logits
 from hfdistill.config.data import DataArguments
 from hfdistill.config.paths import model_config
 from hfdistill.config.pipeline import STATIC_DIMENSIONS, PipelineArguments, own_or_default
 from hfdistill.models.predict import predict_test_split
 from hfdistill.models.reorder import reorder_on_training_texts
-from hfdistill.models.static import model_kind
-from hfdistill.models.student import freeze_input_embeddings
 from hfdistill.outputs.card import write_task_card, write_teacher_card
 from hfdistill.outputs.chart import CHART_FILE, tradeoff_chart
 from hfdistill.outputs.evaluation import compare_models
@@ -48,22 +45,21 @@ from hfdistill.run.logit_plan import (
     check_static_width,
     check_teacher_labels,
     check_top_k,
-    distillation_arguments,
     load_student,
     load_teacher,
     plan_student,
     static_arguments,
     with_teacher_stage,
 )
+from hfdistill.run.student_stages import STAGE, distil, first_stage, train_without_teacher
 from hfdistill.tasks import task_for
 from hfdistill.tasks.base import EncoderTask
 from hfdistill.tasks.task_data import TaskData, load_task
-from hfdistill.training.resume import Run, pickle_free_save, train_stage
-from hfdistill.training.trainer import DistillationTrainer, check_temperature
+from hfdistill.training.resume import Run, train_stage
+from hfdistill.training.trainer import check_temperature
 
 logger = logging.getLogger(__name__)
 
-STAGE, FIRST_STAGE = "student", "student-intermediate"  # the student's stage; the first of two (`intermediate_epochs`)
 STATIC_STAGE = "static-student"  # `static_student`: a static student beside the others
 
 
@@ -105,40 +101,6 @@ def fine_tune_teacher(teacher, args, pipeline_args: PipelineArguments, data: Tas
         learning_rate=pipeline_args.teacher_learning_rate,
     )
     return train_stage(teacher_trainer(teacher, teacher_training, data), run, "teacher")
-
-
-def distil(student, teacher, teacher_folder: str, train, args, data: TaskData, run: Run, layers, stage=STAGE) -> str:
-    """Distil `student` from `teacher` on `train` into `<output>/<stage>` (through the teacher-output cache when
-    `teacher_cache_dir` is set); its folder."""
-    logger.info("%s: distilling a %s student", stage, model_kind(student.config))
-    if args.teacher_cache_dir is not None:
-        teacher.eval()  # fine-tuning left it in train mode
-        train = cache_teacher_logits(
-            train, teacher_folder, data.tokenizer, args, data.collator, data.preprocessing, lambda: teacher
-        )
-        teacher = None  # released: training reads its outputs
-    trainer = DistillationTrainer(
-        model=student,
-        teacher_model=teacher,
-        args=distillation_arguments(args, run.checkpoints(stage), layers),
-        **{**data.trainer_kwargs(), "train_dataset": train},
-    )
-    return train_stage(trainer, run, stage, pickle_free_save(trainer, data.tokenizer))
-
-
-def train_without_teacher(baseline, args, data: TaskData, run: Run, pipeline_args: PipelineArguments) -> str:
-    """Fine-tune the same student without the teacher into `<output>/student-no-kd`, at the baseline's own rate and
-    epochs where `pipeline_args` gives them; its folder."""
-    logger.info("fine-tuning the same student without the teacher (baseline)")
-    plain = replace(
-        args,
-        output_dir=str(run.checkpoints("student-no-kd")),
-        push_to_hub=False,
-        learning_rate=own_or_default(pipeline_args.baseline_learning_rate, args.learning_rate),
-        num_train_epochs=own_or_default(pipeline_args.baseline_num_train_epochs, args.num_train_epochs),
-    )
-    trainer = Trainer(model=baseline, args=plain, **data.trainer_kwargs())
-    return train_stage(trainer, run, "student-no-kd", pickle_free_save(trainer, data.tokenizer))
 
 
 class LogitStages:
@@ -191,25 +153,20 @@ class LogitStages:
         return distil(student, teacher, teacher_folder, self.train_rows, args, self.data, run, None, STATIC_STAGE)
 
     def distil(self, student, teacher, teacher_folder: str, run: Run) -> str:
-        """`distil` in one stage, or in TinyBERT's two when `intermediate_epochs` > 0: every weighted term with the
-        teacher online into `<output>/student-intermediate`, then, from that student, the soft targets and labels."""
-        args, pipeline = self.args, self.pipeline_args
-        if pipeline.intermediate_epochs > 0:
-            online = replace(
+        """`distil` in one stage, or in TinyBERT's two when `intermediate_epochs` > 0 (`first_stage`, then, from its
+        student, the soft targets and labels)."""
+        args = self.args
+        if self.pipeline_args.intermediate_epochs > 0:
+            student, args = first_stage(
+                student,
+                teacher,
+                teacher_folder,
+                self.train_rows,
                 args,
-                num_train_epochs=pipeline.intermediate_epochs,
-                learning_rate=own_or_default(pipeline.intermediate_learning_rate, args.learning_rate),
-                kd_loss_weight=own_or_default(pipeline.intermediate_kd_loss_weight, args.kd_loss_weight),
-                teacher_cache_dir=None,
-            )
-            folder = run.done(FIRST_STAGE) or distil(
-                student, teacher, teacher_folder, self.train_rows, online, self.data, run, self.layers, FIRST_STAGE
-            )
-            student = self.data.task.load_model(folder)  # its saved weights: without the projections
-            if pipeline.freeze_word_embeddings:
-                freeze_input_embeddings(student)
-            args = replace(
-                args, hidden_loss_weight=0.0, attention_loss_weight=0.0, distill_layer_map=None, relation_heads=None
+                self.pipeline_args,
+                self.data,
+                run,
+                self.layers,
             )
         return distil(student, teacher, teacher_folder, self.train_rows, args, self.data, run, self.layers)
 

@@ -21,16 +21,12 @@ process and takes no study callbacks, so a resumed or shared study could not sto
 import copy
 import logging
 import os
-import random
 import shutil
 import socket
-import time
-import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import optuna
-import sqlalchemy
 from accelerate import PartialState
 from transformers import TrainerCallback, set_seed
 
@@ -45,12 +41,15 @@ from hfdistill.losses.problems import losses_for
 from hfdistill.outputs.search_report import write_search_outputs
 from hfdistill.run.logit_plan import (
     check_sequence_length,
+    check_stages,
     distillation_arguments,
     plan_student,
     with_teacher_stage,
 )
 from hfdistill.run.logit_stages import teacher_and_student
 from hfdistill.run.pipeline import open_pipeline_run, start_run
+from hfdistill.run.student_stages import first_stage
+from hfdistill.run.study import counted_trials, open_study
 from hfdistill.tasks.task_data import TaskData, load_task
 from hfdistill.training.trainer import DistillationTrainer, check_temperature
 
@@ -68,9 +67,9 @@ SEARCH_DEFAULTS = {
 
 def check_search_settings(args: DistillationArguments, pipeline_args: PipelineArguments) -> None:
     """Refuse, before any work, settings a search does not honour."""
-    for flag in ("train_baseline", "intermediate_epochs", "remeasure"):
+    for flag in ("train_baseline", "remeasure"):
         if getattr(pipeline_args, flag):
-            raise ValueError(f"{flag} applies to `distill`; a search trains each trial in one stage: drop --{flag}")
+            raise ValueError(f"{flag} applies to `distill`: drop --{flag}")
     if args.save_strategy != "no":
         raise ValueError(
             "a search resumes trial by trial (the study keeps every finished trial), not from checkpoints inside a "
@@ -81,77 +80,6 @@ def check_search_settings(args: DistillationArguments, pipeline_args: PipelineAr
             "a search runs one trial per process: start several `hfdistill search` processes on one --storage "
             "instead of `accelerate launch`"
         )
-
-
-def open_study(search_args: SearchArguments, output: Path, seed: int) -> optuna.Study:
-    """The study in the storage, created or loaded; trials of this machine's dead processes are marked failed."""
-    url = search_args.storage or f"sqlite:///{(output / 'study.db').resolve()}"
-    storage = open_storage(url)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=4) if search_args.prune else optuna.pruners.NopPruner()
-    study = optuna.create_study(
-        storage=storage,
-        study_name=search_args.study_name,
-        direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed + os.getpid() % 1000),  # workers must not propose alike
-        pruner=pruner,
-        load_if_exists=True,
-    )
-    fail_trials_of_dead_processes(study)
-    return study
-
-
-def open_storage(url: str, attempts: int = 5) -> optuna.storages.RDBStorage:
-    """Optuna's database storage at `url`. Processes started together on a new database race to create its tables,
-    and the losers fail (a unique or "already exists" error); they try again once the winner has made them."""
-    # Heartbeats let any process mark a trial failed whose process stopped beating (another machine's, killed).
-    settings = {"heartbeat_interval": 30, "grace_period": 120}
-    for _ in range(attempts - 1):
-        try:
-            return rdb_storage(url, settings)
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):
-            time.sleep(0.5 + random.random())
-    return rdb_storage(url, settings)
-
-
-def rdb_storage(url: str, settings: dict) -> optuna.storages.RDBStorage:
-    """Optuna's `RDBStorage` at `url`. Its heartbeat is an experimental argument (Optuna 4), chosen knowingly for the
-    dead-worker check above: the warning that says so on every search is silenced here, and only it."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message=".*heartbeat_interval.*", category=optuna.exceptions.ExperimentalWarning
-        )
-        return optuna.storages.RDBStorage(url, **settings)
-
-
-def fail_trials_of_dead_processes(study: optuna.Study) -> None:
-    """Mark failed the running trials whose process, on this machine, no longer exists (killed): at once, without
-    waiting for the heartbeat's grace period, so that a rerun does not count them as running."""
-    host = socket.gethostname()
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        worker_host, _, pid = trial.user_attrs.get("worker", "").rpartition(":")
-        if worker_host == host and pid.isdigit() and not process_alive(int(pid)):
-            # by its number (Optuna's public API); one its process finished since the list was read stays as it is
-            told = study.tell(trial.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
-            if told.state == optuna.trial.TrialState.FAIL:
-                logger.warning("trial %d was cut off (its process %s is gone): marked failed", trial.number, pid)
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-COUNTED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
-
-
-def counted_trials(study: optuna.Study) -> int:
-    """Trials that count towards `n_trials`: finished, pruned, and running (in this or another process)."""
-    return len(study.get_trials(deepcopy=False, states=COUNTED))
 
 
 class ReportToTrial(TrainerCallback):
@@ -224,11 +152,23 @@ def keep_best_trial_only(folder: Path, study: optuna.Study) -> None:
             shutil.rmtree(folder / TRIALS / f".trial-{trial.number}.partial", ignore_errors=True)
 
 
+def at_largest_weights(args: DistillationArguments, search_args: SearchArguments) -> DistillationArguments:
+    """`args` with each searched intermediate weight at the top of its range: the plan every trial must fit."""
+    highest = {name: high for name, (_, high) in search_args.ranges().items() if name in WEIGHTS[1:]}
+    return replace(args, **highest)
+
+
 def prepare_trials(args, data_args: DataArguments, pipeline_args: PipelineArguments, search_args) -> Trials:
     """Check everything, then fine-tune the teacher (when asked), build the student and fill the cache."""
     check_search_settings(args, pipeline_args)
+    check_stages(args, pipeline_args)
+    if pipeline_args.intermediate_epochs > 0 and set(search_args.search_params) & set(WEIGHTS[1:]):
+        raise ValueError(
+            "with --intermediate_epochs the search varies the second stage, which has no hidden-state or attention "
+            "term: search temperature, kd_loss_weight and learning_rate"
+        )
     output, teacher_path = start_run(args, pipeline_args)
-    probe = replace(args, **{name: high for name, (_, high) in search_args.ranges().items() if name in WEIGHTS[1:]})
+    probe = at_largest_weights(args, search_args)
     check_sequence_length(data_args.max_seq_length, teacher_path)
     layers = plan_student(probe, teacher_path, output)  # the intermediate terms checked at their largest weights
     data = load_task(teacher_path, data_args)
@@ -248,6 +188,9 @@ def prepare_trials(args, data_args: DataArguments, pipeline_args: PipelineArgume
     teacher, teacher_folder, student = teacher_and_student(args, pipeline_args, data, run, teacher_path, layers)
     teacher.eval()
     train = data.training_rows(args.seed)  # with the transfer texts, as `distill` trains its student
+    if pipeline_args.intermediate_epochs > 0:  # once, before the trials, which search the second stage
+        student, args = first_stage(student, teacher, teacher_folder, train, args, pipeline_args, data, run, layers)
+        probe = at_largest_weights(args, search_args)
     if not (probe.needs_hidden_states or probe.needs_attention):
         cache_args = replace(args, teacher_cache_dir=args.teacher_cache_dir or str(output / "teacher-cache"))
         train = cache_teacher_logits(

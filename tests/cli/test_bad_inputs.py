@@ -190,6 +190,11 @@ CASES = [
     (MULTILINGUAL + ["--train_baseline", "true"], "apply to task distillation, not to multilingual"),
     # ---- search
     (SEARCH + ["--temperature_range", "8", "2"], "--temperature_range 8.0 2.0: low is above high"),
+    (
+        SEARCH + ["--intermediate_epochs", "1", "--hidden_loss_weight", "1", "--search_params", "hidden_loss_weight"],
+        "with --intermediate_epochs the search varies the second stage",
+    ),
+    (SEARCH + ["--intermediate_epochs", "1"], "intermediate_epochs is a first stage of hidden-state and attention"),
     (SEARCH + ["--temperature_range", "0", "2"], "a temperature must be > 0"),
     (SEARCH + ["--kd_loss_weight_range", "0.2", "1.5"], "a loss weight must lie in [0, 1]"),
     (SEARCH + ["--temperature_range", "2"], "--temperature_range takes two numbers"),
@@ -200,7 +205,6 @@ CASES = [
     (SEARCH + ["--save_steps", "20"], "--save_steps acts only with --save_strategy steps, and save_strategy is 'no'"),
     (DISTILL + ["--eval_steps", "5"], "--eval_steps acts only with --eval_strategy steps"),
     (SEARCH + ["--train_baseline", "true"], "train_baseline applies to `distill`"),
-    (SEARCH + ["--intermediate_epochs", "1"], "intermediate_epochs applies to `distill`"),
     (DISTILL + ["--intermediate_epochs", "-1"], "intermediate_epochs must be >= 0, got -1.0"),
     (DISTILL + ["--intermediate_epochs", "1"], "intermediate_epochs is a first stage of hidden-state and attention"),
     (DISTILL + ["--intermediate_learning_rate", "1e-3"], "intermediate_learning_rate is the first stage's"),

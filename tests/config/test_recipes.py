@@ -21,7 +21,7 @@ def parser_for(path: Path):
     """`hfdistill multilingual` reads the multilingual*.yaml recipes; the task pipeline reads the others."""
     if path.stem.startswith("multilingual"):
         return multilingual_parser("test"), ParallelDataArguments
-    if path.stem.startswith("search"):
+    if "search" in path.stem:  # search.yaml, ner-search.yaml
         return search_parser("test"), DataArguments
     return parser(), DataArguments
 
@@ -140,3 +140,30 @@ def test_a_flag_that_changes_the_strategy_makes_the_recipes_interval_moot_not_an
         parse_with_recipe(
             pipeline_parser("hfdistill distill", ""), [*recipe, "--save_strategy", "no", "--save_steps", "5"]
         )
+
+
+def test_a_recipe_extends_another_and_overrides_it(tmp_path):
+    (tmp_path / "base.yaml").write_text("training:\n  temperature: 3.0\n  save_strategy: steps\n  save_steps: 5\n")
+    (tmp_path / "child.yaml").write_text('extends: base.yaml\ntraining:\n  temperature: 4.0\n  save_strategy: "no"\n')
+    values = load_recipe(tmp_path / "child.yaml", recipe_keys(parser()))
+    assert values == {"temperature": 4.0, "save_strategy": "no"}  # the base's interval went with its strategy
+    (tmp_path / "base.yaml").write_text("extends: child.yaml\n")
+    with pytest.raises(ValueError, match="extends child.yaml, which extends it back"):
+        load_recipe(tmp_path / "child.yaml", recipe_keys(parser()))
+
+
+def test_the_ner_search_is_the_ner_recipe_without_its_twin():
+    root = Path(__file__).parents[2] / "recipes"
+    keys = recipe_keys(search_parser("test")) | recipe_keys(parser())
+    ner, search = load_recipe(root / "ner.yaml", keys), load_recipe(root / "ner-search.yaml", keys)
+    own = {
+        "train_baseline",
+        "baseline_num_train_epochs",
+        "output_dir",
+        "save_strategy",
+        "save_steps",
+        "save_total_limit",
+    }
+    own |= {key for key in search if key not in ner}  # the search's ranges
+    assert {k: v for k, v in search.items() if k not in own} == {k: v for k, v in ner.items() if k not in own}
+    assert search["train_baseline"] is False and search["save_strategy"] == "no"

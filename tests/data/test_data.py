@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from hfdistill.config.data import DataArguments
-from hfdistill.data.loading import load_splits, tokenize_splits
+from hfdistill.data.loading import load_named, load_splits, tokenize_splits
 from tests.conftest import text_data, tokenizer_of
 
 
@@ -22,6 +22,15 @@ def test_bundled_default_has_three_labelled_splits():
     assert set(splits) == {"train", "validation", "test"}
     assert len(splits["train"]) > 10_000 and len(splits["test"]) > 1_000
     assert not set(splits["train"]["text"]) & set(splits["test"]["text"])
+
+
+def test_a_bundled_part_is_the_rows_of_its_file_that_hold_its_value():
+    whole = load_named("bundled:transfer_text")["train"]
+    tweets = load_named("bundled:transfer_tweets")["train"]
+    assert len(tweets) == whole["source"].count("tweets") == 4_200
+    assert set(tweets["source"]) == {"tweets"}
+    with pytest.raises(ValueError, match="transfer_tweets"):  # the parts are among the names a typo is offered
+        load_named("bundled:transfer_tweet")
 
 
 def test_carved_splits_are_seeded(tmp_path):

@@ -127,6 +127,25 @@ def test_trials_train_on_the_transfer_texts_too(inputs, tmp_path):
     assert "teacher_logits" in train.column_names  # the transfer rows' soft targets came from the cache
 
 
+def test_a_two_stage_recipe_runs_its_first_stage_once_and_searches_the_second(inputs, tmp_path):
+    """With --intermediate_epochs the first stage (hidden states, teacher online) runs once; every trial starts from
+    its student and trains the second stage, from the cache, without the intermediate terms."""
+    from hfdistill.training import trainer
+
+    seen, original = [], trainer.DistillationTrainer.__init__
+
+    def init(self, model, teacher_model, *args, **kwargs):
+        seen.append((teacher_model is None, kwargs["args"].hidden_loss_weight))
+        original(self, model, teacher_model, *args, **kwargs)
+
+    extra = ("--intermediate_epochs", "1", "--hidden_loss_weight", "1", "--teacher_cache_dir", str(tmp_path / "cache"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(trainer.DistillationTrainer, "__init__", init)
+        assert main(argv(inputs, tmp_path / "run", 2, *extra, "--prune", "false")) == 0
+    assert seen == [(False, 1.0), (True, 0.0), (True, 0.0)]  # the first stage online, then two cached trials
+    assert (tmp_path / "run" / "student-intermediate" / "model.safetensors").is_file()
+
+
 def test_a_rerun_fails_a_trial_whose_process_died_keeps_the_finished_and_adds(inputs, searched, capsys):
     output, _, _ = searched  # runs after the tests above, which read the 3-trial search
     before = {t.number: (t.params, t.value) for t in counted(study_of(output))}
@@ -154,7 +173,6 @@ SLOW_TRIALS = """
 import sys, time
 from hfdistill.run import search
 from hfdistill.cli import main
-from hfdistill.losses.common import UNLABELLED
 run = search.Trials.run
 search.Trials.run = lambda self, *args: time.sleep(2) or run(self, *args)
 sys.exit(main(sys.argv[1:]))
@@ -182,7 +200,7 @@ def test_two_processes_share_one_study(inputs, tmp_path):
 def test_processes_started_together_share_a_new_storage(tmp_path):
     """They race to create the database's tables; each loser tries again instead of failing."""
     code = (
-        "import sys; from hfdistill.run.search import open_storage; import optuna; "
+        "import sys; from hfdistill.run.study import open_storage; import optuna; "
         "optuna.create_study(storage=open_storage(sys.argv[1]), study_name='shared', load_if_exists=True)"
     )
     url = f"sqlite:///{tmp_path / 'new.db'}"
