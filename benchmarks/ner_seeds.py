@@ -1,21 +1,26 @@
 """Does the NER recipe's distilled student beat its no-KD twin, over seeds, by entity F1 on the pooled test tweets?
 
-    python benchmarks/ner_seeds.py --seeds 42 1 2          # `make ner` once per seed: about 10 minutes a seed on 2 cores
+    python benchmarks/ner_seeds.py --seeds 42 1 2          # `make ner` once per seed: 12 minutes, then 7 a seed
 
 Runs `hfdistill distill --config recipes/ner.yaml` at each seed into `--work_dir/seed-S`. The first seed fine-tunes
 the teacher; the others distil from that same teacher (`--teacher_num_train_epochs 0`) and read its cached outputs, so
-the seeds vary what the students draw (new heads, dropout, batch order, transfer sample), not the teacher. Each seed's
+the seeds vary what the students draw (new heads, dropout, batch order), not the teacher or the texts. Each seed's
 saved teacher, student and no-KD twin are then reloaded and tag WNUT-16's test tweets, and the entities they find are
-counted per tweet (`hfdistill.metrics.entities`). Per seed: each model's entity F1 (seqeval's) and the student's
-retention and CPU speed-up (from the run's `report.json`). Over the seeds: a paired bootstrap over tweets of the
-entity-F1 difference, every seed's tags pooled (`hfdistill.numerics.bootstrap.bootstrap_f1_difference`). A seed whose
-run folder holds a `report.json` is read, not run again. Writes `benchmarks/ner_seeds_2cpu.json`.
+counted per tweet (`hfdistill.metrics.entities`). Per seed: each model's entity F1 (seqeval's), the student's
+retention and CPU speed-up (from the run's `report.json`), and the run's wall time and peak memory. Over the seeds: a
+paired bootstrap over tweets of the entity-F1 difference, every seed's tags pooled
+(`hfdistill.numerics.bootstrap.bootstrap_f1_difference`). A seed whose run folder holds a `report.json` is read, not
+run again. Writes `benchmarks/ner_seeds_2cpu.json`, and copies the first seed's `report.json` (what `make ner`
+writes) to `benchmarks/ner_2cpu.json`.
 """
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,12 +43,22 @@ MODELS = {"teacher": "teacher", "distilled student": "student", "student without
 
 
 def run_seed(recipe: Path, seed: int, folder: Path, teacher: Path | None) -> None:
-    """`hfdistill distill --config recipe` at `seed` into `folder`, from `teacher` when given (not fine-tuned again)."""
+    """`hfdistill distill --config recipe` at `seed` into `folder`, from `teacher` when given (not fine-tuned again);
+    its wall time and the peak memory of its process go to `folder/cost.json`."""
     argv = ["hfdistill", "distill", "--config", str(recipe), "--seed", str(seed), "--output_dir", str(folder)]
     if teacher is not None:
         argv += ["--teacher_name_or_path", str(teacher), "--teacher_num_train_epochs", "0"]
     print("running", " ".join(argv), flush=True)
-    subprocess.run(argv, check=True)
+    start = time.perf_counter()
+    child = subprocess.Popen(argv)
+    _, status, usage = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"seed {seed}: {' '.join(argv)} failed")
+    cost = {
+        "wall_minutes": round((time.perf_counter() - start) / 60, 1),
+        "peak_rss_gb": round(usage.ru_maxrss / 2**20, 2),
+    }
+    write_json(folder / "cost.json", {**cost, "teacher_fine_tuned": teacher is None})
 
 
 def per_tweet_counts(folder: Path, teacher: Path, data) -> dict[str, np.ndarray]:
@@ -68,6 +83,8 @@ def seed_row(folder: Path, counts: dict[str, np.ndarray]) -> dict:
         report["distilled student"]["throughput_batch32"] / teacher["throughput_batch32"], 2
     )
     row["speedup_batch1"] = round(teacher["latency_ms_batch1"] / report["distilled student"]["latency_ms_batch1"], 2)
+    if (folder / "cost.json").is_file():  # run by this script (the first seed's includes the teacher's fine-tuning)
+        row["cost"] = json.loads((folder / "cost.json").read_text())
     return row
 
 
@@ -80,6 +97,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work_dir", default="outputs/ner-seeds", help="One run folder per seed, kept.")
     parser.add_argument("--resamples", type=int, default=10_000, help="Bootstrap resamples.")
     parser.add_argument("--json_file", default=str(ROOT / "benchmarks" / "ner_seeds_2cpu.json"))
+    parser.add_argument(
+        "--report_copy", default=str(ROOT / "benchmarks" / "ner_2cpu.json"), help="Where the first seed's report goes."
+    )
     args = parser.parse_args(argv)
     check_flags(parser, args, ("resamples",))
     if not Path(args.recipe).is_file():
@@ -116,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
         ),
     }
     write_json(Path(args.json_file), result)
+    shutil.copyfile(first / "report.json", args.report_copy)
     print(json.dumps({k: result[k] for k in ("mean_f1", "mean_retention_percent", "bootstrap_vs_no_kd")}, indent=2))
 
 
