@@ -6,7 +6,6 @@ import gzip
 import logging
 import lzma
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 
 import datasets
@@ -14,6 +13,7 @@ from datasets import ClassLabel, DatasetDict
 from datasets.exceptions import DatasetGenerationError, DatasetNotFoundError
 
 from hfdistill.config.data import BUNDLED_PREFIX, DataArguments
+from hfdistill.data.bundled import BUNDLED, BUNDLED_PARTS, bundled_path  # noqa: F401 (BUNDLED: read from here too)
 
 logger = logging.getLogger(__name__)
 
@@ -25,33 +25,8 @@ LOCAL_BUILDERS = {
     ".parquet": "parquet",
     ".txt": "text",  # one text per line, in a column named "text"
 }
-BUNDLED = {
-    "rotten_tomatoes": "rotten_tomatoes.csv.gz",
-    "bible_ot_en_es": "bible_ot_en_es.tsv.gz",
-    "bible_nt_en_es": "bible_nt_en_es.tsv.gz",
-    "transfer_text": "transfer_text.csv.gz",
-    "wnut16": "wnut16.jsonl.gz",
-    "review_scores": "review_scores.csv.gz",
-    "wnut16_types": "wnut16_types.jsonl.gz",
-}
-# Bundled names that are one part of a bundled file: (the file's name, a column, the value its rows hold there).
-BUNDLED_PARTS = {
-    "transfer_tweets": (
-        "transfer_text",
-        "source",
-        "tweets",
-    ),  # 4,200 short tweets: transfer text for taggers of tweets
-}
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 STRING_DTYPES = ("string", "large_string")  # how `datasets` stores text (a CSV's columns: large_string)
-
-
-def bundled_path(name: str) -> Path:
-    """Path of a dataset file shipped inside the package."""
-    if name not in BUNDLED:
-        choices = sorted([*BUNDLED, *BUNDLED_PARTS])
-        raise ValueError(f"unknown bundled dataset {BUNDLED_PREFIX}{name}; choose from {choices}")
-    return Path(str(resources.files("hfdistill") / "data" / BUNDLED[name]))
 
 
 def check_header(path: Path, delimiter: str) -> None:
