@@ -159,6 +159,7 @@ def test_the_ner_search_is_the_ner_recipe_without_its_twin():
     own = {
         "train_baseline",
         "baseline_num_train_epochs",
+        "baseline_learning_rate",
         "output_dir",
         "save_strategy",
         "save_steps",
