@@ -1,6 +1,6 @@
 """Does the NER recipe's distilled student beat its no-KD twin, over seeds, by entity F1 on the pooled test tweets?
 
-    python benchmarks/ner_seeds.py --seeds 42 1 2          # `make ner` once per seed: 12 minutes, then 7 a seed
+    python benchmarks/ner_seeds.py --seeds 42 1 2          # `make ner` once per seed: 11 minutes, then 8 a seed
 
 Runs `hfdistill distill --config recipes/ner.yaml` at each seed into `--work_dir/seed-S`. The first seed fine-tunes
 the teacher; the others distil from that same teacher (`--teacher_num_train_epochs 0`) and read its cached outputs, so
