@@ -160,7 +160,8 @@ def docs_workdir(tmp_path, monkeypatch):
     """What the docs' code blocks name, in a fresh working directory: `teacher/` (a tiny fine-tuned classifier, with
     its tokenizer), `reviews.csv` (columns `review` and `sentiment`), `outputs/quickstart/student`, a tiny tagger in
     `outputs/ner/student`, a scorer in `outputs/regression/student`, a multi-label classifier in
-    `outputs/multi-label/student` and a static student in `outputs/static/student`."""
+    `outputs/multi-label/student`, a static student in `outputs/static/student` and its table as a sentence encoder in
+    `outputs/multilingual-static/student`."""
     data = write_teacher_and_reviews(tmp_path, rows=40)
     data.rename(columns={"text": "review", "label": "sentiment"}).to_csv(tmp_path / "reviews.csv", index=False)
     shutil.copytree(tmp_path / "teacher", tmp_path / "outputs" / "quickstart" / "student")
@@ -183,5 +184,9 @@ def docs_workdir(tmp_path, monkeypatch):
     teacher = BertForSequenceClassification.from_pretrained(tmp_path / "teacher")
     build_static_student(teacher, static_tokenizer, 4).save_pretrained(tmp_path / "outputs" / "static" / "student")
     static_tokenizer.save_pretrained(tmp_path / "outputs" / "static" / "student")
+    # a static classifier's folder is also a static sentence encoder's (sentence-transformers reads its table)
+    shutil.copytree(
+        tmp_path / "outputs" / "static" / "student", tmp_path / "outputs" / "multilingual-static" / "student"
+    )
     monkeypatch.chdir(tmp_path)
     return tmp_path

@@ -150,7 +150,10 @@ def multilingual_parser(
 
 
 def multilingual(argv: list[str]) -> int:
-    args, data_args, pipeline_args = parse_with_recipe(multilingual_parser(), argv, embeddings().MULTILINGUAL_DEFAULTS)
+    parser, defaults = multilingual_parser(), embeddings().MULTILINGUAL_DEFAULTS
+    if asks_for_static(parser, argv):
+        defaults = {**defaults, **embeddings().MULTILINGUAL_STATIC_DEFAULTS}
+    args, data_args, pipeline_args = parse_with_recipe(parser, argv, defaults)
     report = run_pipeline(args, data_args, pipeline_args)
     if report is not None:
         print(f"\n{report['table']}\n\n{report['speed_table']}")

@@ -49,7 +49,7 @@ class DistillationArguments(TrainingArguments):
             "help": "How a student is built from the teacher: 'distilbert' (DistilBERT classes, BERT-family teachers), "
             "'same' (the teacher's own architecture with fewer layers, any encoder) or 'static' (no transformer: a "
             "table of token vectors distilled from the teacher by model2vec, a text as the mean of its tokens', and "
-            "a small head; for whole-text tasks)."
+            "a small head; for whole-text tasks and sentence embeddings)."
         },
     )
     student_num_layers: int | None = field(

@@ -137,9 +137,11 @@ def ignored_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
     )
 
 
-def distilled_table(teacher: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, dimensions: int) -> torch.Tensor:
-    """model2vec's distillation of `teacher`'s encoder (every token encoded alone, PCA to `dimensions`, Zipf
-    weighting), as one row per id of the teacher's tokenizer (model2vec renumbers its vocabulary; a token it left
+def distilled_table(
+    teacher: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, dimensions: int | None
+) -> torch.Tensor:
+    """model2vec's distillation of `teacher`'s encoder (every token encoded alone, PCA to `dimensions` or none for
+    None, Zipf weighting), as one row per id of the teacher's tokenizer (model2vec renumbers its vocabulary; a token it left
     out, such as a special token, gets zeros)."""
     from model2vec.distill import distill_from_model
 
@@ -156,7 +158,9 @@ def distilled_table(teacher: PreTrainedModel, tokenizer: PreTrainedTokenizerBase
     finally:
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
-    if static.embedding.shape[1] != dimensions:  # model2vec skips PCA, with a warning, on too few tokens
+    if (
+        dimensions is not None and static.embedding.shape[1] != dimensions
+    ):  # model2vec skips PCA, with a warning, on too few tokens
         raise ValueError(
             f"the teacher's vocabulary has too few tokens ({static.embedding.shape[0]}) for PCA to {dimensions} "
             "dimensions: choose fewer (--student_hidden_size, or --static_dimensions for a static row)"

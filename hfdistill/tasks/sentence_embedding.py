@@ -24,6 +24,7 @@ from hfdistill.data.transfer import load_texts
 from hfdistill.models.layers import layers_to_keep
 from hfdistill.models.multilingual_e5 import BUNDLED_E5, e5_student_path
 from hfdistill.models.sentence_encoder import student_from_encoder, student_from_teacher
+from hfdistill.models.static_encoder import static_sentence_student
 from hfdistill.models.student import build_truncated_student
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,21 @@ logger = logging.getLogger(__name__)
 # default teacher, and inside the 10-minute budget of `make multilingual` on 2 cores.
 E5_LAYERS = 6
 COPY_OF_TEACHER = "teacher"  # `--student_name_or_path teacher`: a copy of the teacher (layers chosen by the flags)
+
+
+def check_static_embedding_student(args: DistillationArguments, freeze_word_embeddings: bool) -> None:
+    """Refuse, before any work, what a static embedding student has not: layers, a width other than the teacher's
+    (its table stays in the teacher's space), another encoder to start from, or a frozen table (the table is all
+    it trains)."""
+    given = [f"--{name}" for name in ("student_num_layers", "student_layers", "student_hidden_size")]
+    given = [flag for flag in given if getattr(args, flag[2:]) is not None]
+    given += ["--student_name_or_path"] if args.student_name_or_path not in (None, COPY_OF_TEACHER) else []
+    given += ["--freeze_word_embeddings true"] if freeze_word_embeddings else []
+    if given:
+        raise ValueError(
+            f"--student_architecture static takes no {', '.join(given)}: its one table of token vectors is "
+            "distilled from the teacher at the teacher's width, and it is what trains; drop them"
+        )
 
 
 def student_path(args: DistillationArguments) -> str | None:
@@ -46,6 +62,8 @@ def load_student(
     args: DistillationArguments, teacher: SentenceTransformer, teacher_path: str, max_seq_length: int
 ) -> tuple[SentenceTransformer, list[int] | None]:
     """The named student encoder or a copy of the teacher, keeping `student_layers`/`student_num_layers` when set."""
+    if args.student_architecture == "static":
+        return static_sentence_student(teacher, max_seq_length), None
     path = student_path(args)
     unnamed = replace(args, student_name_or_path=None)  # the layer flags apply to whichever encoder is cut
     if path is None:

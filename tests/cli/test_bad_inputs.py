@@ -188,6 +188,14 @@ CASES = [
     (MULTILINGUAL + ["--student_name_or_path", "{inputs}/nowhere"], "--student_name_or_path {inputs}/nowhere"),
     (MULTILINGUAL + ["--output_dir", "{inputs}/afile"], "--output_dir {inputs}/afile is a file"),
     (MULTILINGUAL + ["--train_baseline", "true"], "apply to task distillation, not to multilingual"),
+    (
+        MULTILINGUAL + ["--student_architecture", "static", "--student_num_layers", "2"],
+        "--student_architecture static takes no --student_num_layers",
+    ),
+    (
+        MULTILINGUAL + ["--student_architecture", "static", "--freeze_word_embeddings", "true"],
+        "takes no --freeze_word_embeddings true",
+    ),
     # ---- search
     (SEARCH + ["--temperature_range", "8", "2"], "--temperature_range 8.0 2.0: low is above high"),
     (

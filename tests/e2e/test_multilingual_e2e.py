@@ -85,3 +85,42 @@ def test_the_multilingual_vocabulary_student_cut_to_two_layers(e5_cache, tmp_pat
     assert "multilingual-e5-small" in report["settings"]["student"]
     model = SentenceTransformer(str(tmp_path / "student"), device="cpu")
     assert model[0].auto_model.config.num_hidden_layers == 2 and model.tokenizer.vocab_size > 250_000
+
+
+def test_a_static_student_fits_the_teachers_space_and_loads_where_static_models_load(tmp_path):
+    from model2vec import StaticModel
+
+    from hfdistill.run.embedding_stages import STATIC_STUDENT
+
+    argv = [
+        "multilingual",
+        "--student_architecture", "static",
+        "--output_dir", str(tmp_path),
+        "--max_train_pairs", "384",
+        "--eval_pairs", "100",
+        "--max_seq_length", "64",
+        "--timing_rounds", "1",
+        "--disable_tqdm", "true",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["settings"]["student"] == STATIC_STUDENT and report["settings"]["num_train_epochs"] == 20
+    held_out = "bible_ot_en_es, held out"
+    before, student = (
+        report["scores"][row][held_out]["es"] for row in ("student before training", "distilled student")
+    )
+    assert student["source_cosine"] > before["source_cosine"] + 0.1  # fitted to the teacher's sentence embeddings
+    speeds = report["sentences_per_second"]
+    assert speeds["distilled student"] > 10 * speeds["teacher"]
+
+    folder = tmp_path / "student"
+    texts = ["In the beginning God created the heaven and the earth .", "En el principio creó Dios los cielos"]
+    served = SentenceTransformer(str(folder), device="cpu")
+    assert type(served[0]).__name__ == "StaticEmbedding"
+    embeddings = served.encode(texts)
+    np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(
+        StaticModel.from_pretrained(folder, force_download=False).encode(texts), embeddings, atol=1e-5
+    )
+    files = [path.name for path in folder.rglob("*") if path.is_file()]
+    assert not [name for name in files if name.endswith((".bin", ".pt", ".pkl", ".pickle", ".joblib"))]
