@@ -10,7 +10,7 @@ DEFAULT_TEACHER_EPOCHS = (
 FIRST_STAGE_OPTIONS = ("intermediate_learning_rate", "intermediate_kd_loss_weight")
 
 
-# The static student's, measured on the bundled reviews (docs/research/static-students.md).
+# The static student's, measured on the bundled reviews (docs/research.md, "Static students").
 STATIC_LEARNING_RATE = 1e-3
 STATIC_EPOCHS = 5.0
 STATIC_DIMENSIONS = 256  # model2vec's default

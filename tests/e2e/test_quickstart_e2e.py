@@ -66,11 +66,12 @@ def test_the_quickstart_raises_no_warning(quickstart_run):
     assert warnings_file(quickstart_run).read_text() == "", "a normal run's console must be free of warnings"
 
 
-def test_report_compares_three_models(quickstart_run):
+def test_report_compares_four_models(quickstart_run):
     report = json.loads((quickstart_run / "report.json").read_text())
     names = [model["name"] for model in report["models"]]
-    assert names == ["teacher", "distilled student", "student without KD"]
-    teacher, student, baseline = report["models"]
+    assert names == ["teacher", "distilled student", "student without KD", "static student"]
+    teacher, student, baseline, static = report["models"]
+    assert static["throughput_batch32"] > 10 * teacher["throughput_batch32"]
     assert report["settings"]["test_examples"] == 160
     assert teacher["metrics"]["accuracy"] > 0.6  # the pretrained teacher learns sentiment from 640 reviews
     assert student["parameters"] < teacher["parameters"] and student["size_mb"] < teacher["size_mb"]
@@ -85,7 +86,7 @@ def test_report_compares_three_models(quickstart_run):
     assert 0 < paired["p_value"] <= 1 and paired["unit"] == "example"
 
 
-@pytest.mark.parametrize("folder", ["teacher", "student", "student-no-kd"])
+@pytest.mark.parametrize("folder", ["teacher", "student", "student-no-kd", "static-student"])
 def test_each_folder_loads_in_a_pipeline(quickstart_run, folder):
     classify = pipeline("text-classification", model=str(quickstart_run / folder), device="cpu")
     prediction = classify("A warm, funny and beautifully acted film.")[0]
