@@ -24,7 +24,8 @@ same shape's no-KD student (paired test predictions), parameters, size on disk, 
 throughput at batch 32 in PyTorch (timed round-robin with the teacher, in the same process) and in ONNX Runtime int8
 (`hfdistill export`, the teacher exported and timed the same way). Each finished rung is written to the JSON at once,
 so a run that is cut off continues where it stopped; `--redo` measures rungs again. Prints the table and draws
-the frontier (accuracy against CPU speed-up, one line per method) as a PNG beside the JSON.
+the frontier (accuracy against CPU speed-up, one line per method, and the static rung of `static_students.py`) as a
+PNG beside the JSON; with every rung asked for already in the JSON it only redraws.
 Timings are figures, never test assertions.
 """
 
@@ -152,8 +153,25 @@ def frontier_table(results: dict) -> str:
     return markdown_table(columns, cells)
 
 
+STATIC_JSON = Path(__file__).parent / "static_students_2cpu.json"  # the static rung, from static_students.py
+
+
+def static_points() -> list[tuple[str, float, float]]:
+    """The static rung as (label, speed-up at batch 32, accuracy): the means over `static_students.py`'s seeds (its
+    teacher is trained the same way as this benchmark's), or none before it has run."""
+    if not STATIC_JSON.is_file():
+        return []
+    static = json.loads(STATIC_JSON.read_text())
+    points = []
+    for row, label in (("static student (KD)", "static, KD"), ("static head on labels alone", "static, no KD")):
+        speedups = [seed["harness"][row]["speedup_batch32"] for seed in static["seeds"].values()]
+        points.append((label, sum(speedups) / len(speedups), static["mean_accuracy"][row]))
+    return points
+
+
 def frontier_chart(results: dict, teacher_accuracy: float, path: Path) -> None:
-    """Accuracy against CPU speed-up (PyTorch, batch 32), one line per method, the teacher at 1×."""
+    """Accuracy against CPU speed-up (PyTorch, batch 32), one line per method, the teacher at 1×, and the static
+    rung's two students (`static_points`)."""
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for method, marker in zip(METHODS, "osD", strict=True):
         points = sorted(
@@ -165,6 +183,8 @@ def frontier_chart(results: dict, teacher_accuracy: float, path: Path) -> None:
         if method == "full recipe":
             for x, y, name in points:
                 axes.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    for (label, x, y), color in zip(static_points(), ("tab:green", "tab:blue"), strict=False):  # as their methods
+        axes.scatter([x], [y], marker="P", s=80, color=color, label=f"{label} (mean of seeds)", zorder=3)
     axes.scatter([1.0], [teacher_accuracy], marker="*", s=160, color="black", label="teacher", zorder=3)
     axes.axhline(0.97 * teacher_accuracy, color="grey", linestyle=":", linewidth=1, label="97% of the teacher")
     axes.axhline(0.99 * teacher_accuracy, color="grey", linestyle="--", linewidth=1, label="99% of the teacher")
@@ -172,7 +192,7 @@ def frontier_chart(results: dict, teacher_accuracy: float, path: Path) -> None:
     axes.set_xlabel("CPU throughput at batch 32, × the teacher's (PyTorch)")
     axes.set_ylabel("test accuracy")
     axes.set_title("Students of the quickstart teacher on Rotten Tomatoes")
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=8, loc="upper right")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
@@ -186,12 +206,13 @@ def main() -> None:
     json_path = Path(bench.json_file)
     previous = json.loads(json_path.read_text())["rungs"] if json_path.is_file() else {}
     data_args = DataArguments()
-    teacher_folder, task, teacher = teacher_and_task(bench, data_args)
     results = dict(previous)
-    for name in bench.rungs:
-        if name in results and not bench.redo:
-            logger.info("rung %s is in %s already (--redo measures it again)", name, json_path)
-            continue
+    todo = [name for name in bench.rungs if name not in results or bench.redo]
+    for name in sorted(set(bench.rungs) - set(todo)):
+        logger.info("rung %s is in %s already (--redo measures it again)", name, json_path)
+    if todo:  # no teacher is needed to redraw the chart of finished rungs
+        teacher_folder, task, teacher = teacher_and_task(bench, data_args)
+    for name in todo:
         results[name] = run_rung(bench, name, teacher_folder, teacher, task, data_args)
         ordered = {rung: results[rung] for rung in RUNGS if rung in results}
         write_json(

@@ -120,8 +120,8 @@ class PipelineArguments:
     static_dimensions: int | None = field(
         default=None,
         metadata={
-            "help": f"PCA dimensions of the static student's table (default {STATIC_DIMENSIONS}); needs "
-            "--static_student true."
+            "help": f"PCA dimensions of the static student's table (default {STATIC_DIMENSIONS}, or the teacher's "
+            "width where that is narrower); needs --static_student true."
         },
     )
     static_num_train_epochs: float | None = field(

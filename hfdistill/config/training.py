@@ -67,7 +67,7 @@ class DistillationArguments(TrainingArguments):
         metadata={
             "help": "Width of a built student (its word-embedding table too). Default: the teacher's. A narrower "
             "student starts from slices of the teacher's weights (student_init='teacher'). A static student: its "
-            f"table's PCA dimensions (default {DEFAULT_STATIC_DIMENSIONS})."
+            f"table's PCA dimensions (default {DEFAULT_STATIC_DIMENSIONS}, or the teacher's width where narrower)."
         },
     )
     student_num_attention_heads: int | None = field(

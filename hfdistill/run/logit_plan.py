@@ -10,7 +10,6 @@ from transformers import AutoModelForSequenceClassification, PreTrainedModel, Pr
 from hfdistill.config.paths import model_config
 from hfdistill.config.pipeline import (
     DEFAULT_TEACHER_EPOCHS,
-    STATIC_DIMENSIONS,
     STATIC_EPOCHS,
     STATIC_LEARNING_RATE,
     PipelineArguments,
@@ -96,7 +95,8 @@ def load_student(
     """The student named by `student_name_or_path` (fresh head, the teacher's labels), or one built from the teacher
     (a static one reads its vocabulary from `tokenizer`)."""
     if args.student_architecture == "static":
-        dimensions = own_or_default(args.student_hidden_size, DEFAULT_STATIC_DIMENSIONS)
+        # model2vec's default width, or the teacher's own where that is narrower (PCA cannot widen)
+        dimensions = args.student_hidden_size or min(DEFAULT_STATIC_DIMENSIONS, teacher.config.hidden_size)
         logger.info("distilling the teacher's vocabulary into a static table of %d dimensions (model2vec)", dimensions)
         student = build_static_student(teacher, tokenizer, dimensions, args.student_intermediate_size or 0)
     elif args.student_name_or_path is None:
@@ -194,7 +194,7 @@ def static_arguments(args: DistillationArguments, pipeline_args: PipelineArgumen
         student_architecture="static",
         student_num_layers=None,
         student_layers=None,
-        student_hidden_size=own_or_default(pipeline_args.static_dimensions, STATIC_DIMENSIONS),
+        student_hidden_size=pipeline_args.static_dimensions,  # None: the builder's default width
         student_num_attention_heads=None,
         student_intermediate_size=None,
         student_init="teacher",

@@ -23,7 +23,7 @@ from transformers import PreTrainedModel, Trainer, set_seed
 
 from hfdistill.config.data import DataArguments
 from hfdistill.config.paths import model_config
-from hfdistill.config.pipeline import STATIC_DIMENSIONS, PipelineArguments, own_or_default
+from hfdistill.config.pipeline import PipelineArguments
 from hfdistill.models.predict import predict_test_split
 from hfdistill.models.reorder import reorder_on_training_texts
 from hfdistill.outputs.card import write_task_card, write_teacher_card
@@ -117,10 +117,9 @@ class LogitStages:
         check_stages(args, pipeline_args)
         check_sequence_length(data_args.max_seq_length, teacher_path)
         self.layers = plan_student(args, teacher_path, Path(args.output_dir))
-        if pipeline_args.static_student:
+        if pipeline_args.static_dimensions is not None:  # the default narrows itself to a narrow teacher
             teacher_config = model_config(teacher_path, "teacher_name_or_path")
-            width = own_or_default(pipeline_args.static_dimensions, STATIC_DIMENSIONS)
-            check_static_width("--static_dimensions", width, teacher_config)
+            check_static_width("--static_dimensions", pipeline_args.static_dimensions, teacher_config)
         self.data = load_task(teacher_path, data_args)
         check_top_k(args, self.data.label_names)
         self.train_rows = self.data.training_rows(args.seed)
