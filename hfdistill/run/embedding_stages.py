@@ -43,6 +43,7 @@ from hfdistill.tasks.sentence_embedding import (
     COPY_OF_TEACHER,
     check_embedding_settings,
     check_static_embedding_student,
+    check_student_shape,
     evaluation_sets,
     load_pairs,
     load_student,
@@ -143,8 +144,10 @@ class EmbeddingStages:
         check_embedding_settings(args)
         if args.student_architecture == "static":
             check_static_embedding_student(args, pipeline_args.freeze_word_embeddings)
-        elif args.student_name_or_path not in (None, COPY_OF_TEACHER, BUNDLED_E5):
-            model_config(args.student_name_or_path, "student_name_or_path")
+        else:
+            check_student_shape(args)
+            if args.student_name_or_path not in (None, COPY_OF_TEACHER, BUNDLED_E5):
+                model_config(args.student_name_or_path, "student_name_or_path")
         self.args, self.data_args, self.pipeline_args, self.teacher_path = args, data_args, pipeline_args, teacher_path
         self.splits = load_pairs(data_args)
         self.sets = evaluation_sets(data_args, self.splits)

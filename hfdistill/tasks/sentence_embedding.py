@@ -34,13 +34,32 @@ E5_LAYERS = 6
 COPY_OF_TEACHER = "teacher"  # `--student_name_or_path teacher`: a copy of the teacher (layers chosen by the flags)
 
 
+def shape_flags(args: DistillationArguments, names: tuple[str, ...]) -> list[str]:
+    """The flags among `names` that were given, and `--student_init` when not the teacher's slices."""
+    given = [f"--{name}" for name in names if getattr(args, name) is not None]
+    return given + ([f"--student_init {args.student_init}"] if args.student_init != "teacher" else [])
+
+
+# Shapes of a built logit student, which an embedding student (an encoder cut to its layers) does not take.
+WIDTHS = ("student_hidden_size", "student_intermediate_size", "student_num_attention_heads")
+
+
+def check_student_shape(args: DistillationArguments) -> None:
+    """Refuse, before any work, widths and an initialisation for an embedding student: it keeps its encoder's
+    widths, cut to `student_layers`/`student_num_layers` only."""
+    given = shape_flags(args, WIDTHS)
+    if given:
+        raise ValueError(
+            f"{', '.join(given)} shape a built task student; a sentence-embedding student keeps its encoder's "
+            "widths and is cut by --student_num_layers or --student_layers only: drop them"
+        )
+
+
 def check_static_embedding_student(args: DistillationArguments, freeze_word_embeddings: bool) -> None:
     """Refuse, before any work, what a static embedding student has not: layers, a width other than the teacher's
     (its table stays in the teacher's space), another encoder to start from, or a frozen table (the table is all
     it trains)."""
-    shape = ("student_num_layers", "student_layers", "student_hidden_size", "student_intermediate_size")
-    given = [f"--{name}" for name in (*shape, "student_num_attention_heads") if getattr(args, name) is not None]
-    given += [f"--student_init {args.student_init}"] if args.student_init != "teacher" else []
+    given = shape_flags(args, ("student_num_layers", "student_layers", *WIDTHS))
     given += ["--student_name_or_path"] if args.student_name_or_path not in (None, COPY_OF_TEACHER) else []
     given += ["--freeze_word_embeddings true"] if freeze_word_embeddings else []
     if given:

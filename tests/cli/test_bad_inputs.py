@@ -188,6 +188,7 @@ CASES = [
     (MULTILINGUAL + ["--student_name_or_path", "{inputs}/nowhere"], "--student_name_or_path {inputs}/nowhere"),
     (MULTILINGUAL + ["--output_dir", "{inputs}/afile"], "--output_dir {inputs}/afile is a file"),
     (MULTILINGUAL + ["--train_baseline", "true"], "apply to task distillation, not to multilingual"),
+    (MULTILINGUAL + ["--student_hidden_size", "192"], "--student_hidden_size shape a built task student"),
     (
         MULTILINGUAL + ["--student_architecture", "static", "--student_num_layers", "2"],
         "--student_architecture static takes no --student_num_layers",
