@@ -9,6 +9,7 @@ import torch
 from transformers import TrainingArguments
 
 from hfdistill.config.paths import check_folder_path
+from hfdistill.config.pipeline import STATIC_DIMENSIONS
 from hfdistill.config.precision import native_bf16
 from hfdistill.config.schedule import check_step_intervals, check_training_ranges
 
@@ -23,7 +24,6 @@ def sharding_engines_available() -> bool:
 TEACHER_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 CACHE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 DEFAULT_TEMPERATURE = 2.0  # the value every shipped recipe and benchmark was tuned at
-DEFAULT_STATIC_DIMENSIONS = 256  # model2vec's default PCA width
 
 
 @dataclass
@@ -67,7 +67,7 @@ class DistillationArguments(TrainingArguments):
         metadata={
             "help": "Width of a built student (its word-embedding table too). Default: the teacher's. A narrower "
             "student starts from slices of the teacher's weights (student_init='teacher'). A static student: its "
-            f"table's PCA dimensions (default {DEFAULT_STATIC_DIMENSIONS}, or the teacher's width where narrower)."
+            f"table's PCA dimensions (default {STATIC_DIMENSIONS}, or the teacher's width where narrower)."
         },
     )
     student_num_attention_heads: int | None = field(

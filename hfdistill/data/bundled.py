@@ -16,11 +16,7 @@ BUNDLED = {
 }
 # Bundled names that are one part of a bundled file: (the file's name, a column, the value its rows hold there).
 BUNDLED_PARTS = {
-    "transfer_tweets": (
-        "transfer_text",
-        "source",
-        "tweets",
-    ),  # 4,200 short tweets: transfer text for taggers of tweets
+    "transfer_tweets": ("transfer_text", "source", "tweets"),  # 4,200 short tweets: transfer text for taggers
 }
 
 

@@ -13,7 +13,7 @@ from datasets import ClassLabel, DatasetDict
 from datasets.exceptions import DatasetGenerationError, DatasetNotFoundError
 
 from hfdistill.config.data import BUNDLED_PREFIX, DataArguments
-from hfdistill.data.bundled import BUNDLED, BUNDLED_PARTS, bundled_path  # noqa: F401 (BUNDLED: read from here too)
+from hfdistill.data.bundled import BUNDLED_PARTS, bundled_path
 
 logger = logging.getLogger(__name__)
 

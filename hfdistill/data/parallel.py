@@ -24,7 +24,7 @@ from datasets import DatasetDict
 
 from hfdistill.config.data import BUNDLED_PREFIX
 from hfdistill.config.parallel import ParallelDataArguments
-from hfdistill.data.loading import bundled_path
+from hfdistill.data.bundled import bundled_path
 
 logger = logging.getLogger(__name__)
 

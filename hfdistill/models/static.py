@@ -27,7 +27,7 @@ from transformers import (
 )
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from hfdistill.config.training import DEFAULT_STATIC_DIMENSIONS
+from hfdistill.config.pipeline import STATIC_DIMENSIONS
 
 STATIC_MODEL_TYPE = "model2vec"  # model2vec's own config names this type; transformers has none by that name
 
@@ -42,7 +42,7 @@ class StaticStudentConfig(PretrainedConfig):
     def __init__(
         self,
         vocab_size: int = 30522,
-        hidden_dim: int = DEFAULT_STATIC_DIMENSIONS,
+        hidden_dim: int = STATIC_DIMENSIONS,
         head_hidden_size: int = 0,
         normalize: bool = True,
         ignored_token_ids: list[int] | None = None,

@@ -10,12 +10,13 @@ from transformers import AutoModelForSequenceClassification, PreTrainedModel, Pr
 from hfdistill.config.paths import model_config
 from hfdistill.config.pipeline import (
     DEFAULT_TEACHER_EPOCHS,
+    STATIC_DIMENSIONS,
     STATIC_EPOCHS,
     STATIC_LEARNING_RATE,
     PipelineArguments,
     own_or_default,
 )
-from hfdistill.config.training import DEFAULT_STATIC_DIMENSIONS, DistillationArguments
+from hfdistill.config.training import DistillationArguments
 from hfdistill.models.layers import layers_to_keep
 from hfdistill.models.reorder import check_reorderable
 from hfdistill.models.static import build_static_student
@@ -96,7 +97,7 @@ def load_student(
     (a static one reads its vocabulary from `tokenizer`)."""
     if args.student_architecture == "static":
         # model2vec's default width, or the teacher's own where that is narrower (PCA cannot widen)
-        dimensions = args.student_hidden_size or min(DEFAULT_STATIC_DIMENSIONS, teacher.config.hidden_size)
+        dimensions = args.student_hidden_size or min(STATIC_DIMENSIONS, teacher.config.hidden_size)
         logger.info("distilling the teacher's vocabulary into a static table of %d dimensions (model2vec)", dimensions)
         student = build_static_student(teacher, tokenizer, dimensions, args.student_intermediate_size or 0)
     elif args.student_name_or_path is None:
