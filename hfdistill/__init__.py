@@ -16,6 +16,7 @@ _EXPORTS = {
     # the typed arguments
     "DataArguments": "config.data",
     "DistillationArguments": "config.training",
+    "EmbeddingLossArguments": "config.embedding_loss",
     "ParallelDataArguments": "config.parallel",
     "PipelineArguments": "config.pipeline",
     "SearchArguments": "config.search",
@@ -32,6 +33,7 @@ _EXPORTS = {
     # the losses (pure functions of tensors)
     "attention_kl": "losses.attention",
     "distillation_loss": "losses.soft_targets",
+    "embedding_contrastive": "losses.embedding",
     "embedding_mse": "losses.embedding",
     "hidden_state_cosine": "losses.hidden_states",
     "hidden_state_mse": "losses.hidden_states",

@@ -57,7 +57,8 @@ class ParallelDataArguments:
     )
     source_sentences_column: str = field(default="text", metadata={"help": "Text column of `source_sentences`."})
     max_source_sentences: int | None = field(
-        default=None, metadata={"help": "Use at most this many of `source_sentences` (the first ones)."}
+        default=None,
+        metadata={"help": "Use at most this many of `source_sentences`, drawn at random with `split_seed`."},
     )
     eval_pairs: int = field(
         default=500, metadata={"help": "Pairs held out (never trained on) for retrieval and MSE/cosine evaluation."}

@@ -8,6 +8,7 @@ from typing import Literal
 import torch
 from transformers import TrainingArguments
 
+from hfdistill.config.embedding_loss import EmbeddingLossArguments, check_embedding_loss
 from hfdistill.config.paths import check_folder_path
 from hfdistill.config.pipeline import STATIC_DIMENSIONS
 from hfdistill.config.precision import native_bf16
@@ -27,11 +28,12 @@ DEFAULT_TEMPERATURE = 2.0  # the value every shipped recipe and benchmark was tu
 
 
 @dataclass
-class DistillationArguments(TrainingArguments):
+class DistillationArguments(TrainingArguments, EmbeddingLossArguments):
     """`TrainingArguments` plus what knowledge distillation needs: the teacher, the student, T and the loss weight.
 
     The training loss is `kd_loss_weight · T² · KL(teacher_T || student_T) + (1 − kd_loss_weight) · task_loss
     + hidden_loss_weight · hidden_loss + attention_loss_weight · attention_loss`; the last two are 0 by default.
+    A sentence-embedding student's loss is chosen by the `EmbeddingLossArguments` fields instead.
     """
 
     teacher_name_or_path: str | None = field(
@@ -227,6 +229,7 @@ class DistillationArguments(TrainingArguments):
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         if not 0.0 <= self.kd_loss_weight <= 1.0:
             raise ValueError(f"kd_loss_weight must be in [0, 1], got {self.kd_loss_weight}")
+        check_embedding_loss(self)
         if self.student_num_layers is not None and self.student_num_layers < 1:
             raise ValueError(f"student_num_layers must be >= 1, got {self.student_num_layers}")
         if self.student_layers is not None:

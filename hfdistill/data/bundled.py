@@ -9,6 +9,7 @@ BUNDLED = {
     "rotten_tomatoes": "rotten_tomatoes.csv.gz",
     "bible_ot_en_es": "bible_ot_en_es.tsv.gz",
     "bible_nt_en_es": "bible_nt_en_es.tsv.gz",
+    "software_ui_en_es": "software_ui_en_es.tsv.gz",
     "transfer_text": "transfer_text.csv.gz",
     "wnut16": "wnut16.jsonl.gz",
     "review_scores": "review_scores.csv.gz",

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 LOCAL_FORMATS = (".tsv", ".csv", ".jsonl", ".json")
 # The languages of the bundled pairs, in their files' order: a bundled set's columns are these, whatever the flags say.
-BUNDLED_COLUMNS = {"bible_ot_en_es": ("en", "es"), "bible_nt_en_es": ("en", "es")}
+BUNDLED_COLUMNS = {name: ("en", "es") for name in ("bible_ot_en_es", "bible_nt_en_es", "software_ui_en_es")}
 
 
 def _open_text(path: Path):

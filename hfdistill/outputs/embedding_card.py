@@ -9,7 +9,8 @@ from hfdistill.outputs.card import hub_dataset, save_card, settings_table, teach
 
 
 def retrieval_results(settings: dict, scores: dict) -> list[EvalResult]:
-    """The card's `model-index`: top-1 retrieval in both directions, for every evaluation set and translation column."""
+    """The card's `model-index`, for every evaluation set and translation column: the translation's retrieval in the
+    teacher's index (top-1 and MRR@10) first, then top-1 retrieval in this model's own space, both directions."""
     source, *targets = settings["columns"]
     return [
         EvalResult(
@@ -18,16 +19,23 @@ def retrieval_results(settings: dict, scores: dict) -> list[EvalResult]:
             dataset_type=set_name.split(",")[0],  # one model-index entry per evaluation set
             dataset_name=f"{set_name} ({settings['held_out_pairs'][set_name]} pairs)",
             dataset_split="held-out",
-            metric_type="accuracy",
-            metric_name=f"top-1 {a}→{b}",
+            metric_type=kind,
+            metric_name=f"{name} {a}→{b}",
             metric_value=value,
         )
         for set_name, by_target in scores.items()
         for target in targets
-        for a, b, value in (
-            (source, target, by_target[target]["source_to_target_top1"]),
-            (target, source, by_target[target]["target_to_source_top1"]),
-            (target, f"teacher's {source} index", by_target[target]["target_to_teacher_index_top1"]),
+        for kind, name, a, b, value in (
+            (
+                "accuracy",
+                "top-1",
+                target,
+                f"teacher's {source} index",
+                by_target[target]["target_to_teacher_index_top1"],
+            ),
+            ("mrr", "MRR@10", target, f"teacher's {source} index", by_target[target]["target_to_teacher_index_mrr10"]),
+            ("accuracy", "top-1", source, target, by_target[target]["source_to_target_top1"]),
+            ("accuracy", "top-1", target, source, by_target[target]["target_to_source_top1"]),
         )
     ]
 

@@ -1,5 +1,5 @@
-"""Sentence-embedding models scored and timed: translation retrieval both ways, retrieval in the teacher's index,
-agreement with the teacher's embeddings, and their tables."""
+"""Sentence-embedding models scored and timed: retrieval in the teacher's index (the promise, first), translation
+retrieval both ways, agreement with the teacher's embeddings, and their tables."""
 
 import time
 from dataclasses import asdict, dataclass
@@ -27,11 +27,23 @@ def encoding_speed(model: SentenceTransformer, sentences: list[str], rounds: int
     return len(sentences) / best
 
 
+def ranks(queries: np.ndarray, index: np.ndarray) -> torch.Tensor:
+    """The rank (1 = nearest by cosine similarity) of row i of `index` among all its rows, for each query i."""
+    scores = cos_sim(torch.from_numpy(queries), torch.from_numpy(index))
+    answer = scores.diagonal().unsqueeze(-1)
+    return (scores > answer).sum(dim=-1) + 1  # a tie counts in the answer's favour, as argmax's first index would
+
+
 def top1(queries: np.ndarray, index: np.ndarray) -> float:
     """How often query i's nearest row of `index` by cosine similarity is row i (what sentence-transformers'
     `TranslationEvaluator` reports, from embeddings already computed)."""
-    nearest = cos_sim(torch.from_numpy(queries), torch.from_numpy(index)).argmax(dim=-1)
-    return round((nearest == torch.arange(len(queries))).float().mean().item(), 4)
+    return round((ranks(queries, index) == 1).float().mean().item(), 4)
+
+
+def mrr_at_10(queries: np.ndarray, index: np.ndarray) -> float:
+    """Mean reciprocal rank of row i of `index` for query i, counting 0 where it is not among the 10 nearest."""
+    rank = ranks(queries, index).float()
+    return round(torch.where(rank <= 10, 1 / rank, 0.0).mean().item(), 4)
 
 
 @dataclass
@@ -44,9 +56,8 @@ class EmbeddingScores:
     source_cosine: float
     target_mse: float
     target_cosine: float
-    target_to_teacher_index_top1: (
-        float  # the translation, embedded by this model, finds its source in the teacher's index
-    )
+    target_to_teacher_index_top1: float  # the translation, embedded by this model, finds its source in the teacher's
+    target_to_teacher_index_mrr10: float | None = None  # index; the same as MRR@10 (None in reports older than it)
 
 
 def _agreement(embeddings: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
@@ -59,10 +70,10 @@ def _agreement(embeddings: np.ndarray, targets: np.ndarray) -> tuple[float, floa
 def score_embeddings(
     model: SentenceTransformer, held_out: datasets.Dataset, source: str, target: str, teacher_source: np.ndarray
 ) -> EmbeddingScores:
-    """Translation retrieval (top-1, both directions, `model` embedding both sides), agreement with the teacher's
-    source embeddings, and the promise itself: top-1 retrieval of each translation, embedded by `model`, among the
-    teacher's embeddings of the sources (an index built with the teacher). Pass the teacher as `model` for its row.
-    """
+    """The promise first: retrieval (top-1 and MRR@10) of each translation, embedded by `model`, among the teacher's
+    embeddings of the sources (an index built with the teacher); then translation retrieval (top-1, both directions,
+    `model` embedding both sides) and agreement with the teacher's source embeddings. Pass the teacher as `model` for
+    its row."""
     source_embeddings = encode(model, list(held_out[source]))
     target_embeddings = encode(model, list(held_out[target]))  # each side encoded once, for every figure below
     source_mse, source_cosine = _agreement(source_embeddings, teacher_source)
@@ -75,13 +86,14 @@ def score_embeddings(
         target_mse=round(target_mse, 6),
         target_cosine=round(target_cosine, 4),
         target_to_teacher_index_top1=top1(target_embeddings, teacher_source),
+        target_to_teacher_index_mrr10=mrr_at_10(target_embeddings, teacher_source),
     )
 
 
 def scores_table(rows: dict[str, dict], source: str) -> str:
     """A Markdown table: one line per model, evaluation set and translation column."""
-    columns = ["model", "evaluation set", "pair", f"top-1 {source}→xx", f"top-1 xx→{source}"]
-    columns += [f"top-1 xx→teacher's {source} index", f"cos {source}", "cos xx", f"MSE {source}", "MSE xx"]
+    columns = ["model", "evaluation set", "pair", f"top-1 xx→teacher's {source} index", "MRR@10"]
+    columns += [f"top-1 {source}→xx", f"top-1 xx→{source}", f"cos {source}", "cos xx", f"MSE {source}", "MSE xx"]
     cells = []
     for name, by_set in rows.items():
         for evaluation_set, by_target in by_set.items():
@@ -92,9 +104,10 @@ def scores_table(rows: dict[str, dict], source: str) -> str:
                         name,
                         evaluation_set,
                         f"{source}-{target}",
+                        f"{s.target_to_teacher_index_top1:.4f}",
+                        "—" if s.target_to_teacher_index_mrr10 is None else f"{s.target_to_teacher_index_mrr10:.4f}",
                         f"{s.source_to_target_top1:.4f}",
                         f"{s.target_to_source_top1:.4f}",
-                        f"{s.target_to_teacher_index_top1:.4f}",
                         f"{s.source_cosine:.4f}",
                         f"{s.target_cosine:.4f}",
                         f"{s.source_mse:.6f}",

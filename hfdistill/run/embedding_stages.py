@@ -21,12 +21,14 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
+import torch
 from accelerate import PartialState
 from sentence_transformers import SentenceTransformer
 from transformers import DataCollatorWithPadding, set_seed
 
 from hfdistill.cache.embeddings import cached_teacher_targets
 from hfdistill.cache.teacher_outputs import TEACHER_EMBEDDING
+from hfdistill.config.embedding_loss import embedding_loss_settings
 from hfdistill.config.parallel import ParallelDataArguments
 from hfdistill.config.paths import model_config
 from hfdistill.config.pipeline import PipelineArguments
@@ -49,6 +51,7 @@ from hfdistill.tasks.sentence_embedding import (
     load_student,
     load_teacher,
     map_sample,
+    source_mix,
     source_only_sentences,
     source_targets,
     student_path,
@@ -107,6 +110,7 @@ def run_settings(
     layers: list[int] | None,
     train: dict[str, int],
     sets: dict,
+    extra: list[str],
 ) -> dict:
     """What a reader of the report or the card needs to reproduce the run."""
     return {
@@ -118,11 +122,13 @@ def run_settings(
         "columns": data_args.columns,
         **train,
         "source_sentences": data_args.source_sentences,
+        "source_sentences_mix": source_mix(data_args, extra),
         "held_out_pairs": {name: len(pairs) for name, pairs in sets.items()},
         "num_train_epochs": args.num_train_epochs,
         "learning_rate": args.learning_rate,
         "per_device_train_batch_size": args.per_device_train_batch_size,
         "max_seq_length": data_args.max_seq_length,
+        **embedding_loss_settings(args),
         "seed": args.seed,
     }
 
@@ -169,9 +175,8 @@ class EmbeddingStages:
         if PartialState().is_main_process:
             self.score_before_training(teacher, student)
         del teacher  # nothing below needs it: the targets are all the student learns from
-        folder = run.done("student") or distil_embeddings(
-            student, student_rows(train, self.extra, targets, data_args, student.tokenizer), args, run
-        )
+        rows = student_rows(train, self.extra, targets, data_args, student.tokenizer)
+        folder = run.done("student") or distil_embeddings(student, rows, args, run, torch.from_numpy(targets))
         return {STUDENT: folder}
 
     def score_before_training(self, teacher: SentenceTransformer, student: SentenceTransformer) -> None:
@@ -189,19 +194,23 @@ class EmbeddingStages:
         self.rows[STUDENT] = score_all(reloaded, sets, self.data_args, self.teacher_sources)
         self.speeds[STUDENT] = encoding_speed(reloaded, self.timed, self.pipeline_args.timing_rounds)
         counts = {"train_pairs": len(self.splits["train"]), "source_only_sentences": len(self.extra)}
-        settings = run_settings(self.args, self.data_args, self.teacher_path, self.layers, counts, sets)
+        settings = run_settings(self.args, self.data_args, self.teacher_path, self.layers, counts, sets, self.extra)
         return write_outputs(self.rows, self.speeds, settings, folders[STUDENT], self.teacher_path)
 
 
-def distil_embeddings(student: SentenceTransformer, rows, args: DistillationArguments, run: Run) -> str:
+def distil_embeddings(
+    student: SentenceTransformer, rows, args: DistillationArguments, run: Run, target_bank: torch.Tensor | None = None
+) -> str:
     """Train `student` on `rows` (continuing from the last checkpoint of a run cut off) into `<output_dir>/student`,
-    a sentence-transformers folder; that folder."""
+    a sentence-transformers folder; that folder. `target_bank`: the teacher's embeddings the contrastive loss draws
+    its negatives from."""
     tokenizer, static = student.tokenizer, isinstance(student[0], StaticMeanEmbedding)
     trainer = EmbeddingDistillationTrainer(
         model=student,
         # its checkpoints in the run's folder; the student is pushed with its card at the end, not by the Trainer
         args=replace(args, output_dir=str(run.checkpoints("student")), push_to_hub=False),
         train_dataset=rows,
+        target_bank=target_bank,
         data_collator=DataCollatorWithPadding(tokenizer),
         # Trainer aligns a tokenizer's special tokens with `model.config`, which a static student has not
         processing_class=None if static else tokenizer,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from transformers import AutoModelForSequenceClassification, PreTrainedModel, PreTrainedTokenizerBase
 
+from hfdistill.config.embedding_loss import check_no_embedding_loss
 from hfdistill.config.paths import model_config
 from hfdistill.config.pipeline import (
     DEFAULT_TEACHER_EPOCHS,
@@ -226,7 +227,9 @@ def check_static_task(args: DistillationArguments, pipeline_args: PipelineArgume
 
 
 def check_stages(args: DistillationArguments, pipeline_args: PipelineArguments) -> None:
-    """Refuse, before any work, a first stage with nothing to train, or intermediate terms the cache cannot serve."""
+    """Refuse, before any work, a first stage with nothing to train, intermediate terms the cache cannot serve, or
+    an embedding loss (which no task with logits reads)."""
+    check_no_embedding_loss(args)
     intermediate = args.needs_hidden_states or args.needs_attention
     if pipeline_args.intermediate_epochs > 0 and not intermediate:
         raise ValueError(

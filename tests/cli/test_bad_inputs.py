@@ -168,6 +168,7 @@ CASES = [
         "one of a few labels; for scores use --task text-regression",
     ),
     (DISTILL + ["--dataset_name", "{inputs}/scores.csv"], "predicts 2 labels but the data has 1 (['label'])"),
+    (DISTILL + ["--embedding_loss", "contrastive"], "--embedding_loss apply to sentence embeddings"),
     (EVALUATE + ["--mode", "embeddings"], "--mode embeddings: the teacher is a text-classification model"),
     (EVALUATE + ["--task", "token-classification"], "--task token-classification: the teacher"),
     (["export", "--folder", "{inputs}/no_config"], "is not a saved model folder"),
@@ -176,6 +177,10 @@ CASES = [
     (["push", "--folder", "{teacher}", "--repo_id", "me/x"], "lacks README.md"),
     # ---- multilingual
     (MULTILINGUAL + ["--temperature", "4"], "--temperature apply to distilling logits"),
+    (MULTILINGUAL + ["--embedding_loss", "cosine"], "--embedding-loss: invalid choice: 'cosine'"),
+    (MULTILINGUAL + ["--contrastive_temperature", "0"], "contrastive_temperature must be > 0, got 0.0"),
+    (MULTILINGUAL + ["--contrastive_negatives", "-1"], "contrastive_negatives must be >= 0, got -1"),
+    (MULTILINGUAL + ["--embedding_mse_weight", "-1"], "embedding_mse_weight must be >= 0, got -1.0"),
     (MULTILINGUAL + ["--eval_pairs", "5"], "eval_pairs=5 leaves nothing to train on"),
     (MULTILINGUAL + ["--target_columns", "es", "fr"], "line 1: 2 fields, expected 3 (en, es, fr)"),
     (MULTILINGUAL + ["--max_source_sentences", "5"], "max_source_sentences limits"),

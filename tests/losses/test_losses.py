@@ -4,7 +4,6 @@ import torch.nn.functional as F
 
 from hfdistill.losses.attention import attention_kl, relation_log_probs, self_attention_relation_kl
 from hfdistill.losses.common import UNLABELLED, token_weights
-from hfdistill.losses.embedding import embedding_mse
 from hfdistill.losses.hidden_states import hidden_state_cosine, hidden_state_mse
 from hfdistill.losses.soft_targets import (
     distillation_loss,
@@ -117,20 +116,6 @@ def test_mismatched_shapes_raise(logits):
     student, _ = logits
     with pytest.raises(ValueError, match="same label set"):
         soft_target_kl(student, torch.randn(4, 3), temperature=1.0)
-
-
-def test_embedding_mse_is_torch_mse_and_zero_for_the_teacher():
-    student, teacher = torch.randn(6, 8), torch.randn(6, 8)
-    assert torch.allclose(embedding_mse(student, teacher), F.mse_loss(student, teacher))
-    assert embedding_mse(teacher, teacher).item() == 0.0
-    # Summed over items then divided once: two halves with the whole count add up to the whole.
-    halves = embedding_mse(student[:3], teacher[:3], 6) + embedding_mse(student[3:], teacher[3:], 6)
-    assert torch.allclose(halves, F.mse_loss(student, teacher))
-
-
-def test_embedding_mse_refuses_different_widths():
-    with pytest.raises(ValueError, match="give the student a Dense layer"):
-        embedding_mse(torch.zeros(2, 8), torch.zeros(2, 4))
 
 
 def test_top_k_over_all_classes_is_the_full_kl_with_finite_gradients(logits):

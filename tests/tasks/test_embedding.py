@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import datasets
 import numpy as np
@@ -11,6 +12,7 @@ from transformers import AutoModel, DataCollatorWithPadding
 from hfdistill.cache.embeddings import cached_teacher_targets, teacher_targets
 from hfdistill.cache.teacher_outputs import TEACHER_EMBEDDING
 from hfdistill.config.training import DistillationArguments
+from hfdistill.losses.embedding import embedding_contrastive, embedding_mse
 from hfdistill.models.sentence_encoder import encode, student_from_encoder, student_from_teacher, with_linear_map
 from hfdistill.outputs.embedding_scores import score_embeddings
 from hfdistill.tasks.sentence_embedding import pair_sentences, training_rows
@@ -230,3 +232,52 @@ def test_the_linear_map_moves_another_encoders_space_onto_the_teachers(teacher, 
     before, after = (np.mean((encode(model, sentences) - targets) ** 2) for model in (other, mapped))
     assert after < before / 2
     np.testing.assert_allclose(np.linalg.norm(encode(mapped, sentences), axis=1), 1.0, atol=1e-5)
+
+
+def contrastive_batch(teacher, student):
+    targets = teacher_targets(teacher, PAIRS["en"])
+    rows = training_rows(*pair_sentences(PAIRS, targets, ["en", "es"]), student.tokenizer, 64)
+    batch = DataCollatorWithPadding(student.tokenizer)(list(rows.select(range(6))))
+    return rows, batch, torch.from_numpy(targets)
+
+
+@pytest.mark.parametrize("kind", ["contrastive", "mse+contrastive"])
+def test_the_trainer_loss_is_the_loss_function_over_the_batch_and_the_bank(teacher, teacher_path, tmp_path, kind):
+    student = student_from_teacher(teacher_path, [0, 1], 64)
+    rows, batch, bank = contrastive_batch(teacher, student)
+    args = DistillationArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none", embedding_loss=kind)
+    # a bank smaller than contrastive_negatives (4096) is used whole
+    trainer = EmbeddingDistillationTrainer(model=student, args=args, train_dataset=rows, target_bank=bank)
+    loss = trainer.compute_loss(student, dict(batch))
+    features = {name: value for name, value in batch.items() if name != TEACHER_EMBEDDING}
+    embeddings, targets = student(features)["sentence_embedding"], batch[TEACHER_EMBEDDING]
+    expected = embedding_contrastive(embeddings, targets, bank, args.contrastive_temperature)
+    if kind == "mse+contrastive":
+        expected = expected + args.embedding_mse_weight * embedding_mse(embeddings, targets)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_negatives_are_drawn_from_the_bank_at_each_step(teacher, teacher_path, tmp_path):
+    student = student_from_teacher(teacher_path, [0], 64)
+    rows, _, bank = contrastive_batch(teacher, student)
+    args = DistillationArguments(
+        output_dir=str(tmp_path), use_cpu=True, report_to="none", embedding_loss="contrastive", contrastive_negatives=3
+    )
+    trainer = EmbeddingDistillationTrainer(model=student, args=args, train_dataset=rows, target_bank=bank)
+    drawn = trainer.negatives(torch.device("cpu"))
+    assert drawn.shape == (3, bank.shape[1]) and all(any(torch.equal(row, b) for b in bank) for row in drawn)
+    args = replace(args, contrastive_negatives=0)
+    none = EmbeddingDistillationTrainer(model=student, args=args, train_dataset=rows, target_bank=bank)
+    assert none.negatives(torch.device("cpu")) is None
+
+
+def test_contrastive_training_ranks_each_translation_at_its_source_in_the_teachers_index(
+    teacher, teacher_path, tmp_path
+):
+    targets = teacher_targets(teacher, PAIRS["en"])
+    student = student_from_teacher(teacher_path, [0, 1], 64)
+    before = score_embeddings(student, PAIRS, "en", "es", targets)
+    rows = training_rows(*pair_sentences(PAIRS, targets, ["en", "es"]), student.tokenizer, 64)
+    train(student, rows, tmp_path, num_train_epochs=10, embedding_loss="contrastive")
+    after = score_embeddings(student, PAIRS, "en", "es", targets)
+    assert before.target_to_teacher_index_mrr10 < 1.0 and after.target_to_teacher_index_top1 == 1.0
