@@ -156,7 +156,7 @@ def multilingual(argv: list[str]) -> int:
     args, data_args, pipeline_args = parse_with_recipe(parser, argv, defaults)
     report = run_pipeline(args, data_args, pipeline_args)
     if report is not None:
-        print(f"\n{report['table']}\n\n{report['speed_table']}")
+        print(f"\n{report['table']}\n\n{report['speed_table']}\n\n{report['headline']}")
         print(f"\nstudent: {args.output_dir}/student\nreport: {args.output_dir}/report.json")
         if "pushed" in report:
             print(f"pushed: {report['pushed']}")

@@ -10,7 +10,7 @@ import logging
 import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling, Transformer
+from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling, StaticEmbedding, Transformer
 from sentence_transformers.util import is_sentence_transformer_model
 
 from hfdistill.models.student import build_truncated_student
@@ -18,6 +18,14 @@ from hfdistill.models.student import build_truncated_student
 logger = logging.getLogger(__name__)
 
 ENCODE_BATCH_SIZE = 64
+
+
+def truncate_at(model: SentenceTransformer, max_seq_length: int) -> SentenceTransformer:
+    """`model` reading at most `max_seq_length` tokens of a text; a saved static table reads whole texts (it has no
+    positions to run out of, and sentence-transformers fixes its length)."""
+    if not isinstance(model[0], StaticEmbedding):
+        model.max_seq_length = max_seq_length
+    return model
 
 
 def student_from_teacher(teacher_path: str, layers: list[int] | None, max_seq_length: int) -> SentenceTransformer:

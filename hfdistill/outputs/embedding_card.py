@@ -73,9 +73,16 @@ embedding of the {source} sentence, so an index built with the teacher can be qu
 
 ## Evaluation on pairs never trained on
 
-Top-1 retrieval of the translation among all sentences of the set, in both directions (this model embedding both
-sides), and of the {source} sentence in an index of the teacher's embeddings, queried with this model's embedding of
-the translation; cosine and MSE against the teacher's embedding of the {source} sentence. Measured on {report["machine"]} ({report["date"]}).
+Two ways to deploy it, each measured:
+
+- *Keep the index*: the teacher embeds the {source} documents, this model embeds the queries in any of its
+  languages. The first columns: top-1 and MRR@10 of the {source} sentence in an index of the teacher's embeddings,
+  queried with this model's embedding of the translation.
+- *Re-embed*: this model embeds both sides. Top-1 retrieval of the translation among all sentences of the set, in both
+  directions.
+
+Then cosine and MSE against the teacher's embedding of the {source} sentence. Loss: {loss_line(settings)}. Measured
+on {report["machine"]} ({report["date"]}).
 
 {report["table"]}
 
@@ -97,6 +104,16 @@ embeddings = model.encode(["{_example(source)}", "{_example(targets[0])}"])
 ```
 """
     return save_card(folder, data, body)
+
+
+def loss_line(settings: dict) -> str:
+    """The embedding loss the student trained with, and its settings, in a few words."""
+    loss = settings.get("embedding_loss", "mse")
+    details = [
+        f"{name} {settings[name]}" for name in ("contrastive_temperature", "contrastive_negatives") if name in settings
+    ]
+    details += [f"MSE weight {settings['embedding_mse_weight']}"] if "embedding_mse_weight" in settings else []
+    return f"`{loss}`" + (f" ({', '.join(details)})" if details else "")
 
 
 def _example(language: str) -> str:

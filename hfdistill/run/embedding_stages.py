@@ -19,7 +19,6 @@ Testament verse pairs, and the New Testament's books held out."""
 
 import logging
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 from accelerate import PartialState
@@ -35,12 +34,12 @@ from hfdistill.config.pipeline import PipelineArguments
 from hfdistill.config.training import DistillationArguments
 from hfdistill.models.default_teacher import default_teacher_path
 from hfdistill.models.multilingual_e5 import BUNDLED_E5
-from hfdistill.models.sentence_encoder import encode, with_linear_map
+from hfdistill.models.sentence_encoder import encode, truncate_at, with_linear_map
 from hfdistill.models.static_encoder import StaticMeanEmbedding, save_static_sentence_student
 from hfdistill.models.student import freeze_input_embeddings
-from hfdistill.outputs.embedding_card import write_embedding_card
+from hfdistill.outputs.embedding_report import retrieval_curve_figures, write_embedding_outputs
 from hfdistill.outputs.embedding_scores import encoding_speed, score_all, scores_table, speed_table
-from hfdistill.outputs.report import STUDENT, write_json
+from hfdistill.outputs.report import STUDENT
 from hfdistill.tasks.sentence_embedding import (
     COPY_OF_TEACHER,
     check_embedding_settings,
@@ -51,11 +50,13 @@ from hfdistill.tasks.sentence_embedding import (
     load_student,
     load_teacher,
     map_sample,
+    pair_sentences,
     source_mix,
     source_only_sentences,
     source_targets,
     student_path,
     student_rows,
+    training_rows,
 )
 from hfdistill.training.embedding_trainer import EmbeddingDistillationTrainer
 from hfdistill.training.resume import Run, train_stage
@@ -172,17 +173,32 @@ class EmbeddingStages:
             freeze_input_embeddings(student[0].auto_model)
         if student_path(args) is not None:  # another model's space: start from the best linear map into the teacher's
             student = with_linear_map(student, *map_sample(train, targets, data_args))
+        # the teacher's index of every evaluation set, on every rank: evaluations during training read it
+        self.teacher_sources = {
+            name: encode(teacher, list(pairs[data_args.source_column])) for name, pairs in self.sets.items()
+        }
         if PartialState().is_main_process:
             self.score_before_training(teacher, student)
         del teacher  # nothing below needs it: the targets are all the student learns from
         rows = student_rows(train, self.extra, targets, data_args, student.tokenizer)
-        folder = run.done("student") or distil_embeddings(student, rows, args, run, torch.from_numpy(targets))
+        folder = run.done("student") or distil_embeddings(
+            student, rows, args, run, torch.from_numpy(targets), self.evaluation(student.tokenizer)
+        )
         return {STUDENT: folder}
+
+    def evaluation(self, tokenizer) -> tuple | None:
+        """With `eval_strategy` set: the first evaluation set's sentences with their targets (the held-out loss), and
+        the retrieval figures logged at each evaluation (`retrieval_curve_figures`); None otherwise."""
+        if self.args.eval_strategy == "no":
+            return None
+        name, pairs = next(iter(self.sets.items()))
+        texts, targets = pair_sentences(pairs, self.teacher_sources[name], self.data_args.columns)
+        rows = training_rows(texts, targets, tokenizer, self.data_args.max_seq_length)
+        return rows, lambda model: retrieval_curve_figures(model, self.sets, self.data_args, self.teacher_sources)
 
     def score_before_training(self, teacher: SentenceTransformer, student: SentenceTransformer) -> None:
         """The teacher's rows (both sides embedded by the teacher) and the untrained student's; the teacher timed."""
-        source, sets = self.data_args.source_column, self.sets
-        self.teacher_sources = {name: encode(teacher, list(pairs[source])) for name, pairs in sets.items()}
+        sets = self.sets
         self.rows[ROWS["teacher"]] = score_all(teacher, sets, self.data_args, self.teacher_sources)
         self.rows[ROWS["before"]] = score_all(student, sets, self.data_args, self.teacher_sources)
         self.speeds["teacher"] = encoding_speed(teacher, self.timed, self.pipeline_args.timing_rounds)
@@ -195,22 +211,30 @@ class EmbeddingStages:
         self.speeds[STUDENT] = encoding_speed(reloaded, self.timed, self.pipeline_args.timing_rounds)
         counts = {"train_pairs": len(self.splits["train"]), "source_only_sentences": len(self.extra)}
         settings = run_settings(self.args, self.data_args, self.teacher_path, self.layers, counts, sets, self.extra)
-        return write_outputs(self.rows, self.speeds, settings, folders[STUDENT], self.teacher_path)
+        return write_embedding_outputs(self.rows, self.speeds, settings, folders[STUDENT], self.teacher_path)
 
 
 def distil_embeddings(
-    student: SentenceTransformer, rows, args: DistillationArguments, run: Run, target_bank: torch.Tensor | None = None
+    student: SentenceTransformer,
+    rows,
+    args: DistillationArguments,
+    run: Run,
+    target_bank: torch.Tensor | None = None,
+    evaluation: tuple | None = None,
 ) -> str:
     """Train `student` on `rows` (continuing from the last checkpoint of a run cut off) into `<output_dir>/student`,
     a sentence-transformers folder; that folder. `target_bank`: the teacher's embeddings the contrastive loss draws
-    its negatives from."""
+    its negatives from; `evaluation`: the held-out rows and the retrieval figures to log at each evaluation."""
     tokenizer, static = student.tokenizer, isinstance(student[0], StaticMeanEmbedding)
+    eval_rows, retrieval = evaluation or (None, None)
     trainer = EmbeddingDistillationTrainer(
         model=student,
         # its checkpoints in the run's folder; the student is pushed with its card at the end, not by the Trainer
         args=replace(args, output_dir=str(run.checkpoints("student")), push_to_hub=False),
         train_dataset=rows,
+        eval_dataset=eval_rows,
         target_bank=target_bank,
+        retrieval=retrieval,
         data_collator=DataCollatorWithPadding(tokenizer),
         # Trainer aligns a tokenizer's special tokens with `model.config`, which a static student has not
         processing_class=None if static else tokenizer,
@@ -218,16 +242,6 @@ def distil_embeddings(
     if static:  # model2vec's folder, which sentence-transformers reads as its own StaticEmbedding
         return train_stage(trainer, run, "student", save=lambda folder: save_static_sentence_student(student, folder))
     return train_stage(trainer, run, "student", save=lambda folder: student.save(folder, create_model_card=False))
-
-
-def write_outputs(rows: dict, speeds: dict, settings: dict, student_folder: str, teacher_path: str) -> dict:
-    """`report.json` beside the student's folder and the student's card; the report, with its tables."""
-    report = {"scores": rows, "sentences_per_second": speeds, "settings": settings}
-    report = write_json(Path(student_folder).parent / "report.json", report)
-    report["table"] = scores_table(rows, settings["columns"][0])
-    report["speed_table"] = speed_table(speeds)
-    write_embedding_card(Path(student_folder), report, teacher_path)
-    return report
 
 
 def cache_multilingual_targets(args: DistillationArguments, data_args: ParallelDataArguments) -> dict:
@@ -254,8 +268,7 @@ def evaluate_embedding_folders(
     models = {"teacher": teacher_path, **{student: student for student in students}}
     rows, speeds, teacher_sources = {}, {}, {}
     for name, path in models.items():
-        model = SentenceTransformer(path, device=str(PartialState().device))
-        model.max_seq_length = data_args.max_seq_length
+        model = truncate_at(SentenceTransformer(path, device=str(PartialState().device)), data_args.max_seq_length)
         if not teacher_sources:
             teacher_sources = {set_name: encode(model, list(pairs[source])) for set_name, pairs in sets.items()}
         rows[name] = score_all(model, sets, data_args, teacher_sources)

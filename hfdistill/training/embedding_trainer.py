@@ -1,5 +1,6 @@
 """`EmbeddingDistillationTrainer`: a `DistillationTrainer` whose student learns the teacher's embeddings."""
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -30,16 +31,33 @@ class EmbeddingDistillationTrainer(DistillationTrainer):
         args: `DistillationArguments`; `temperature` and `kd_loss_weight` do not apply to embeddings.
         target_bank: `(n, dim)` teacher embeddings the contrastive negatives are drawn from (the training targets);
             None for the batch's own.
+        retrieval: called with the student at every evaluation (`eval_strategy`), on the main process; the figures
+            it returns (retrieval in the teacher's index, say) are logged beside the held-out loss, so
+            `trainer_state.json` holds their curve over the steps.
         **kwargs: passed to `Trainer`.
     """
 
     def __init__(
-        self, model: nn.Module, args: DistillationArguments, target_bank: torch.Tensor | None = None, **kwargs: Any
+        self,
+        model: nn.Module,
+        args: DistillationArguments,
+        target_bank: torch.Tensor | None = None,
+        retrieval: Callable[[nn.Module], dict[str, float]] | None = None,
+        **kwargs: Any,
     ):
         # Evaluation then computes the held-out loss (the targets are the "labels") and gathers nothing else.
         args = replace(args, label_names=[TEACHER_EMBEDDING], prediction_loss_only=True)
         super().__init__(model=model, teacher_model=None, args=args, **kwargs)
-        self.target_bank = target_bank
+        self.target_bank, self.retrieval = target_bank, retrieval
+
+    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
+        """The held-out loss, then `retrieval`'s figures (prefixed like it), logged at this step."""
+        metrics = super().evaluate(eval_dataset, ignore_keys, metric_key_prefix)
+        if self.retrieval is not None and self.is_world_process_zero():
+            found = {f"{metric_key_prefix}_{name}": value for name, value in self.retrieval(self.model).items()}
+            self.log(found)
+            metrics.update(found)
+        return metrics
 
     def negatives(self, device: torch.device) -> torch.Tensor | None:
         """`contrastive_negatives` rows of the target bank drawn at random (all of it when smaller), or None."""

@@ -281,3 +281,30 @@ def test_contrastive_training_ranks_each_translation_at_its_source_in_the_teache
     train(student, rows, tmp_path, num_train_epochs=10, embedding_loss="contrastive")
     after = score_embeddings(student, PAIRS, "en", "es", targets)
     assert before.target_to_teacher_index_mrr10 < 1.0 and after.target_to_teacher_index_top1 == 1.0
+
+
+def test_each_evaluation_logs_the_retrieval_figures_for_the_curve(teacher, teacher_path, tmp_path):
+    targets = teacher_targets(teacher, PAIRS["en"])
+    student = student_from_teacher(teacher_path, [0, 1], 64)
+    rows = training_rows(*pair_sentences(PAIRS, targets, ["en", "es"]), student.tokenizer, 64)
+    calls = []
+
+    def retrieval(model):
+        calls.append(model)
+        return {
+            "teacher_index_top1/held out/es": score_embeddings(
+                model, PAIRS, "en", "es", targets
+            ).target_to_teacher_index_top1
+        }
+
+    args = DistillationArguments(
+        output_dir=str(tmp_path), use_cpu=True, report_to="none", per_device_train_batch_size=4, num_train_epochs=2,
+        eval_strategy="steps", eval_steps=2, save_strategy="no", embedding_loss="contrastive",
+    )  # fmt: skip
+    trainer = EmbeddingDistillationTrainer(
+        model=student, args=args, train_dataset=rows, eval_dataset=rows, retrieval=retrieval,
+        data_collator=DataCollatorWithPadding(student.tokenizer),
+    )  # fmt: skip
+    trainer.train()
+    logged = [entry for entry in trainer.state.log_history if "eval_teacher_index_top1/held out/es" in entry]
+    assert [entry["step"] for entry in logged] == [2, 4, 6] and all(model is student for model in calls)
