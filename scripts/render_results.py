@@ -143,7 +143,7 @@ def embedding_table(name: str, evaluation_set: str = NT) -> str:
     report = load(name)
     speeds = report["sentences_per_second"]
     teacher_speed = next(iter(speeds.values()))
-    columns = ["model", "top-1 en→es", "top-1 es→en", "top-1 es→teacher's en index", "cos en", "speed vs teacher"]
+    columns = ["model", "top-1 es→teacher's en index", "MRR@10", "top-1 en→es", "top-1 es→en", "cos en"]
     rows = []
     for model, by_set in report["scores"].items():
         if evaluation_set not in by_set:
@@ -151,16 +151,48 @@ def embedding_table(name: str, evaluation_set: str = NT) -> str:
         scores = next(iter(by_set[evaluation_set].values()))
         speed = speeds.get(model)
         rows.append(
-            [
-                model,
-                f"{scores['source_to_target_top1']:.3f}",
-                f"{scores['target_to_source_top1']:.3f}",
-                f"{scores['target_to_teacher_index_top1']:.3f}",
-                f"{scores['source_cosine']:.3f}",
-                "—" if speed is None else f"{speed / teacher_speed:.2f}×",
-            ]
+            [model, *promise_cells(scores), "—" if speed is None else f"{speed / teacher_speed:.2f}×"]
         )
+    return markdown_table([*columns, "speed vs teacher"], rows)
+
+
+def promise_cells(scores: dict) -> list[str]:
+    """The teacher-index figures first (MRR@10 is absent from reports older than it), then own space and cosine."""
+    mrr = scores.get("target_to_teacher_index_mrr10")
+    return [
+        f"{scores['target_to_teacher_index_top1']:.3f}",
+        "—" if mrr is None else f"{mrr:.3f}",
+        f"{scores['source_to_target_top1']:.3f}",
+        f"{scores['target_to_source_top1']:.3f}",
+        f"{scores['source_cosine']:.3f}",
+    ]
+
+
+def multilingual_losses_table(evaluation_set: str) -> str:
+    """`multilingual_losses.py`: the three embedding losses on the same data and budget, on `evaluation_set`."""
+    result = load("multilingual_losses_2cpu.json")
+    columns = ["loss", "top-1 es→teacher's en index", "MRR@10", "top-1 en→es", "top-1 es→en", "cos en", "wall time"]
+    rows = []
+    for loss, row in result["losses"].items():
+        scores = row["scores"][evaluation_set]
+        figures = {
+            "target_to_teacher_index_top1": scores["teacher_index_top1"],
+            "target_to_teacher_index_mrr10": scores["teacher_index_mrr10"],
+            "source_to_target_top1": scores["own_space_en_to_es_top1"],
+            "target_to_source_top1": scores["own_space_es_to_en_top1"],
+            "source_cosine": scores["english_cosine_to_teacher"],
+        }
+        rows.append([f"`{loss}`", *promise_cells(figures), f"{row['cost']['wall_minutes']} min"])
     return markdown_table(columns, rows)
+
+
+def curve_table(name: str) -> str:
+    """The retrieval curve a run logged during training (`teacher_index_top1_curve` of its report): top-1 of the
+    Spanish query in the teacher's English index, by step and evaluation set."""
+    curve = load(name)["teacher_index_top1_curve"]
+    sets = [key for key in curve[0] if key != "step"]
+    cells = [[str(point["step"]), *(f"{point[key]:.3f}" for key in sets)] for point in curve]
+    return markdown_table(["step", *(key.rsplit("/", 1)[0] for key in sets)], cells)
 
 
 def search_cost_table() -> str:

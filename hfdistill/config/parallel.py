@@ -47,15 +47,18 @@ class ParallelDataArguments:
         default_factory=lambda: ["es"],
         metadata={"help": "Columns holding translations of the source sentence, one per language."},
     )
-    source_sentences: str | None = field(
+    source_sentences: list[str] | None = field(
         default=None,
         metadata={
-            "help": "Sentences in the source language alone (a bundled name such as 'bundled:transfer_text', a local "
-            ".csv/.json/.jsonl/.parquet/.txt file or a Hub id, text in `source_sentences_column`): the student also "
-            "maps each onto the teacher's embedding of it, which keeps its source-language behaviour."
+            "help": "Sentences in the source language alone, from one or more sources (bundled names such as "
+            "'bundled:transfer_text' and 'bundled:technical_text', local .csv/.json/.jsonl/.parquet/.txt files or Hub "
+            "ids, text in `source_sentences_column`): the teacher embeds each, and the student learns the teacher's "
+            "space on that text too, beyond the parallel pairs' kind of text."
         },
     )
-    source_sentences_column: str = field(default="text", metadata={"help": "Text column of `source_sentences`."})
+    source_sentences_column: str = field(
+        default="text", metadata={"help": "Text column of every `source_sentences` source."}
+    )
     max_source_sentences: int | None = field(
         default=None,
         metadata={"help": "Use at most this many of `source_sentences`, drawn at random with `split_seed`."},

@@ -11,6 +11,7 @@ BUNDLED = {
     "bible_nt_en_es": "bible_nt_en_es.tsv.gz",
     "software_ui_en_es": "software_ui_en_es.tsv.gz",
     "transfer_text": "transfer_text.csv.gz",
+    "technical_text": "technical_text.csv.gz",
     "wnut16": "wnut16.jsonl.gz",
     "review_scores": "review_scores.csv.gz",
     "wnut16_types": "wnut16_types.jsonl.gz",

@@ -68,7 +68,7 @@ embedding of the {source} sentence, so an index built with the teacher can be qu
 
 - Teacher: `{teacher_name}`; student: {settings["student"]}
 - Parallel data: `{settings["dataset"]}`, {settings["train_pairs"]} training pairs; {settings["source_only_sentences"]}
-  {source} sentences alone (`{settings["source_sentences"]}`)
+  {source} sentences alone ({mix_line(settings.get("source_sentences_mix") or {})})
 - Scored on pairs never trained on: {sets}
 
 ## Evaluation on pairs never trained on
@@ -104,6 +104,15 @@ embeddings = model.encode(["{_example(source)}", "{_example(targets[0])}"])
 ```
 """
     return save_card(folder, data, body)
+
+
+def mix_line(mix: dict[str, dict[str, int]]) -> str:
+    """The source sentences' sources and sizes in a few words: `name` (kind n, ...)."""
+    if not mix:
+        return "none"
+    return "; ".join(
+        f"`{name}` ({', '.join(f'{kind} {count:,}' for kind, count in kinds.items())})" for name, kinds in mix.items()
+    )
 
 
 def loss_line(settings: dict) -> str:

@@ -117,18 +117,15 @@ def evaluation_sets(data_args: ParallelDataArguments, splits: DatasetDict) -> di
 
 
 def source_only_sentences(data_args: ParallelDataArguments, sets: dict) -> list[str]:
-    """`source_sentences`, without any sentence of an evaluation set (left out, counted in the log)."""
-    if data_args.source_sentences is None:
-        return []
+    """The sentences of every `source_sentences` source, each once, without any sentence of an evaluation set (left
+    out, counted in the log); `max_source_sentences` of them drawn at random, in their sources' order."""
+    texts = {}
     with PartialState().main_process_first():
-        texts = load_texts(
-            data_args.source_sentences,
-            data_args.source_sentences_column,
-            "train",
-            None,
-            role="source sentences",
-            column_flag="--source_sentences_column",
-        )
+        for name in data_args.source_sentences or []:
+            column = data_args.source_sentences_column
+            found = load_texts(name, column, "train", None, "source sentences", "--source_sentences_column")
+            texts.update(dict.fromkeys(found))
+    texts = list(texts)
     scored = {sentence for pairs in sets.values() for sentence in pairs[data_args.source_column]}
     kept = [text for text in texts if text not in scored]
     if len(kept) < len(texts):
@@ -143,16 +140,19 @@ def source_only_sentences(data_args: ParallelDataArguments, sets: dict) -> list[
 SOURCE_KIND = "source"  # a column naming each text's kind (the bundled transfer text's: nyt, tweets, amazon, ...)
 
 
-def source_mix(data_args: ParallelDataArguments, sentences: list[str]) -> dict[str, int]:
-    """How many of `sentences` (the source sentences trained on) are of each kind, by the data's `source` column
-    where it has one, else all under the data's name: the report's account of the mix."""
-    if not sentences:
-        return {}
-    split = load_named(data_args.source_sentences)["train"]
-    if SOURCE_KIND not in split.column_names:
-        return {data_args.source_sentences: len(sentences)}
-    kind_of = dict(zip(split[data_args.source_sentences_column], split[SOURCE_KIND], strict=True))
-    return dict(Counter(kind_of[sentence] for sentence in sentences).most_common())
+def source_mix(data_args: ParallelDataArguments, sentences: list[str]) -> dict[str, dict[str, int]]:
+    """How many of `sentences` (the source sentences trained on) each source gave, by kind where the source has a
+    `source` column (the bundled texts: nyt, tweets, torch, ...), else under "all": the report's account of the mix."""
+    origin = {}
+    for name in data_args.source_sentences or []:
+        split = load_named(name)["train"]
+        kinds = split[SOURCE_KIND] if SOURCE_KIND in split.column_names else ["all"] * len(split)
+        for text, kind in zip(split[data_args.source_sentences_column], kinds, strict=True):
+            origin.setdefault(text, (name, kind))
+    mix = {}
+    for (name, kind), count in Counter(origin[sentence] for sentence in sentences).most_common():
+        mix.setdefault(name, {})[kind] = count
+    return mix
 
 
 def load_teacher(teacher_path: str, args: DistillationArguments, data_args: ParallelDataArguments):

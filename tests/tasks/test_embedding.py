@@ -308,3 +308,21 @@ def test_each_evaluation_logs_the_retrieval_figures_for_the_curve(teacher, teach
     trainer.train()
     logged = [entry for entry in trainer.state.log_history if "eval_teacher_index_top1/held out/es" in entry]
     assert [entry["step"] for entry in logged] == [2, 4, 6] and all(model is student for model in calls)
+
+
+def test_source_sentences_from_several_sources_are_sampled_and_counted_by_kind(tmp_path):
+    from hfdistill.config.parallel import ParallelDataArguments
+    from hfdistill.tasks.sentence_embedding import source_mix, source_only_sentences
+
+    (tmp_path / "mine.csv").write_text("text\none of mine\nthe light shines\nanother of mine\n")
+    sources = ["bundled:transfer_text", str(tmp_path / "mine.csv")]
+    data_args = ParallelDataArguments(source_sentences=sources, max_source_sentences=300, eval_pairs=2)
+    sentences = source_only_sentences(data_args, {"held out": PAIRS})
+    assert len(sentences) == 300 and "the light shines" not in sentences  # an evaluation sentence is left out
+    assert sentences == source_only_sentences(data_args, {"held out": PAIRS})  # the draw is seeded
+    mix = source_mix(data_args, sentences)
+    assert set(mix["bundled:transfer_text"]) == {"nyt", "tweets", "amazon", "rt_plot"}  # the file is sorted by kind
+    assert sum(sum(kinds.values()) for kinds in mix.values()) == 300
+    everything = source_only_sentences(replace(data_args, max_source_sentences=None), {"held out": PAIRS})
+    assert everything[-2:] == ["one of mine", "another of mine"]
+    assert source_mix(data_args, everything)[str(tmp_path / "mine.csv")] == {"all": 2}
