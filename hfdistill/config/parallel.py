@@ -7,6 +7,8 @@ from hfdistill.config.data import BUNDLED_PREFIX
 
 DEFAULT_PARALLEL_DATASET = BUNDLED_PREFIX + "bible_ot_en_es"
 HELD_OUT_PARALLEL_DATASET = BUNDLED_PREFIX + "bible_nt_en_es"
+SOFTWARE_UI_DATASET = BUNDLED_PREFIX + "software_ui_en_es"  # another domain and source than the Bible
+TECHNICAL_TEXT = BUNDLED_PREFIX + "technical_text"  # English docstring prose, a source-only mix's part
 
 
 @dataclass
@@ -29,11 +31,11 @@ class ParallelDataArguments:
         },
     )
     eval_datasets: list[str] = field(
-        default_factory=lambda: [HELD_OUT_PARALLEL_DATASET],
+        default_factory=lambda: [HELD_OUT_PARALLEL_DATASET, SOFTWARE_UI_DATASET],
         metadata={
             "help": "Further parallel sources with the same columns, never trained on, each scored on `eval_pairs` "
-            f"of its pairs: another kind of text than the training pairs (default '{HELD_OUT_PARALLEL_DATASET}', the "
-            "New Testament's books; 'none' for none)."
+            f"of its pairs: other kinds of text than the training pairs (default '{HELD_OUT_PARALLEL_DATASET}', the "
+            f"New Testament's books, and '{SOFTWARE_UI_DATASET}', software interface messages; 'none' for none)."
         },
     )
     dataset_config_name: str | None = field(

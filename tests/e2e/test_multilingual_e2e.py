@@ -30,7 +30,7 @@ def run_multilingual(output, *flags: str) -> None:
 @pytest.fixture(scope="module")
 def multilingual_run(tmp_path_factory):
     output = tmp_path_factory.mktemp("multilingual")
-    run_multilingual(output, "--student_name_or_path", "teacher")
+    run_multilingual(output, "--student_name_or_path", "teacher", "--max_source_sentences", "256")
     return output
 
 
@@ -38,15 +38,19 @@ def test_report_shows_the_gain_over_teacher_and_untrained_student(multilingual_r
     report = json.loads((multilingual_run / "report.json").read_text())
     settings = report["settings"]
     assert settings["train_pairs"] == 384 and settings["student"] == "copy of the teacher"
-    assert settings["held_out_pairs"] == {"bible_ot_en_es, held out": 100, "bible_nt_en_es": 100}
-    for name in settings["held_out_pairs"]:
+    assert settings["source_only_sentences"] == 256 and settings["embedding_loss"] == "contrastive"
+    assert set(settings["source_sentences_mix"]) == {"bundled:transfer_text", "bundled:technical_text"}
+    sets = {"bible_ot_en_es, held out": 100, "bible_nt_en_es": 100, "software_ui_en_es": 100}
+    assert settings["held_out_pairs"] == sets
+    for name in sets:
         scores = {model: by_set[name]["es"] for model, by_set in report["scores"].items()}
         teacher, before, student = scores.values()
         assert before == teacher  # the student starts as a copy of the teacher
         assert teacher["source_cosine"] == pytest.approx(1.0, abs=1e-4)
-        assert student["source_to_target_top1"] > teacher["source_to_target_top1"] + 0.1
-        assert student["target_cosine"] > teacher["target_cosine"] + 0.1
-        assert student["source_cosine"] > 0.9  # English stays near the teacher
+        if name != "software_ui_en_es":  # the Bible's Spanish, which the teacher alone hardly reads
+            assert student["target_to_teacher_index_top1"] > teacher["target_to_teacher_index_top1"] + 0.1
+            assert student["target_to_teacher_index_mrr10"] > teacher["target_to_teacher_index_mrr10"] + 0.1
+        assert student["source_cosine"] > 0.8  # English stays near the teacher
     speeds = report["sentences_per_second"]
     assert set(speeds) == {"teacher", "distilled student"} and min(speeds.values()) > 0
 
@@ -65,7 +69,7 @@ def test_model_card_holds_the_measured_scores(multilingual_run):
     report = json.loads((multilingual_run / "report.json").read_text())
     student = report["scores"]["distilled student"]["bible_nt_en_es"]["es"]
     assert "knowledge-distillation" in card and "base_model: sentence-transformers/all-MiniLM-L6-v2" in card
-    assert f"value: {student['source_to_target_top1']}" in card
+    assert f"value: {student['target_to_teacher_index_top1']}" in card and "Keep the index" in card
     assert f"{student['source_to_target_top1']:.4f}" in card and "student before training" in card
     assert "bible_nt_en_es (100 pairs)" in card and "sentences/s" in card
 
