@@ -150,9 +150,7 @@ def embedding_table(name: str, evaluation_set: str = NT) -> str:
             continue
         scores = next(iter(by_set[evaluation_set].values()))
         speed = speeds.get(model)
-        rows.append(
-            [model, *promise_cells(scores), "—" if speed is None else f"{speed / teacher_speed:.2f}×"]
-        )
+        rows.append([model, *promise_cells(scores), "—" if speed is None else f"{speed / teacher_speed:.2f}×"])
     return markdown_table([*columns, "speed vs teacher"], rows)
 
 
