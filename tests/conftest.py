@@ -161,7 +161,7 @@ def docs_workdir(tmp_path, monkeypatch):
     its tokenizer), `reviews.csv` (columns `review` and `sentiment`), `outputs/quickstart/student`, a tiny tagger in
     `outputs/ner/student`, a scorer in `outputs/regression/student`, a multi-label classifier in
     `outputs/multi-label/student`, a static student in `outputs/static/student` and its table as a sentence encoder in
-    `outputs/multilingual-static/student`."""
+    `outputs/multilingual-static/student`, and a 384-wide sentence encoder in `outputs/multilingual/student`."""
     data = write_teacher_and_reviews(tmp_path, rows=40)
     data.rename(columns={"text": "review", "label": "sentiment"}).to_csv(tmp_path / "reviews.csv", index=False)
     shutil.copytree(tmp_path / "teacher", tmp_path / "outputs" / "quickstart" / "student")
@@ -188,5 +188,7 @@ def docs_workdir(tmp_path, monkeypatch):
     shutil.copytree(
         tmp_path / "outputs" / "static" / "student", tmp_path / "outputs" / "multilingual-static" / "student"
     )
+    # a sentence encoder at the default teacher's width, standing in for `make multilingual`'s student
+    tiny_sentence_encoder(tmp_path / "outputs" / "multilingual" / "student", hidden_size=384, num_layers=1)
     monkeypatch.chdir(tmp_path)
     return tmp_path

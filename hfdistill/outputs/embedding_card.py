@@ -71,20 +71,7 @@ embedding of the {source} sentence, so an index built with the teacher can be qu
   {source} sentences alone ({mix_line(settings.get("source_sentences_mix") or {})})
 - Scored on pairs never trained on: {sets}
 
-## Evaluation on pairs never trained on
-
-Two ways to deploy it, each measured:
-
-- *Keep the index*: the teacher embeds the {source} documents, this model embeds the queries in any of its
-  languages. The first columns: top-1 and MRR@10 of the {source} sentence in an index of the teacher's embeddings,
-  queried with this model's embedding of the translation.
-- *Re-embed*: this model embeds both sides. Top-1 retrieval of the translation among all sentences of the set, in both
-  directions.
-
-Then cosine and MSE against the teacher's embedding of the {source} sentence. Loss: {loss_line(settings)}. Measured
-on {report["machine"]} ({report["date"]}).
-
-{report["table"]}
+{evaluation_section(report, source)}
 
 ## Speed
 
@@ -104,6 +91,24 @@ embeddings = model.encode(["{_example(source)}", "{_example(targets[0])}"])
 ```
 """
     return save_card(folder, data, body)
+
+
+def evaluation_section(report: dict, source: str) -> str:
+    """The card's evaluation: both ways to deploy, what each column measures, the loss, and the table."""
+    return f"""## Evaluation on pairs never trained on
+
+Two ways to deploy it, each measured:
+
+- *Keep the index*: the teacher embeds the {source} documents, this model embeds the queries in any of its
+  languages. The first columns: top-1 and MRR@10 of the {source} sentence in an index of the teacher's embeddings,
+  queried with this model's embedding of the translation.
+- *Re-embed*: this model embeds both sides. Top-1 retrieval of the translation among all sentences of the set, in both
+  directions.
+
+Then cosine and MSE against the teacher's embedding of the {source} sentence. Loss: {loss_line(report["settings"])}. Measured
+on {report["machine"]} ({report["date"]}).
+
+{report["table"]}"""
 
 
 def mix_line(mix: dict[str, dict[str, int]]) -> str:
