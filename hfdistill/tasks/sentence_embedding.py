@@ -119,13 +119,16 @@ def evaluation_sets(data_args: ParallelDataArguments, splits: DatasetDict) -> di
 def source_only_sentences(data_args: ParallelDataArguments, sets: dict) -> list[str]:
     """The sentences of every `source_sentences` source, each once, without any sentence of an evaluation set (left
     out, counted in the log); `max_source_sentences` of them drawn at random, in their sources' order."""
-    texts = {}
+    texts, read = {}, 0
     with PartialState().main_process_first():
         for name in data_args.source_sentences or []:
             column = data_args.source_sentences_column
             found = load_texts(name, column, "train", None, "source sentences", "--source_sentences_column")
             texts.update(dict.fromkeys(found))
+            read += len(found)
     texts = list(texts)
+    if len(texts) < read:
+        logger.info("source sentences: kept %d once that occur more than once (%d read)", read - len(texts), read)
     scored = {sentence for pairs in sets.values() for sentence in pairs[data_args.source_column]}
     kept = [text for text in texts if text not in scored]
     if len(kept) < len(texts):
