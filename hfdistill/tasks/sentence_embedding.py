@@ -128,7 +128,7 @@ def source_only_sentences(data_args: ParallelDataArguments, sets: dict) -> list[
             read += len(found)
     texts = list(texts)
     if len(texts) < read:
-        logger.info("source sentences: kept %d once that occur more than once (%d read)", read - len(texts), read)
+        logger.info("source sentences: left out %d repeats of an earlier one (%d read)", read - len(texts), read)
     scored = {sentence for pairs in sets.values() for sentence in pairs[data_args.source_column]}
     kept = [text for text in texts if text not in scored]
     if len(kept) < len(texts):
