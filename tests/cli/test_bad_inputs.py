@@ -183,7 +183,10 @@ CASES = [
     (MULTILINGUAL + ["--embedding_mse_weight", "-1"], "embedding_mse_weight must be >= 0, got -1.0"),
     (MULTILINGUAL + ["--eval_pairs", "5"], "eval_pairs=5 leaves nothing to train on"),
     (MULTILINGUAL + ["--target_columns", "es", "fr"], "line 1: 2 fields, expected 3 (en, es, fr)"),
-    (MULTILINGUAL + ["--max_source_sentences", "5"], "max_source_sentences limits"),
+    (  # the static command's defaults read no English alone
+        MULTILINGUAL + ["--student_architecture", "static", "--max_source_sentences", "5"],
+        "max_source_sentences limits",
+    ),
     (MULTILINGUAL + ["--source_sentences", "nowhere.csv"], "nowhere.csv does not exist"),
     (
         MULTILINGUAL + ["--source_sentences", "bundled:transfer_text", "--source_sentences_column", "sentence"],

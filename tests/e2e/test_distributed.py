@@ -252,6 +252,8 @@ def run_multilingual(folder: Path, output: str, processes: int, per_device_batch
     flags = [*extra,
         "--teacher_name_or_path", str(folder / "encoder"),
         "--student_name_or_path", "teacher",
+        # MSE sums over sentences, so 2 x 4 equals 1 x 8; the contrastive loss ranks within each rank's batch
+        "--embedding_loss", "mse",
         "--dataset_name", str(folder / "pairs.tsv"),
         "--eval_datasets", "none",
         "--eval_pairs", "8",
