@@ -55,7 +55,7 @@ class ParallelDataArguments:
             "help": "Sentences in the source language alone, from one or more sources (bundled names such as "
             "'bundled:transfer_text' and 'bundled:technical_text', local .csv/.json/.jsonl/.parquet/.txt files or Hub "
             "ids, text in `source_sentences_column`): the teacher embeds each, and the student learns the teacher's "
-            "space on that text too, beyond the parallel pairs' kind of text."
+            "space on that text too, beyond the parallel pairs' kind of text; 'none' for none."
         },
     )
     source_sentences_column: str = field(
@@ -85,6 +85,9 @@ class ParallelDataArguments:
             raise ValueError(f"max_seq_length must be >= 2, got {self.max_seq_length}")
         if self.max_source_sentences is not None and self.max_source_sentences < 1:
             raise ValueError(f"max_source_sentences must be >= 1, got {self.max_source_sentences}")
+        if self.source_sentences is not None and [name.lower() for name in self.source_sentences] == ["none"]:
+            # none at all: a limit on their number (the command's default sample size) has nothing left to limit
+            self.source_sentences, self.max_source_sentences = None, None
         if self.max_source_sentences is not None and self.source_sentences is None:
             raise ValueError(
                 "max_source_sentences limits --source_sentences, which is not set: set it or drop the flag"

@@ -256,6 +256,7 @@ def run_multilingual(folder: Path, output: str, processes: int, per_device_batch
         "--embedding_loss", "mse",
         "--dataset_name", str(folder / "pairs.tsv"),
         "--eval_datasets", "none",
+        "--source_sentences", "none",
         "--eval_pairs", "8",
         "--output_dir", str(folder / output),
         "--per_device_train_batch_size", str(per_device_batch),

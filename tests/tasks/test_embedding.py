@@ -159,6 +159,7 @@ def test_cache_teacher_embeddings_then_multilingual_reads_them(teacher_path, tmp
     lines = [f"{en}\t{es}" for en, es in zip(PAIRS["en"], PAIRS["es"], strict=True)]
     (tmp_path / "pairs.tsv").write_text("\n".join(lines * 2) + "\n")
     common = ["--teacher_name_or_path", teacher_path, "--student_name_or_path", "teacher", "--eval_datasets", "none"]
+    common += ["--source_sentences", "none"]  # tiny runs: none of the default English alone
     common += ["--dataset_name", str(tmp_path / "pairs.tsv")]
     common += ["--eval_pairs", "2", "--teacher_cache_dir", str(tmp_path / "cache"), "--disable_tqdm", "true"]
     assert main(["cache-teacher", "--mode", "embeddings", *common]) == 0
@@ -183,6 +184,7 @@ def test_multilingual_runs_the_one_pipeline_and_pushes_its_student(teacher_path,
     (tmp_path / "pairs.tsv").write_text("\n".join(lines * 2) + "\n")
     argv = ["multilingual", "--teacher_name_or_path", teacher_path, "--student_name_or_path", "teacher"]
     argv += ["--dataset_name", str(tmp_path / "pairs.tsv"), "--eval_datasets", "none", "--eval_pairs", "2"]
+    argv += ["--source_sentences", "none"]
     argv += ["--output_dir", str(tmp_path / "out"), "--max_steps", "1", "--report_to", "none", "--timing_rounds", "1"]
     argv += ["--push_to_hub", "true", "--hub_model_id", "me/multilingual", "--hub_token", "hf_NotARealToken0123"]
     with FakeHub() as hub:
@@ -205,6 +207,7 @@ def test_evaluate_scores_saved_embedding_models_on_the_held_out_pairs(teacher_pa
     student.save(str(tmp_path / "student"))
     argv = ["evaluate", "--teacher", teacher_path, "--students", str(tmp_path / "student")]  # the task: the teacher's
     argv += ["--dataset_name", str(tmp_path / "pairs.tsv"), "--eval_pairs", "2", "--eval_datasets", "none"]
+    argv += ["--source_sentences", "none"]
     assert main([*argv, "--timing_rounds", "1", "--output_file", str(tmp_path / "scores.json")]) == 0
     report = json.loads((tmp_path / "scores.json").read_text())
     teacher, cut = (report["scores"][name]["pairs, held out"]["es"] for name in ("teacher", str(tmp_path / "student")))

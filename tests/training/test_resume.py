@@ -186,7 +186,7 @@ def test_a_checkpoint_cut_off_while_saving_is_skipped(tmp_path):
 def multilingual_argv(folder: Path, output: Path) -> list[str]:
     return [
         "multilingual", "--teacher_name_or_path", str(folder / "encoder"), "--student_name_or_path", "teacher",
-        "--dataset_name", str(folder / "pairs.tsv"), "--eval_datasets", "none", "--eval_pairs", "8",
+        "--dataset_name", str(folder / "pairs.tsv"), "--eval_datasets", "none", "--source_sentences", "none", "--eval_pairs", "8",
         "--output_dir", str(output), "--per_device_train_batch_size", "8", "--num_train_epochs", "1",
         "--learning_rate", "0.5", "--optim", "sgd", "--save_steps", "2", "--logging_steps", "1",
         "--report_to", "none", "--disable_tqdm", "true", "--timing_rounds", "1", "--use_cpu", "true",
