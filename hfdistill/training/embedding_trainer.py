@@ -63,10 +63,12 @@ class EmbeddingDistillationTrainer(DistillationTrainer):
         """`contrastive_negatives` rows of the target bank drawn at random (all of it when smaller), or None."""
         if self.target_bank is None or self.args.contrastive_negatives == 0:
             return None
+        if self.target_bank.device != device:  # moved once, not at every step
+            self.target_bank = self.target_bank.to(device)
         bank = self.target_bank
         if len(bank) > self.args.contrastive_negatives:
-            bank = bank[torch.randperm(len(bank))[: self.args.contrastive_negatives]]
-        return bank.to(device)
+            bank = bank[torch.randperm(len(bank), device=device)[: self.args.contrastive_negatives]]
+        return bank
 
     def compute_loss(
         self,
